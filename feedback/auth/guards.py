@@ -1,0 +1,73 @@
+"""Role guards. Staff endpoints declare the roles they accept; customers reach only /s/{token}.
+
+Credentials: `Authorization: Bearer <api key>` or `X-API-Key: <api key>` for programs, the
+signed session cookie for people using the web UI. Unsafe API calls are accepted only with an
+API key, so a cookie alone can never be ridden by a cross-site form (CSRF).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from sqlmodel import Session
+
+from feedback.auth.service import Principal, principal_from_key, principal_from_user
+from surveys.errors import Forbidden, Unauthorized
+
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+def _api_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    auth = connection.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return connection.headers.get("x-api-key") or None
+
+
+def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    if "principal" in connection.scope.get("state", {}):
+        return connection.scope["state"]["principal"]
+    state = connection.app.state
+    principal = None
+    with Session(state.engine) as session:
+        key = _api_key(connection)
+        if key:
+            principal = principal_from_key(session, key, state.settings.admin_api_key)
+            if principal is None:
+                raise Unauthorized("invalid or revoked API key")
+        else:
+            user_id = (connection.scope.get("session") or {}).get("user_id")
+            if user_id is not None:
+                principal = principal_from_user(session, int(user_id))
+                method = connection.scope.get("method", "GET")
+                if (principal is not None and method not in _SAFE
+                        and connection.url.path.startswith("/api/")):
+                    raise Forbidden("API writes need an API key (Authorization: Bearer …)")
+    connection.scope.setdefault("state", {})["principal"] = principal
+    return principal
+
+
+def require(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = resolve_principal(connection)
+        if principal is None:
+            raise Unauthorized("sign in or send an API key")
+        if not principal.has(*roles):
+            raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+
+    return guard
+
+
+STAFF = ("lead", "recovery")
+LEADS = ("lead",)
+ADMIN = ()  # admin passes every guard
+
+
+def provide_principal(request: Any) -> Principal:
+    principal = resolve_principal(request)
+    if principal is None:
+        raise Unauthorized("sign in or send an API key")
+    return principal

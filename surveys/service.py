@@ -1,0 +1,309 @@
+"""Survey domain services: customers, interactions, invitations and answers.
+
+Services take the session and `now`; they never commit (the caller owns the transaction) and
+never send anything (dispatch reads the invitation rows later).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from surveys.errors import Conflict, Gone, NotFound, ValidationFailed
+from surveys.models import (
+    OPEN_STATUSES,
+    Customer,
+    Interaction,
+    Invitation,
+    InvitationStatus,
+    Response,
+    SurveyDefinition,
+)
+from surveys.scoring import SCALES, SurveyKind, Thresholds, classify, validate_score
+
+MAX_COMMENT = 4000
+
+
+def new_token() -> str:
+    """192 random bits, URL-safe: unguessable, and short enough for an SMS link."""
+    return secrets.token_urlsafe(24)
+
+
+def ensure_builtin_surveys(session: Session) -> dict[str, SurveyDefinition]:
+    """One definition per kind, keyed by its kind; the questions come from the locale catalogs
+    unless a deployment stores its own wording in `questions`."""
+    existing = {s.key: s for s in session.exec(select(SurveyDefinition)).all()}
+    for kind in SurveyKind:
+        if kind.value not in existing:
+            scale = SCALES[kind]
+            survey = SurveyDefinition(
+                key=kind.value, kind=kind.value, scale_min=scale.low, scale_max=scale.high
+            )
+            session.add(survey)
+            existing[kind.value] = survey
+    session.flush()
+    return existing
+
+
+def survey_by_key(session: Session, key: str) -> SurveyDefinition:
+    survey = session.exec(select(SurveyDefinition).where(SurveyDefinition.key == key)).first()
+    if survey is None:
+        raise ValidationFailed(f"unknown survey {key!r}", field="survey")
+    return survey
+
+
+@dataclass
+class CustomerData:
+    external_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    locale: str | None = None
+    time_zone: str | None = None
+    tier: str | None = None
+
+
+def upsert_customer(session: Session, data: CustomerData, now: datetime) -> Customer:
+    """Find the customer by external id, else by phone, else by email; update what was given."""
+    customer = None
+    if data.external_id:
+        customer = session.exec(
+            select(Customer).where(Customer.external_id == data.external_id)
+        ).first()
+    if customer is None and not data.external_id:
+        for column, value in ((Customer.phone, data.phone), (Customer.email, data.email)):
+            if value and customer is None:
+                customer = session.exec(
+                    select(Customer).where(column == value, Customer.external_id.is_(None))  # type: ignore[union-attr]
+                ).first()
+    if customer is None:
+        customer = Customer(external_id=data.external_id, created_at=now, updated_at=now)
+        session.add(customer)
+    for field in ("name", "email", "phone", "locale", "time_zone", "tier"):
+        value = getattr(data, field)
+        if value is not None and getattr(customer, field) != value:
+            setattr(customer, field, value)
+            customer.updated_at = now
+    session.flush()
+    return customer
+
+
+@dataclass
+class InteractionData:
+    external_id: str
+    channel: str
+    occurred_at: datetime
+    agent: str | None = None
+    team: str | None = None
+    queue: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+def upsert_interaction(
+    session: Session, customer: Customer, data: InteractionData, now: datetime
+) -> tuple[Interaction, bool]:
+    """Idempotent on the external id: a retried webhook updates, never duplicates."""
+    found = session.exec(
+        select(Interaction).where(Interaction.external_id == data.external_id)
+    ).first()
+    created = found is None
+    interaction = found or Interaction(
+        external_id=data.external_id,
+        customer_id=customer.id,  # type: ignore[arg-type]
+        channel=data.channel,
+        occurred_at=data.occurred_at,
+        created_at=now,
+    )
+    for field in ("channel", "occurred_at", "agent", "team", "queue"):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(interaction, field, value)
+    if data.meta is not None:
+        interaction.meta = data.meta
+    interaction.customer_id = customer.id  # type: ignore[assignment]
+    interaction.updated_at = now
+    session.add(interaction)
+    session.flush()
+    return interaction, created
+
+
+def invitation_for(
+    session: Session, interaction_id: int, purpose: str = "survey"
+) -> Invitation | None:
+    return session.exec(
+        select(Invitation).where(
+            Invitation.interaction_id == interaction_id, Invitation.purpose == purpose
+        )
+    ).first()
+
+
+def create_invitation(
+    session: Session,
+    *,
+    customer: Customer,
+    survey: SurveyDefinition,
+    channel: str,
+    send_at: datetime,
+    expires_at: datetime,
+    now: datetime,
+    interaction: Interaction | None = None,
+    locale: str = "en",
+    purpose: str = "survey",
+    status: str = InvitationStatus.SCHEDULED,
+    status_reason: str | None = None,
+) -> Invitation:
+    invitation = Invitation(
+        token=new_token(),
+        purpose=purpose,
+        customer_id=customer.id,  # type: ignore[arg-type]
+        interaction_id=interaction.id if interaction else None,
+        survey_id=survey.id,  # type: ignore[arg-type]
+        channel=channel,
+        locale=locale,
+        status=status,
+        status_reason=status_reason,
+        send_at=send_at,
+        expires_at=expires_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(invitation)
+    session.flush()
+    return invitation
+
+
+def invitation_by_token(session: Session, token: str) -> Invitation:
+    # Tokens are url-safe base64; anything else cannot be one, so do not even query.
+    if not token or len(token) > 64 or not all(c.isalnum() or c in "-_" for c in token):
+        raise NotFound("survey not found", code="unknown_token")
+    invitation = session.exec(select(Invitation).where(Invitation.token == token)).first()
+    if invitation is None:
+        raise NotFound("survey not found", code="unknown_token")
+    return invitation
+
+
+def is_expired(invitation: Invitation, now: datetime) -> bool:
+    return invitation.status == InvitationStatus.EXPIRED or (
+        invitation.status != InvitationStatus.ANSWERED and invitation.expires_at <= now
+    )
+
+
+def mark_opened(invitation: Invitation, now: datetime) -> None:
+    if invitation.opened_at is None:
+        invitation.opened_at = now
+    if invitation.status in (
+        InvitationStatus.SENT,
+        InvitationStatus.DELIVERED,
+        InvitationStatus.SCHEDULED,
+    ):
+        invitation.status = InvitationStatus.OPENED
+        invitation.updated_at = now
+
+
+def response_for(session: Session, invitation: Invitation) -> Response | None:
+    return session.exec(select(Response).where(Response.invitation_id == invitation.id)).first()
+
+
+def clean_comment(comment: str | None, field: str = "comment") -> str | None:
+    if comment is None:
+        return None
+    comment = comment.replace("\x00", "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise ValidationFailed(f"{field} is longer than {MAX_COMMENT} characters", field=field)
+    return comment or None
+
+
+def submit_response(
+    session: Session,
+    invitation: Invitation,
+    *,
+    score: object,
+    comment: str | None,
+    source: str,
+    now: datetime,
+    thresholds: Thresholds,
+) -> Response:
+    """Record the answer to an invitation — exactly once.
+
+    The unique constraint on response.invitation_id is the last line of defence: two concurrent
+    submits (double tap, SMS and web at once) cannot both insert, the loser gets a 409.
+    """
+    survey = session.get(SurveyDefinition, invitation.survey_id)
+    assert survey is not None
+    kind = SurveyKind(survey.kind)
+    score_value = validate_score(kind, score)
+    comment = clean_comment(comment)
+    if response_for(session, invitation) is not None:
+        raise Conflict("this survey has already been answered", code="already_answered")
+    if is_expired(invitation, now):
+        raise Gone("this survey has closed", code="expired")
+    interaction = (
+        session.get(Interaction, invitation.interaction_id) if invitation.interaction_id else None
+    )
+    response = Response(
+        invitation_id=invitation.id,  # type: ignore[arg-type]
+        customer_id=invitation.customer_id,
+        interaction_id=invitation.interaction_id,
+        survey_id=survey.id,  # type: ignore[arg-type]
+        kind=kind.value,
+        score=score_value,
+        classification=classify(kind, score_value, thresholds).value,
+        comment=comment,
+        comment_at=now if comment else None,
+        source=source,
+        locale=invitation.locale,
+        team=interaction.team if interaction else None,
+        agent=interaction.agent if interaction else None,
+        channel=interaction.channel if interaction else None,
+        queue=interaction.queue if interaction else None,
+        purpose=invitation.purpose,
+        submitted_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(response)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("this survey has already been answered", code="already_answered") from exc
+    invitation.status = InvitationStatus.ANSWERED
+    invitation.answered_at = now
+    invitation.remind_at = None
+    invitation.updated_at = now
+    session.add(invitation)
+    return response
+
+
+def add_comment(
+    session: Session, invitation: Invitation, comment: str | None, now: datetime, window: timedelta
+) -> Response:
+    """The "why?" after the score. Allowed while the comment is empty, or to correct it within
+    a short window — never a second response."""
+    response = response_for(session, invitation)
+    if response is None:
+        raise Conflict("answer the question before adding a comment", code="not_answered")
+    comment = clean_comment(comment)
+    if response.comment and now - response.submitted_at > window:
+        raise Conflict("this answer can no longer be changed", code="comment_locked")
+    if comment is not None:
+        response.comment = comment
+        response.comment_at = now
+        session.add(response)
+    return response
+
+
+def open_invitations_for_customer(
+    session: Session, customer_id: int, channel: str | None = None
+) -> list[Invitation]:
+    stmt = select(Invitation).where(
+        Invitation.customer_id == customer_id,
+        Invitation.status.in_([s.value for s in OPEN_STATUSES]),  # type: ignore[attr-defined]
+    )
+    if channel:
+        stmt = stmt.where(Invitation.channel == channel)
+    return list(session.exec(stmt.order_by(sa.desc(Invitation.send_at))).all())  # type: ignore[arg-type]
