@@ -1,0 +1,139 @@
+"""`create_app(settings)`: the only place the web application is assembled.
+
+Nothing is built at import time. The lifespan owns the engine (and, when running the demo, the
+in-process worker); tests hand in their own settings, engine and clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Router, get
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy.engine import Engine
+
+from feedback import deps
+from feedback.db import check_schema, make_engine, migrate, transaction
+from feedback.errors import error_handler
+from feedback.settings import Settings
+from surveys.service import ensure_builtin_surveys
+from surveys.types import utcnow
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+# Each module exposes `routes`: a list of handlers/controllers/routers.
+ROUTE_MODULES = [
+    "feedback.web.survey",
+    "feedback.web.staff",
+    "feedback.ingest.endpoints",
+    "feedback.kpis",
+    "feedback.demo",
+]
+
+
+@get("/health", sync_to_thread=False, include_in_schema=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _routes() -> list[Any]:
+    handlers: list[Any] = [health]
+    for name in ROUTE_MODULES:
+        handlers.extend(importlib.import_module(name).routes)
+    return handlers
+
+
+def prepare_database(settings: Settings, engine: Engine) -> None:
+    if settings.auto_migrate:
+        migrate(engine)
+    else:
+        check_schema(engine)
+    with transaction(engine) as session:
+        ensure_builtin_surveys(session)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] | None = None,
+    lifespan_hooks: list[Callable[[Litestar], Any]] | None = None,
+) -> Litestar:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or make_engine(settings.database_url)
+        prepare_database(settings, app.state.engine)
+        stops = []
+        # e.g. the demo's in-process worker: a hook starts it and returns how to stop it.
+        for hook in lifespan_hooks or []:
+            stop = hook(app)
+            if callable(stop):
+                stops.append(stop)
+        try:
+            yield
+        finally:
+            for stop in reversed(stops):
+                stop()
+            if own_engine:
+                app.state.engine.dispose()
+
+    def _engine_callback(jinja: JinjaTemplateEngine) -> None:
+        from feedback.web import templating
+
+        templating.configure(jinja.engine, settings)
+
+    secret = hashlib.sha256(settings.secret_key.encode()).digest()
+    session_config = CookieBackendConfig(secret=secret, httponly=True, samesite="lax",
+                                         max_age=12 * 3600, secure=settings.public_url.startswith("https"))
+    return Litestar(
+        route_handlers=[
+            # One Router: Litestar re-registers a path's earlier handlers each time another
+            # handler joins that path one by one, and re-wraps sync handlers (a coroutine leaks
+            # out). Registering them together avoids that.
+            Router(path="/", route_handlers=_routes()),
+            create_static_files_router(path="/static", directories=[HERE / "static"],
+                                       include_in_schema=False),
+        ],
+        state=State({"settings": settings, "clock": clock or utcnow}),
+        dependencies={
+            "db": Provide(deps.provide_db),
+            "now": Provide(deps.provide_now, sync_to_thread=False),
+            "settings": Provide(deps.provide_settings, sync_to_thread=False),
+        },
+        lifespan=[lifespan],
+        middleware=[session_config.middleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            cookie_secure=settings.public_url.startswith("https"),
+            # Customer pages are reached by an unguessable token, webhooks are signed and the
+            # API refuses cookie-authenticated writes: none of them can be ridden cross-site.
+            exclude=["/api", "/webhooks", "/s/", "/u/", "/schema"],
+        ),
+        template_config=TemplateConfig(
+            directory=HERE / "templates", engine=JinjaTemplateEngine,
+            engine_callback=_engine_callback,
+        ),
+        openapi_config=OpenAPIConfig(title="Feedback", version="0.1.0", path="/schema",
+                                     description="Closed-loop customer feedback API"),
+        exception_handlers={Exception: error_handler},
+        debug=settings.debug,
+    )

@@ -1,0 +1,212 @@
+"""The `feedback` command: serve, worker, migrate, import, users, API keys, themes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Closed-loop customer feedback.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="apikeys")
+console = Console(stderr=True)
+
+
+def _mount_optional() -> None:
+    # The themes CLI is a stable contract of its own (feedback themes train/classify/discover).
+    try:
+        from feedback.insights.cli import themes_app
+    except ModuleNotFoundError:
+        return
+    app.add_typer(themes_app, name="themes", help="Train, apply and discover comment themes.")
+
+
+def load_settings(**overrides: Any) -> Any:
+    from feedback.settings import Settings
+
+    if not os.environ.get("FEEDBACK_SECRET_KEY") and "secret_key" not in overrides:
+        # Keep sessions and signed links valid across restarts without asking newcomers to
+        # configure anything: a random key, kept next to the SQLite file.
+        path = Path("var/secret_key")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        overrides["secret_key"] = path.read_text().strip()
+    return Settings(**overrides)
+
+
+def _engine(settings: Any) -> Any:
+    from feedback.db import make_engine
+
+    return make_engine(settings.database_url)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[bool, typer.Option(help="Seed demo data and run the worker in-process.")] = False,
+    workers: Annotated[int, typer.Option(help="Web processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Run the web application (and, with --demo, everything a newcomer needs)."""
+    import uvicorn
+
+    from feedback.app import create_app, prepare_database
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    overrides: dict[str, Any] = {}
+    if demo:
+        overrides["demo"] = True
+        if not os.environ.get("FEEDBACK_PUBLIC_URL"):
+            overrides["public_url"] = f"http://{shown_host}:{port}"
+    settings = load_settings(**overrides)
+    engine = _engine(settings)
+    try:
+        prepare_database(settings, engine)
+    except Exception as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    hooks = []
+    if demo:
+        from feedback.demo import ensure_demo_data
+
+        created = ensure_demo_data(engine, settings)
+        if created:
+            console.print(f"Seeded demo data: {created}")
+        hooks.append(_demo_worker_hook(settings))
+    engine.dispose()
+    url = f"http://{shown_host}:{port}"
+    console.print(f"\n[bold green]Feedback is running at {url}[/bold green]")
+    if demo:
+        console.print("Sign in as lead@demo.test / agent@demo.test / admin@demo.test, "
+                      "password demo-password. A sample survey: "
+                      f"{url}/demo/survey  ·  API docs: {url}/schema\n")
+    if workers > 1 and settings.is_sqlite:
+        console.print("[yellow]several web processes need PostgreSQL; running one[/yellow]")
+        workers = 1
+    uvicorn.run(create_app(settings, lifespan_hooks=[h for h in hooks if h]), host=host,
+                port=port, log_level="info", workers=1 if workers == 1 else None)
+
+
+def _demo_worker_hook(settings: Any) -> Any:
+    try:
+        from outreach.worker import in_process_worker
+    except ModuleNotFoundError:
+        return None
+    return in_process_worker(settings)
+
+
+@app.command()
+def worker() -> None:
+    """Run the scheduler: dispatch, reminders, expiry, SLA watcher, retraining, rollups."""
+    try:
+        from outreach.worker import run_worker
+    except ModuleNotFoundError:
+        console.print("[red]the worker is not available in this build[/red]")
+        raise typer.Exit(1) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_worker(load_settings())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every database migration (safe to run from several processes)."""
+    from feedback.db import current_revisions
+    from feedback.db import migrate as do_migrate
+
+    settings = load_settings()
+    engine = _engine(settings)
+    do_migrate(engine)
+    console.print(f"database at {sorted(current_revisions(engine))}")
+
+
+@import_app.command("interactions")
+def import_interactions(
+    file: Annotated[Path, typer.Argument(help="CSV file, UTF-8, with a header row.")],
+    skip_invalid: Annotated[bool, typer.Option(help="Import the valid rows and report the rest.")] = False,
+    no_surveys: Annotated[bool, typer.Option(help="Record history only; schedule no survey.")] = False,
+) -> None:
+    """Bulk-import interactions. All-or-nothing unless --skip-invalid."""
+    from feedback.ingest.csv_import import ImportFailed, import_file
+
+    settings = load_settings()
+    engine = _engine(settings)
+    from feedback.app import prepare_database
+
+    prepare_database(settings, engine)
+    try:
+        report = import_file(engine, settings, file, skip_invalid=skip_invalid,
+                             schedule=not no_surveys, console=console)
+    except ImportFailed as exc:
+        console.print(f"[red]{exc}[/red]")
+        for line in exc.errors[:50]:
+            console.print(f"  {line}")
+        if len(exc.errors) > 50:
+            console.print(f"  … and {len(exc.errors) - 50} more")
+        raise typer.Exit(2) from None
+    console.print(report.summary())
+    for line in report.errors[:50]:
+        console.print(f"  skipped {line}")
+
+
+@users_app.command("create")
+def users_create(
+    email: str, name: str,
+    role: Annotated[str, typer.Option(help="admin, lead or recovery")] = "lead",
+    team: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(prompt=True, hide_input=True)] = None,
+) -> None:
+    """Create a staff account."""
+    from feedback.app import prepare_database
+    from feedback.auth.service import create_user
+    from feedback.db import transaction
+
+    settings = load_settings()
+    engine = _engine(settings)
+    prepare_database(settings, engine)
+    with transaction(engine) as session:
+        user = create_user(session, email=email, name=name, role=role, password=password, team=team)
+    console.print(f"created user {user.email} ({user.role})")
+
+
+@keys_app.command("create")
+def keys_create(name: str, role: Annotated[str, typer.Option(help="admin, lead or recovery")] = "lead") -> None:
+    """Create an API key; it is printed once."""
+    from feedback.app import prepare_database
+    from feedback.auth.service import create_api_key
+    from feedback.db import transaction
+
+    settings = load_settings()
+    engine = _engine(settings)
+    prepare_database(settings, engine)
+    with transaction(engine) as session:
+        _, plaintext = create_api_key(session, name, role)
+    print(plaintext)
+
+
+def main() -> None:
+    from surveys.errors import DomainError
+
+    try:
+        _mount_optional()
+        app()
+    except DomainError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Demo data for `feedback serve --demo`: three months of a fictional contact centre, so every
+screen has something true-looking to show. Deterministic (seeded) and only run on an empty
+database."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from litestar import get
+from litestar.response import Redirect
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from feedback.auth.service import create_user
+from feedback.db import transaction
+from feedback.deps import Conf, Db
+from feedback.ingest.schemas import CustomerIn, InteractionIn
+from feedback.ingest.service import ingest_one
+from feedback.responses import record_response
+from surveys.errors import NotFound
+from surveys.models import Customer, Invitation, InvitationStatus
+from surveys.types import utcnow
+
+TEAMS = {
+    "Billing": ["Amira Haddad", "Tom Becker", "Li Wei"],
+    "Technical Support": ["Sara Karimi", "James O'Neill", "Zhang Min", "Priya Nair"],
+    "Sales": ["Lucas Moreau", "Hannah Schmidt"],
+}
+PASSWORD = "demo-password"
+
+COMMENTS = {
+    "en": {
+        "pos": ["The agent was friendly and solved my problem quickly.",
+                "Quick answer, very helpful staff, thank you!",
+                "Sorted my billing question in five minutes. Great service.",
+                "Really patient agent, explained everything clearly.",
+                "Easy to reach and the refund arrived the next day."],
+        "mid": ["Fine in the end but I waited a while on hold.",
+                "Helpful, but I had to explain my issue twice.",
+                "OK service, the app could be easier to use."],
+        "neg": ["Waited 40 minutes on hold and was cut off. Terrible.",
+                "I was charged twice and nobody has fixed it yet.",
+                "The agent was rude and did not listen to me.",
+                "Third time calling about the same outage, still not fixed. I want to cancel.",
+                "Nobody called me back as promised. Very disappointed.",
+                "Too expensive for what you get and the bill is confusing."],
+    },
+    "zh-CN": {
+        "pos": ["客服态度很好，很快就解决了我的问题。", "回复及时，非常专业，谢谢！", "退款处理得很快，满意。"],
+        "mid": ["问题解决了，但是等待时间有点长。", "还可以，就是要重复说明情况。"],
+        "neg": ["等了很久都没人接电话，体验很差。", "重复扣费，到现在还没处理。", "客服态度不好，没有解决问题。"],
+    },
+    "fa": {
+        "pos": ["پشتیبان بسیار مودب بود و مشکلم سریع حل شد.", "پاسخ سریع و کارشناس دلسوز، ممنون!"],
+        "mid": ["در نهایت حل شد ولی مدت زیادی پشت خط ماندم.", "خوب بود اما مجبور شدم مشکلم را دوباره توضیح بدهم."],
+        "neg": ["یک ساعت پشت خط ماندم و تماس قطع شد.", "دو بار از حسابم پول کم شد و هنوز کسی پیگیری نکرده.", "کارشناس بی‌حوصله بود و به حرفم گوش نداد."],
+    },
+}
+NAMES = {"en": ["Alex Morgan", "Sam Taylor", "Jordan Lee", "Chris Walker", "Pat Kelly", "Robin Clarke"],
+         "zh-CN": ["王芳", "李娜", "张伟", "刘洋"], "fa": ["مریم احمدی", "علی رضایی", "سارا محمدی"]}
+ZONES = {"en": ["Europe/London", "America/New_York", "America/Chicago"],
+         "zh-CN": ["Asia/Shanghai"], "fa": ["Asia/Tehran"]}
+
+
+def _score(kind: str, mood: str, rnd: random.Random) -> int:
+    return {
+        "nps": {"pos": rnd.choice([9, 10, 10]), "mid": rnd.choice([7, 8]), "neg": rnd.randint(0, 6)},
+        "csat": {"pos": rnd.choice([4, 5, 5]), "mid": 3, "neg": rnd.choice([1, 2])},
+        "ces": {"pos": rnd.choice([5, 6, 7]), "mid": 4, "neg": rnd.randint(1, 3)},
+    }[kind][mood]
+
+
+def ensure_demo_data(engine: Engine, settings: Conf, *, interactions: int = 1500,
+                     seed: int = 7) -> str | None:
+    with Session(engine) as session:
+        if session.exec(select(func.count()).select_from(Customer)).one():
+            return None
+    rnd = random.Random(seed)
+    now = utcnow().replace(second=0, microsecond=0)
+    with transaction(engine) as session:
+        create_user(session, email="admin@demo.test", name="Ada Admin", role="admin", password=PASSWORD)
+        create_user(session, email="lead@demo.test", name="Lena Lead", role="lead", password=PASSWORD)
+        for i, team in enumerate(TEAMS):
+            create_user(session, email=("agent@demo.test" if i == 0 else f"recovery{i}@demo.test"),
+                        name=["Rita Recovery", "Omid Follow-up", "Mei Callback"][i],
+                        role="recovery", password=PASSWORD, team=team)
+    answered = 0
+    batch = 250
+    for start in range(0, interactions, batch):
+        with transaction(engine) as session:
+            for n in range(start, min(start + batch, interactions)):
+                answered += _one(session, settings, rnd, now, n, interactions)
+    return f"{interactions} interactions, {answered} responses, 5 staff users"
+
+
+def _one(session: Session, settings: Conf, rnd: random.Random, now: Any, n: int, total: int) -> int:
+    lang = rnd.choices(["en", "zh-CN", "fa"], weights=[70, 18, 12])[0]
+    team = rnd.choices(list(TEAMS), weights=[35, 45, 20])[0]
+    # Older interactions first; the newest day has unanswered invitations still open.
+    age = timedelta(days=90 * (1 - n / total), minutes=rnd.randint(0, 600))
+    occurred = now - age - timedelta(hours=1)
+    cust_no = rnd.randint(1, 600)
+    item = InteractionIn(
+        external_id=f"DEMO-{n:05d}",
+        channel=rnd.choices(["phone", "chat", "email", "ticket"], weights=[45, 30, 15, 10])[0],
+        occurred_at=occurred, agent=rnd.choice(TEAMS[team]), team=team,
+        queue=f"{team.lower().replace(' ', '-')}-l{rnd.choice([1, 1, 2])}",
+        survey=rnd.choices(["nps", "csat", "ces"], weights=[55, 30, 15])[0],
+        customer=CustomerIn(
+            external_id=f"CUST-{cust_no:04d}", name=rnd.choice(NAMES[lang]), locale=lang,
+            email=f"customer{cust_no}@example.com",
+            phone=f"+1415555{cust_no:04d}" if cust_no % 3 else None,
+            time_zone=rnd.choice(ZONES[lang]), tier=rnd.choice(["standard", "standard", "gold"])),
+    )
+    item_now = max(occurred, now - timedelta(days=91))
+    result = ingest_one(session, item, now=item_now, settings=settings)
+    inv = result.invitation
+    if inv is None:
+        return 0
+    inv.status, inv.sent_at = InvitationStatus.SENT, inv.send_at
+    if age < timedelta(hours=20) or rnd.random() > 0.45:  # ~45 % answer, as in real programmes
+        return 0
+    # Billing had a bad month: a theme the dashboard should surface.
+    bad = 0.45 if team == "Billing" and age < timedelta(days=30) else 0.22
+    mood = rnd.choices(["pos", "mid", "neg"], weights=[1 - bad - 0.2, 0.2, bad])[0]
+    survey_kind = item.survey or "nps"
+    comment = rnd.choice(COMMENTS[lang][mood]) if rnd.random() < 0.8 else None
+    record_response(session, inv, score=_score(survey_kind, mood, rnd), comment=comment,
+                    source=rnd.choice(["web", "sms", "email-click"]),
+                    now=inv.send_at + timedelta(minutes=rnd.randint(5, 600)), settings=settings)
+    return 1
+
+
+@get("/demo/survey", sync_to_thread=True, include_in_schema=False)
+def demo_survey(db: Db, settings: Conf) -> Redirect:
+    """Open a fresh survey link in demo mode, so a newcomer can answer one."""
+    if not settings.demo:
+        raise NotFound("not found")
+    inv = db.exec(select(Invitation).where(Invitation.status.in_(["scheduled", "sent"]))  # type: ignore[attr-defined]
+                  .order_by(Invitation.id.desc())).first()  # type: ignore[union-attr]
+    if inv is None:
+        raise NotFound("no open survey in the demo data")
+    return Redirect(f"/s/{inv.token}")
+
+
+routes = [demo_survey]

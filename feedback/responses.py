@@ -1,0 +1,48 @@
+"""Recording an answer and everything that follows from it, in the same transaction.
+
+The survey domain stores and classifies the response; the application then lets the parts that
+need everything react: recovery opens a task for a detractor, insights tags the comment's themes.
+Those reactions are plain calls here — one place to read what happens when a customer answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from feedback.insights import service as insights
+from feedback.recovery import service as recovery
+from feedback.settings import Settings
+from surveys.models import Customer, Invitation, Response
+from surveys.service import add_comment, submit_response
+
+log = logging.getLogger(__name__)
+
+
+def record_response(session: Session, invitation: Invitation, *, score: object,
+                    comment: str | None, source: str, now: datetime,
+                    settings: Settings) -> Response:
+    response = submit_response(session, invitation, score=score, comment=comment, source=source,
+                               now=now, thresholds=settings.thresholds)
+    customer = session.get(Customer, invitation.customer_id)
+    if customer is not None:
+        customer.last_surveyed_at = customer.last_surveyed_at or invitation.sent_at or now
+    after_response(session, response, now=now, settings=settings)
+    return response
+
+
+def record_comment(session: Session, invitation: Invitation, comment: str | None, *,
+                   now: datetime, settings: Settings) -> Response:
+    window = timedelta(minutes=settings.answer_edit_window_minutes)
+    response = add_comment(session, invitation, comment, now, window)
+    after_response(session, response, now=now, settings=settings)
+    return response
+
+
+def after_response(session: Session, response: Response, *, now: datetime,
+                   settings: Settings) -> None:
+    """Reactions to a new or changed response (a comment added later counts as a change)."""
+    insights.on_response(session, response, now=now, settings=settings)
+    recovery.on_response(session, response, now=now, settings=settings)

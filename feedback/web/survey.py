@@ -1,0 +1,169 @@
+"""The customer's survey page: GET/POST /s/{token}.
+
+A bare GET never records an answer: e-mail security scanners open every link in a message,
+including the one-click score buttons. The score from `?score=9` is only pre-selected; it is
+recorded by a POST — sent automatically by a few lines of JavaScript where JavaScript runs, by
+one tap on "Send" where it does not. Scanners that fetch without running scripts record nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlmodel import Session
+
+from feedback import i18n
+from feedback.deps import Conf, Db, Now
+from feedback.responses import record_comment, record_response
+from feedback.settings import Settings
+from feedback.web.templating import page_context
+from surveys.errors import Conflict, DomainError, Gone, ValidationFailed
+from surveys.models import Customer, Interaction, Invitation, SurveyDefinition
+from surveys.scoring import NEGATIVE, SCALES, SurveyKind
+from surveys.service import (
+    invitation_by_token,
+    is_expired,
+    mark_opened,
+    response_for,
+)
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _locale(session: Session, invitation: Invitation, request: Request[Any, Any, Any]) -> str:
+    customer = session.get(Customer, invitation.customer_id)
+    tag = invitation.locale or (customer.locale if customer else None)
+    return i18n.resolve(tag, request.headers.get("accept-language"))
+
+
+def survey_texts(session: Session, invitation: Invitation, locale: str, company: str) -> dict[str, Any]:
+    survey = session.get(SurveyDefinition, invitation.survey_id)
+    assert survey is not None
+    kind = SurveyKind(survey.kind)
+    custom = (survey.questions or {}).get(locale) or {}
+    interaction = session.get(Interaction, invitation.interaction_id) if invitation.interaction_id else None
+    channel = i18n.t(locale, f"channel.{interaction.channel}") if interaction else i18n.t(locale, "channel.ticket")
+    return {
+        "kind": kind.value,
+        "scale": SCALES[kind].values,
+        "question": custom.get("question") or i18n.t(locale, f"q.{kind.value}", company=company, channel=channel),
+        "follow_up": custom.get("follow_up") or i18n.t(locale, f"follow.{kind.value}"),
+        "low_label": i18n.t(locale, f"low.{kind.value}"),
+        "high_label": i18n.t(locale, f"high.{kind.value}"),
+    }
+
+
+def _edit_window(settings: Conf) -> timedelta:
+    return timedelta(minutes=settings.answer_edit_window_minutes)
+
+
+def _render(session: Session, invitation: Invitation, locale: str, settings: Settings, now: datetime,
+            *, preselect: int | None = None, error: str | None = None, status: int = 200,
+            comment: str = "", source: str = "web") -> Template:
+    texts = survey_texts(session, invitation, locale, settings.company_name)
+    response = response_for(session, invitation)
+    state = "form"
+    if response is not None:
+        state = "answered"
+    elif is_expired(invitation, now):
+        state, status = "expired", 410
+    can_comment = response is not None and (
+        not response.comment or now - response.submitted_at <= _edit_window(settings))
+    return Template(
+        template_name="survey/page.html",
+        status_code=status,
+        context=page_context(
+            locale, invitation=invitation, response=response, state=state, error=error,
+            preselect=preselect, comment=comment, source=source, can_comment=can_comment,
+            recovery=response is not None and response.classification in {c.value for c in NEGATIVE},
+            **texts,
+        ),
+    )
+
+
+def _unknown(request: Request[Any, Any, Any], status: int = 404) -> Template:
+    locale = i18n.resolve(None, request.headers.get("accept-language"))
+    return Template(template_name="survey/page.html", status_code=status,
+                    context=page_context(locale, state="unknown"))
+
+
+def _parse_score(raw: str | None) -> int | None:
+    if raw is None or not raw.strip().isdigit():
+        return None
+    return int(raw.strip())
+
+
+@get("/s/{token:str}", sync_to_thread=True, include_in_schema=False)
+def survey_page(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
+                now: Now, score: str | None = None) -> Template:
+    try:
+        invitation = invitation_by_token(db, token)
+    except DomainError:
+        return _unknown(request)
+    locale = _locale(db, invitation, request)
+    if not is_expired(invitation, now) and response_for(db, invitation) is None:
+        mark_opened(invitation, now)
+        db.add(invitation)
+    preselect = _parse_score(score)
+    kind = SurveyKind(db.get(SurveyDefinition, invitation.survey_id).kind)  # type: ignore[union-attr]
+    if preselect is not None and not SCALES[kind].contains(preselect):
+        preselect = None
+    return _render(db, invitation, locale, settings, now, preselect=preselect,
+                   source="email-click" if preselect is not None else "web")
+
+
+@post("/s/{token:str}", sync_to_thread=True, include_in_schema=False, status_code=303)
+def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
+                  now: Now, data: Form) -> Template | Redirect:
+    try:
+        invitation = invitation_by_token(db, token)
+    except DomainError:
+        return _unknown(request)
+    locale = _locale(db, invitation, request)
+    source = data.get("src") if data.get("src") in ("web", "email-click") else "web"
+    comment = data.get("comment") or None
+    existing = response_for(db, invitation)
+    try:
+        if existing is None:
+            record_response(db, invitation, score=data.get("score"), comment=comment,
+                            source=source or "web", now=now, settings=settings)
+        elif str(existing.score) == (data.get("score") or "").strip() or "score" not in data:
+            # The same answer again (the auto-submit, then the tap on "Send"), maybe now with
+            # the comment: keep the one response, add the comment.
+            record_comment(db, invitation, comment, now=now, settings=settings)
+        else:
+            raise Conflict("this survey has already been answered", code="already_answered")
+    except ValidationFailed as exc:
+        scale = SCALES[SurveyKind(db.get(SurveyDefinition, invitation.survey_id).kind)]  # type: ignore[union-attr]
+        message = (i18n.t(locale, "error.score", low=scale.low, high=scale.high)
+                   if exc.field == "score" else exc.message)
+        return _render(db, invitation, locale, settings, now, error=message, status=422,
+                       comment=data.get("comment", ""), source=source or "web")
+    except (Conflict, Gone) as exc:
+        return _render(db, invitation, locale, settings, now, error=exc.message,
+                       status=exc.status_code)
+    return Redirect(f"/s/{token}", status_code=303)
+
+
+@post("/s/{token:str}/comment", sync_to_thread=True, include_in_schema=False, status_code=303)
+def survey_comment(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
+                   now: Now, data: Form) -> Template | Redirect:
+    try:
+        invitation = invitation_by_token(db, token)
+    except DomainError:
+        return _unknown(request)
+    locale = _locale(db, invitation, request)
+    try:
+        record_comment(db, invitation, data.get("comment"), now=now, settings=settings)
+    except (Conflict, ValidationFailed) as exc:
+        return _render(db, invitation, locale, settings, now, error=exc.message,
+                       status=exc.status_code)
+    return Redirect(f"/s/{token}?saved=1", status_code=303)
+
+
+routes = [survey_page, survey_submit, survey_comment]
