@@ -97,26 +97,21 @@ def serve(
     if workers > 1 and settings.is_sqlite:
         console.print("[yellow]several web processes need PostgreSQL; running one[/yellow]")
         workers = 1
-    uvicorn.run(create_app(settings, lifespan_hooks=[h for h in hooks if h]), host=host,
+    uvicorn.run(create_app(settings, lifespan_hooks=hooks), host=host,
                 port=port, log_level="info", workers=1 if workers == 1 else None)
 
 
 def _demo_worker_hook(settings: Any) -> Any:
-    try:
-        from outreach.worker import in_process_worker
-    except ModuleNotFoundError:
-        return None
+    from feedback.worker import in_process_worker
+
     return in_process_worker(settings)
 
 
 @app.command()
 def worker() -> None:
     """Run the scheduler: dispatch, reminders, expiry, SLA watcher, retraining, rollups."""
-    try:
-        from outreach.worker import run_worker
-    except ModuleNotFoundError:
-        console.print("[red]the worker is not available in this build[/red]")
-        raise typer.Exit(1) from None
+    from feedback.worker import run_worker
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_worker(load_settings())
 

@@ -1,0 +1,140 @@
+"""The worker: APScheduler running every domain's periodic jobs.
+
+Each domain declares its schedules next to its jobs, in its `tasks.py`:
+
+    JOBS = [Job("outreach.dispatch", dispatch_due, seconds=10)]
+
+A job receives a `JobContext` and must be idempotent and safe with several workers on one
+PostgreSQL: it finds due rows by an indexed deadline column, claims them atomically (conditional
+UPDATE / FOR UPDATE SKIP LOCKED with a lease) and commits per small batch. APScheduler only
+decides *when* to look; the database decides *who* does the work — so a killed worker loses
+nothing and two workers never do the same thing twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from surveys.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# Modules whose `JOBS` list the worker runs. A module that does not exist yet is skipped.
+TASK_MODULES = [
+    "outreach.tasks",
+    "feedback.recovery.tasks",
+    "feedback.insights.tasks",
+    "feedback.reports.tasks",
+]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[JobContext], Any]
+    seconds: float | None = None  # run every N seconds …
+    cron: dict[str, Any] | None = None  # … or on a cron schedule, e.g. {"day_of_week": "mon", "hour": 8}
+
+
+@dataclass
+class JobContext:
+    engine: Engine
+    settings: Any
+    clock: Callable[[], datetime] = utcnow
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. channels, an httpx client
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def collect_jobs(modules: list[str] | None = None) -> list[Job]:
+    jobs: list[Job] = []
+    for name in modules or TASK_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        jobs.extend(getattr(module, "JOBS", []))
+    return jobs
+
+
+def run_job(job: Job, ctx: JobContext) -> Any:
+    try:
+        return job.func(ctx)
+    except Exception:  # one failing run must not stop the schedule; the next run retries
+        log.exception("job %s failed", job.name)
+        return None
+
+
+def build_scheduler(ctx: JobContext, jobs: list[Job], *, blocking: bool) -> Any:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+    for job in jobs:
+        if job.cron is not None:
+            trigger: Any = CronTrigger(timezone="UTC", **job.cron)
+        else:
+            trigger = IntervalTrigger(seconds=job.seconds or 60)
+        # coalesce + one instance: a slow run is never stacked on top of itself in a process.
+        scheduler.add_job(run_job, trigger, args=[job, ctx], id=job.name, name=job.name,
+                          coalesce=True, max_instances=1, misfire_grace_time=30)
+    return scheduler
+
+
+def make_context(settings: Any, engine: Engine | None = None) -> JobContext:
+    from feedback.db import make_engine
+
+    return JobContext(engine=engine or make_engine(settings.database_url), settings=settings)
+
+
+def run_worker(settings: Any) -> None:
+    """`feedback worker`: run every job until interrupted."""
+    from feedback.app import prepare_database
+
+    ctx = make_context(settings)
+    prepare_database(settings, ctx.engine)
+    jobs = collect_jobs()
+    log.info("worker %s starting %d jobs: %s", ctx.worker_id, len(jobs),
+             ", ".join(j.name for j in jobs))
+    scheduler = build_scheduler(ctx, jobs, blocking=True)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        ctx.engine.dispose()
+
+
+def in_process_worker(settings: Any) -> Callable[[Any], Callable[[], None]]:
+    """A lifespan hook for `feedback serve --demo`: the worker's jobs run in the web process."""
+
+    def start(app: Any) -> Callable[[], None]:
+        ctx = JobContext(engine=app.state.engine, settings=settings, clock=app.state.clock)
+        scheduler = build_scheduler(ctx, collect_jobs(), blocking=False)
+        scheduler.start()
+        stopped = threading.Event()
+
+        def stop() -> None:
+            if not stopped.is_set():
+                stopped.set()
+                scheduler.shutdown(wait=False)
+
+        return stop
+
+    return start
