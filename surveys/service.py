@@ -52,10 +52,15 @@ def ensure_builtin_surveys(session: Session) -> dict[str, SurveyDefinition]:
 
 
 def survey_by_key(session: Session, key: str) -> SurveyDefinition:
-    survey = session.exec(select(SurveyDefinition).where(SurveyDefinition.key == key)).first()
-    if survey is None:
-        raise ValidationFailed(f"unknown survey {key!r}", field="survey")
-    return survey
+    # Cached for the transaction: a batch ingest asks for the same two or three surveys
+    # thousands of times.
+    cache = session.info.setdefault("surveys_by_key", {})
+    if key not in cache:
+        survey = session.exec(select(SurveyDefinition).where(SurveyDefinition.key == key)).first()
+        if survey is None:
+            raise ValidationFailed(f"unknown survey {key!r}", field="survey")
+        cache[key] = survey
+    return cache[key]
 
 
 @dataclass

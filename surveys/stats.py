@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 # Two-sided 95 % normal quantile, rounded as in every textbook and spreadsheet so that a CX lead
 # re-checking a margin of error by hand gets the same figure (the exact 1.95996 differs at 1e-3).
@@ -92,15 +91,13 @@ def mean_variance(n: int, total: float, sum_squares: float) -> MeanVar:
     return MeanVar(n, mean, max(0.0, var))
 
 
-def _student_t() -> Any:
-    from scipy.stats import t  # lazy: keeps `import surveys.stats` cheap for the web process
-
-    return t
-
-
 def t_quantile(prob: float, df: float) -> float:
     """Quantile of Student's t with df degrees of freedom."""
-    return float(_student_t().ppf(prob, df))
+    # scipy.special.stdtrit is the same function without scipy.stats' per-call argument
+    # machinery: ~1000x faster, which matters when a report computes hundreds of intervals.
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, prob))
 
 
 def welch_t_test(
@@ -126,7 +123,9 @@ def welch_t_test(
         return math.copysign(math.inf, diff), math.nan, 0.0
     t = diff / math.sqrt(se2)
     df = se2 * se2 / (va * va / (n1 - 1) + vb * vb / (n2 - 1))
-    p = float(2.0 * _student_t().sf(abs(t), df))
+    from scipy.special import stdtr  # lazy: keeps `import surveys.stats` cheap
+
+    p = float(2.0 * stdtr(df, -abs(t)))
     return t, df, min(1.0, p)
 
 

@@ -129,7 +129,8 @@ def ingest_one(session: Session, item: InteractionIn, *, now: datetime, settings
     interaction, created = upsert_interaction(session, customer, InteractionData(
         external_id=item.external_id, channel=item.channel.value, occurred_at=item.occurred_at,
         agent=item.agent, team=item.team, queue=item.queue, meta=item.metadata), now)
-    existing = invitation_for(session, interaction.id)  # type: ignore[arg-type]
+    # A new interaction cannot have an invitation yet: skip the look-up on the hot path.
+    existing = None if created else invitation_for(session, interaction.id)  # type: ignore[arg-type]
     if existing is not None:
         return IngestResult(item.external_id, interaction.id, created, existing)  # type: ignore[arg-type]
     return IngestResult(item.external_id, interaction.id, created,  # type: ignore[arg-type]
