@@ -158,6 +158,8 @@ def nps(
     c = NpsCounts(promoters, passives, detractors)
     if min(c) < 0:
         raise ValueError(f"counts must be non-negative (got {c})")
+    if method not in ("adjusted-wald", "wald"):  # checked up front so a typo fails on n == 0 too
+        raise ValueError(f"unknown NPS interval method {method!r}")
     if c.n == 0:
         return _empty()
     value = 100.0 * (c.promoters - c.detractors) / c.n

@@ -88,6 +88,8 @@ def test_nps_rejects_bad_input() -> None:
         nps(-1, 0, 3)
     with pytest.raises(ValueError):
         nps(1, 2, 3, method="exact")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        nps(0, 0, 0, method="exact")  # type: ignore[arg-type]
 
 
 # --- proportions -------------------------------------------------------------------------------
