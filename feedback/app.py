@@ -43,6 +43,7 @@ ROUTE_MODULES = [
     "feedback.ingest.endpoints",
     "feedback.kpis",
     "feedback.demo",
+    "feedback.recovery.endpoints", "feedback.recovery.pages",
 ]
 
 

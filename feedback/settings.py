@@ -123,3 +123,66 @@ class Settings(BaseSettings):
             if data.get(key):
                 data[key] = "***"
         return data
+
+    # --- Service recovery (feedback/recovery) and its notification outbox ---------------------
+    # Every response classed NEGATIVE by the thresholds above opens (or joins) a recovery task;
+    # so do the keywords / insight themes below, whatever the score.
+    recovery_enabled: bool = True
+    recovery_first_contact_hours: float = 24.0
+    recovery_resolution_hours: float = 48.0
+    # Per-priority overrides (normal, high, urgent), e.g. {"urgent": {"first_contact_hours": 4}}.
+    recovery_priority_windows: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {"urgent": {"first_contact_hours": 4, "resolution_hours": 24}})
+    recovery_warn_fraction: float = 0.8  # warn the owner at 80 % of a window
+    # Business hours: {"mon-fri": "09:00-17:00", "sat": "10:00-13:00"}. Empty: the clock never
+    # stops. With hours set, windows count open hours only and skip the holidays (ISO dates).
+    recovery_business_hours: dict[str, str] = Field(default_factory=dict)
+    recovery_time_zone: str | None = None  # None: default_time_zone
+    recovery_holidays: list[str] = Field(default_factory=list)
+    # Whole words, case-insensitive; "word*" also matches longer words starting with it.
+    # Chinese (written without spaces) matches anywhere in the comment.
+    recovery_keywords: list[str] = Field(default_factory=lambda: [
+        "cancel*", "complain*", "complaint*", "lawyer*", "attorney*", "solicitor*", "sue",
+        "sued", "suing", "legal action", "ombudsman", "regulator*", "fraud*", "scam*",
+        "close my account", "取消", "投诉", "律师", "起诉", "销户", "消协", "لغو*", "شکایت*",
+        "وکیل*", "دادگاه*", "فسخ*", "کنسل*"])
+    recovery_trigger_themes: list[str] = Field(default_factory=list)
+    recovery_keywords_on_positive: bool = False  # "helped me cancel" from a promoter is fine
+    recovery_vip_tiers: list[str] = Field(default_factory=lambda: ["gold", "vip", "platinum"])
+    recovery_repeat_days: int = 90  # a second negative answer within this is high priority
+    # round_robin: all available recovery members in turn; team: members of the interaction's
+    # team (round robin among them, everyone if none is available); none: the queue claims.
+    recovery_assignment: Literal["round_robin", "team", "none"] = "round_robin"
+    recovery_agents_see_all_teams: bool = False
+    recovery_root_causes: list[str] = Field(default_factory=lambda: [
+        "wait time", "agent behaviour", "billing error", "product defect", "outage",
+        "policy", "price", "communication", "other"])
+    recovery_followup: bool = True  # ask again after resolution (recovery_followup purpose)
+    recovery_followup_delay_hours: float = 24.0
+    recovery_escalation_emails: list[str] = Field(default_factory=list)
+    recovery_webhook_url: str | None = None  # generic JSON, signed with the secret below
+    recovery_webhook_secret: str | None = None
+    recovery_slack_webhook_url: str | None = None
+    notification_max_attempts: int = 8
+    notification_retry_seconds: float = 30.0  # first retry; doubles each attempt (+ jitter)
+    notification_timeout_seconds: float = 10.0
+
+    @field_validator("recovery_business_hours")
+    @classmethod
+    def _check_business_hours(cls, v: dict[str, str]) -> dict[str, str]:
+        from feedback.recovery.sla import parse_business_hours
+
+        parse_business_hours(v)  # raises ValueError naming the bad entry
+        return v
+
+    @field_validator("recovery_holidays")
+    @classmethod
+    def _check_holidays(cls, v: list[str]) -> list[str]:
+        from datetime import date
+
+        for item in v:
+            try:
+                date.fromisoformat(item)
+            except ValueError as exc:
+                raise ValueError(f"recovery_holidays: {item!r} is not a date like 2026-12-25") from exc
+        return v

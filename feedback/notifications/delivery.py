@@ -1,0 +1,162 @@
+"""Sending what the outbox holds: webhooks and Slack with httpx, email/SMS through outreach.
+
+Nothing is sent inside a database transaction: rows are claimed (one short transaction), sent,
+then settled one by one (another short transaction each). A receiver that is down gets the
+message later with exponential backoff; after `notification_max_attempts` the row is marked
+failed with the reason, visible to people, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from feedback.notifications.outbox import Claimed, backoff, claim_due, mark_failed, mark_sent
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Feedback-Signature"
+TIMESTAMP_HEADER = "X-Feedback-Timestamp"
+DELIVERY_HEADER = "X-Feedback-Delivery"
+_RETRYABLE_STATUS = {408, 409, 425, 429}
+
+
+class Transient(Exception):
+    """Worth retrying: the receiver is down, slow or overloaded."""
+
+
+class Permanent(Exception):
+    """Retrying cannot help: a bad address, a refused payload."""
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The value of X-Feedback-Signature: `sha256=` + hex HMAC-SHA256 of the exact body bytes."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: str | None) -> bool:
+    """For receivers (and tests): constant-time check of a signature header."""
+    return bool(header) and hmac.compare_digest(sign(secret, body), header or "")
+
+
+def post_json(client: httpx.Client, url: str, payload: dict[str, Any], *,
+              secret: str | None, delivery_id: str, timeout: float) -> None:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: str(int(time.time())),
+               DELIVERY_HEADER: delivery_id, "User-Agent": "feedback-notifications/1"}
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(secret, body)
+    try:
+        r = client.post(url, content=body, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:  # refused, reset, DNS, timeout: the receiver may come back
+        raise Transient(f"{exc.__class__.__name__}: {exc}") from exc
+    if r.is_success:
+        return
+    detail = f"HTTP {r.status_code} from {url}: {r.text[:200]}"
+    if r.status_code >= 500 or r.status_code in _RETRYABLE_STATUS:
+        raise Transient(detail)
+    raise Permanent(detail)
+
+
+def send_via_outreach(note: Claimed, settings: Any, cache: dict[str, Any]) -> str:
+    """The one seam to outreach's channels (email/SMS). Returns how the message left.
+
+    Until `outreach.channels.factory` exists the message is logged and counted as delivered to
+    the "log" target, so development and the demo work without an SMTP server or Twilio.
+    """
+    try:
+        from outreach.channels.factory import build_channels  # type: ignore[import-not-found]
+
+        from outreach.channels.base import (  # type: ignore[import-not-found]
+            OutboundMessage,
+            PermanentSendError,
+            TransientSendError,
+        )
+    except ModuleNotFoundError:
+        log.info("notification %s (%s to %s): %s — %s", note.id, note.kind, note.target,
+                 note.subject, (note.body or "")[:500])
+        return "log"
+    if "channels" not in cache:
+        cache["channels"] = build_channels(settings, None)
+    channel = cache["channels"].get(note.kind)
+    if channel is None:
+        raise Permanent(f"no {note.kind} channel is configured")
+    message = OutboundMessage(channel=note.kind, to=note.target, subject=note.subject,
+                              body=note.body or "", reference=note.dedupe_key)
+    try:
+        channel.send(message)
+    except TransientSendError as exc:
+        raise Transient(str(exc)) from exc
+    except PermanentSendError as exc:
+        raise Permanent(str(exc)) from exc
+    return note.kind
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _send(note: Claimed, settings: Any, client: httpx.Client, cache: dict[str, Any]) -> str:
+    if note.kind in ("webhook", "slack"):
+        post_json(client, note.target, note.payload, secret=settings.recovery_webhook_secret,
+                  delivery_id=note.dedupe_key, timeout=settings.notification_timeout_seconds)
+        return "httpx"
+    return send_via_outreach(note, settings, cache)
+
+
+def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
+                worker: str, client: httpx.Client | None = None, limit: int = 50,
+                extras: dict[str, Any] | None = None) -> DeliveryReport:
+    """One pass: claim due notifications, send each, settle each. Safe with many workers."""
+    report = DeliveryReport()
+    lease = timedelta(seconds=max(settings.lease_seconds,
+                                  3 * settings.notification_timeout_seconds))
+    with engine.begin() as conn:
+        claimed = claim_due(conn, now=clock(), worker=worker, lease=lease, limit=limit)
+    if not claimed:
+        return report
+    own_client = client is None
+    client = client or httpx.Client(follow_redirects=False)
+    cache = extras if extras is not None else {}
+    try:
+        for note in claimed:
+            try:
+                via = _send(note, settings, client, cache)
+            except Exception as exc:  # noqa: BLE001 - a bug in one send must not lose the rest
+                if not isinstance(exc, (Transient, Permanent)):
+                    log.exception("notification %s: unexpected error while sending", note.id)
+                give_up = isinstance(exc, Permanent) or note.attempts >= settings.notification_max_attempts
+                now = clock()
+                retry_at = None if give_up else now + backoff(note.attempts,
+                                                              settings.notification_retry_seconds)
+                with engine.begin() as conn:
+                    mark_failed(conn, note, worker=worker, now=now, error=str(exc), retry_at=retry_at)
+                report.errors.append(f"{note.dedupe_key}: {exc}")
+                if give_up:
+                    report.failed += 1
+                    log.warning("notification %s failed for good after %d attempts: %s",
+                                note.dedupe_key, note.attempts, exc)
+                else:
+                    report.retried += 1
+                continue
+            with engine.begin() as conn:
+                mark_sent(conn, note, worker=worker, now=clock(), via=via)
+            report.sent += 1
+    finally:
+        if own_client:
+            client.close()
+    return report

@@ -1,0 +1,112 @@
+"""Writing to the outbox and claiming from it. Plain SQL that works on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from feedback.notifications.models import Notification, NotificationKind, NotificationStatus
+from surveys.errors import ValidationFailed
+
+_N = Notification.__table__  # type: ignore[attr-defined]
+
+
+def insert_ignore(session: Session | Connection, table: sa.Table, values: dict[str, Any] | list[dict[str, Any]],
+                  conflict: list[str]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING with the dialect's own insert; returns rows inserted."""
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    else:  # pragma: no cover - we ship SQLite and PostgreSQL only
+        raise RuntimeError(f"unsupported database {dialect}")
+    stmt = insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
+    return session.execute(stmt).rowcount or 0  # type: ignore[union-attr]
+
+
+def enqueue(session: Session, *, kind: str, target: str, dedupe_key: str, now: datetime,
+            subject: str | None = None, body: str | None = None,
+            payload: dict[str, Any] | None = None, send_at: datetime | None = None) -> bool:
+    """Queue a notification in the caller's transaction. Idempotent on `dedupe_key`: returns
+    False (and changes nothing) when that notification already exists — sent or not."""
+    kind = NotificationKind(kind).value
+    if not target:
+        raise ValidationFailed("a notification needs a target", field="target")
+    return insert_ignore(session, _N, {
+        "kind": kind, "target": target[:1000], "subject": (subject or "")[:300] or None,
+        "body": body, "payload": payload or {}, "dedupe_key": dedupe_key[:300],
+        "status": NotificationStatus.PENDING.value, "attempts": 0,
+        "next_attempt_at": send_at or now, "created_at": now,
+    }, ["dedupe_key"]) == 1
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    target: str
+    subject: str | None
+    body: str | None
+    payload: dict[str, Any]
+    attempts: int  # including this one
+    dedupe_key: str
+
+
+def claim_due(conn: Connection, *, now: datetime, worker: str, lease: timedelta,
+              limit: int) -> list[Claimed]:
+    """Atomically take up to `limit` due rows: pending ones whose retry time has come and
+    sending ones whose worker's lease ran out. Each claim bumps `attempts` and sets a lease,
+    so a worker that dies mid-send gives its rows back when the lease ends."""
+    due = (sa.select(_N.c.id)
+           .where(_N.c.next_attempt_at <= now,
+                  _N.c.status.in_([NotificationStatus.PENDING, NotificationStatus.SENDING]))
+           .order_by(_N.c.next_attempt_at).limit(limit))
+    if conn.dialect.name == "postgresql":
+        # Two workers scanning at once take different rows instead of queueing on the locks.
+        due = due.with_for_update(skip_locked=True)
+    stmt = (sa.update(_N).where(_N.c.id.in_(due.scalar_subquery()))
+            .values(status=NotificationStatus.SENDING, attempts=_N.c.attempts + 1,
+                    lease_owner=worker, lease_until=now + lease, next_attempt_at=now + lease)
+            .returning(_N.c.id, _N.c.kind, _N.c.target, _N.c.subject, _N.c.body, _N.c.payload,
+                       _N.c.attempts, _N.c.dedupe_key))
+    return [Claimed(*row) for row in conn.execute(stmt)]
+
+
+def backoff(attempts: int, base_seconds: float, rnd: random.Random | None = None) -> timedelta:
+    """Exponential with full jitter in the upper half: base·2^(n-1)·[0.5, 1], capped at 6 h, so
+    a receiver coming back is not hit by every sender in the same second."""
+    ceiling = min(base_seconds * 2 ** max(attempts - 1, 0), 6 * 3600)
+    return timedelta(seconds=ceiling * (0.5 + 0.5 * (rnd or random).random()))
+
+
+def _mine(row_id: int, worker: str, attempts: int) -> Any:
+    # Only the worker whose lease this is may settle the row: if it was too slow and someone
+    # else re-claimed it, the later claim (a higher attempt number) owns the outcome.
+    return sa.and_(_N.c.id == row_id, _N.c.lease_owner == worker, _N.c.attempts == attempts,
+                   _N.c.status == NotificationStatus.SENDING)
+
+
+def mark_sent(conn: Connection, claimed: Claimed, *, worker: str, now: datetime, via: str) -> bool:
+    stmt = sa.update(_N).where(_mine(claimed.id, worker, claimed.attempts)).values(
+        status=NotificationStatus.SENT, sent_at=now, next_attempt_at=None, lease_until=None,
+        last_error=None, delivered_via=via[:40])
+    return conn.execute(stmt).rowcount == 1
+
+
+def mark_failed(conn: Connection, claimed: Claimed, *, worker: str, now: datetime, error: str,
+                retry_at: datetime | None) -> bool:
+    """A failure: back to pending for `retry_at`, or failed for good when it is None."""
+    values: dict[str, Any] = {"last_error": error[:1000], "lease_until": None}
+    if retry_at is None:
+        values.update(status=NotificationStatus.FAILED, next_attempt_at=None)
+    else:
+        values.update(status=NotificationStatus.PENDING, next_attempt_at=retry_at)
+    stmt = sa.update(_N).where(_mine(claimed.id, worker, claimed.attempts)).values(**values)
+    return conn.execute(stmt).rowcount == 1

@@ -1,0 +1,124 @@
+"""Closing the loop with the customer: after resolution, ask again.
+
+The follow-up is an ordinary invitation with purpose "recovery_followup", sent by the
+dispatcher like any survey. Its survey is a definition of the original kind with its own
+wording — "Did we resolve your concern?" as the comment prompt, and the original question
+again — so the score change after recovery is measured on the same scale.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from feedback.ingest.service import choose_channel, opted_out_channels
+from feedback.recovery.models import RecoveryTask
+from feedback.recovery.service import FOLLOWUP_PURPOSE, SYSTEM, record
+from feedback.settings import Settings
+from surveys.models import Customer, Interaction, Invitation, Response, SurveyDefinition
+from surveys.scoring import SCALES, SurveyKind
+from surveys.service import create_invitation, invitation_for
+
+_RESOLVED = {
+    "en": "Did we resolve your concern? Tell us in a few words.",
+    "zh-CN": "我们解决了您的问题吗？请简单告诉我们。",
+    "fa": "آیا مشکل شما را حل کردیم؟ لطفاً در چند کلمه بگویید.",
+}
+_QUESTION = {
+    "en": {"nps": "We followed up on your feedback. How likely are you now to recommend {company} to a friend or colleague?",
+           "csat": "We followed up on your feedback. How satisfied are you with how {company} handled your concern?",
+           "ces": "{company} made it easy for me to get my concern resolved."},
+    "zh-CN": {"nps": "我们已跟进您的反馈。现在您有多大可能向朋友或同事推荐{company}？",
+              "csat": "我们已跟进您的反馈。您对{company}处理您问题的方式有多满意？",
+              "ces": "{company}让我很容易地解决了我的问题。"},
+    "fa": {"nps": "بازخورد شما را پیگیری کردیم. اکنون چقدر احتمال دارد {company} را به دوستان یا همکاران خود توصیه کنید؟",
+           "csat": "بازخورد شما را پیگیری کردیم. از نحوه رسیدگی {company} به مشکل خود چقدر راضی هستید؟",
+           "ces": "{company} حل مشکل من را آسان کرد."},
+}
+
+
+def followup_survey(session: Session, kind: str, company: str) -> SurveyDefinition:
+    """The follow-up definition for a kind (created on first use, wording kept current)."""
+    kind = SurveyKind(kind).value
+    key = f"{kind}-recovery-followup"
+    questions = {loc: {"question": q[kind].format(company=company), "follow_up": _RESOLVED[loc]}
+                 for loc, q in _QUESTION.items()}
+    survey = session.exec(select(SurveyDefinition).where(SurveyDefinition.key == key)).first()
+    if survey is None:
+        scale = SCALES[SurveyKind(kind)]
+        survey = SurveyDefinition(key=key, kind=kind, scale_min=scale.low, scale_max=scale.high,
+                                  questions=questions)
+        try:
+            with session.begin_nested():
+                session.add(survey)
+                session.flush()
+        except IntegrityError:  # created by a concurrent resolution a moment ago
+            survey = session.exec(select(SurveyDefinition).where(SurveyDefinition.key == key)).one()
+    elif survey.questions != questions:
+        survey.questions = questions
+        session.add(survey)
+    return survey
+
+
+def schedule_followup(session: Session, task: RecoveryTask, *, now: datetime,
+                      settings: Settings) -> tuple[Invitation | None, str]:
+    """Schedule the follow-up survey, or say why not (recorded in the task history)."""
+    invitation, why = _plan(session, task, now=now, settings=settings)
+    if invitation is not None:
+        task.followup_invitation_id = invitation.id
+        session.add(task)
+        record(session, task, SYSTEM, "followup", now, after=f"invitation {invitation.id}",
+               note=f"follow-up survey by {invitation.channel} at {invitation.send_at:%Y-%m-%d %H:%M} UTC")
+    else:
+        record(session, task, SYSTEM, "followup", now, after="not sent", note=why)
+    return invitation, why
+
+
+def _plan(session: Session, task: RecoveryTask, *, now: datetime,
+          settings: Settings) -> tuple[Invitation | None, str]:
+    if not settings.recovery_followup:
+        return None, "follow-up surveys are turned off"
+    customer = session.get(Customer, task.customer_id)
+    original = session.get(Response, task.response_id)
+    if customer is None or original is None:
+        return None, "the customer or the original answer no longer exists"
+    # Fatigue: one recovery follow-up per customer per fatigue window, whatever the task.
+    since = now - timedelta(days=settings.fatigue_days)
+    recent = session.exec(select(Invitation.id).where(
+        Invitation.customer_id == customer.id, Invitation.purpose == FOLLOWUP_PURPOSE,
+        Invitation.created_at >= since)).first()
+    if recent is not None:
+        return None, f"this customer already got a follow-up in the last {settings.fatigue_days} days"
+    first_invitation = session.get(Invitation, original.invitation_id)
+    preferred = first_invitation.channel if first_invitation else "auto"
+    channel = choose_channel(customer, preferred, opted_out_channels(session, customer))
+    if channel == "link":
+        return None, "the customer opted out of surveys or has no phone or email"
+    interaction = session.get(Interaction, task.interaction_id) if task.interaction_id else None
+    if interaction is not None and invitation_for(session, interaction.id, FOLLOWUP_PURPOSE):  # type: ignore[arg-type]
+        return None, "a follow-up for this interaction exists already"
+    send_at = now + timedelta(hours=settings.recovery_followup_delay_hours)
+    invitation = create_invitation(
+        session, customer=customer, survey=followup_survey(session, task.kind, settings.company_name),
+        channel=channel, send_at=send_at,
+        expires_at=send_at + timedelta(days=settings.invitation_expiry_days), now=now,
+        interaction=interaction, locale=(first_invitation.locale if first_invitation else customer.locale),
+        purpose=FOLLOWUP_PURPOSE)
+    return invitation, "scheduled"
+
+
+def record_followup_answer(session: Session, response: Response, *, now: datetime) -> None:
+    """The follow-up answer feeds its task (recovery rate, score change); it never opens one."""
+    task = session.exec(select(RecoveryTask).where(
+        RecoveryTask.followup_invitation_id == response.invitation_id)).first()
+    if task is None or task.followup_response_id is not None:
+        return
+    task.followup_response_id = response.id
+    task.followup_score, task.followup_classification = response.score, response.classification
+    task.updated_at = now
+    session.add(task)
+    record(session, task, SYSTEM, "followup_answer", now,
+           before=f"{task.kind.upper()} {task.score}", after=f"{task.kind.upper()} {response.score}",
+           note=f"{response.classification}" + (f": {response.comment}" if response.comment else ""))

@@ -1,0 +1,185 @@
+"""The recovery queue for people: /queue and /queue/{id}.
+
+Server-rendered and complete without JavaScript: filters are a GET form (so every view is a
+URL), actions are POST forms answered with a redirect (so reloading never repeats them), and
+the remaining time is rendered on the server; queue.js only keeps the countdowns ticking.
+A refused action re-renders the task page with the reason, keeping what was typed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlmodel import Session
+
+from feedback.auth.guards import provide_principal, require
+from feedback.deps import Conf, Db, Now
+from feedback.recovery import actions, repository, sla
+from feedback.recovery.models import ContactChannel, ContactResult, Outcome, Priority
+from feedback.recovery.schemas import (
+    AssignIn,
+    CloseIn,
+    ContactIn,
+    PriorityIn,
+    ReleaseIn,
+    ResolveIn,
+    parse,
+)
+from feedback.settings import Settings
+from surveys.errors import DomainError, ValidationFailed
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+STAFF = [require("lead", "recovery")]
+DONE_MESSAGES = {
+    "claimed": "The task is yours.", "released": "The task is back in the queue.",
+    "assigned": "Task assigned.", "contact": "Contact attempt logged.",
+    "resolved": "Task resolved.", "closed": "Task closed.", "priority": "Priority changed.",
+}
+
+
+def _common(now: datetime) -> dict[str, Any]:
+    return {"now": now, "remaining": lambda due: sla.describe_remaining(due, now),
+            "PRIORITIES": [p.value for p in Priority]}
+
+
+@get("/queue", sync_to_thread=True, guards=STAFF, include_in_schema=False)
+def queue_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Template:
+    principal = provide_principal(request)
+    params = dict(request.query_params)
+    try:
+        filters = repository.parse_filters(params)
+        page = int(params.get("page") or 1)
+        if page < 1:
+            raise ValueError
+    except (ValidationFailed, ValueError) as exc:
+        error = exc.message if isinstance(exc, ValidationFailed) else "page must be 1 or more"
+        filters, page = repository.Filters(), 1
+        return _queue(db, principal, settings, now, filters, page, error=error, status=422)
+    return _queue(db, principal, settings, now, filters, page)
+
+
+def _queue(db: Session, principal: Any, settings: Settings, now: datetime,
+           filters: repository.Filters, page: int, *, error: str | None = None,
+           status: int = 200) -> Template:
+    result = repository.list_tasks(db, filters, principal, settings, now, page=page, per_page=50)
+    return Template(template_name="recovery/queue.html", status_code=status, context={
+        **_common(now), "principal": principal, "filters": filters, "result": result,
+        "counts": repository.queue_counts(db, principal, settings, now), "error": error,
+        "teams": repository.teams(db), "statuses": repository.STATUS_CHOICES,
+    })
+
+
+def _task_page(db: Session, request: Request[Any, Any, Any], task_id: int, settings: Settings,
+               now: datetime, *, error: str | None = None, form: dict[str, str] | None = None,
+               status: int = 200) -> Template:
+    principal = provide_principal(request)
+    task = actions.load(db, task_id, principal, settings)
+    done = request.query_params.get("done")
+    return Template(template_name="recovery/task.html", status_code=status, context={
+        **_common(now), **repository.task_context(db, task), "principal": principal,
+        "error": error, "form": form or {}, "notice": DONE_MESSAGES.get(done or ""),
+        "users": repository.assignable_users(db) if principal.role in ("lead", "admin") else [],
+        "root_causes": settings.recovery_root_causes, "outcomes": [o.value for o in Outcome],
+        "channels": [c.value for c in ContactChannel],
+        "results": [r.value for r in ContactResult],
+        "can_act": principal.role in ("lead", "admin") or task.owner_id in (None, principal.user_id),
+        "is_lead": principal.role in ("lead", "admin"),
+    })
+
+
+@get("/queue/{task_id:int}", sync_to_thread=True, guards=STAFF, include_in_schema=False)
+def task_page(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
+              settings: Conf) -> Template:
+    return _task_page(db, request, task_id, settings, now)
+
+
+def _do(request: Request[Any, Any, Any], db: Session, now: datetime, settings: Settings,
+        task_id: int, done: str, fn: Any, schema: Any, data: dict[str, str]) -> Template | Redirect:
+    principal = provide_principal(request)
+    try:
+        # A savepoint: a refused action leaves nothing half-done behind in this transaction.
+        with db.begin_nested():
+            if schema is None:
+                fn(db, task_id, principal, settings, now)
+            else:
+                fn(db, task_id, parse(schema, data), principal, settings, now)
+    except DomainError as exc:
+        if exc.status_code in (401, 404):
+            raise
+        return _task_page(db, request, task_id, settings, now, error=exc.message,
+                          form=data, status=exc.status_code)
+    back = str(data.get("next") or "")
+    if back.startswith("/queue") and not back.startswith("//"):
+        return Redirect(back, status_code=303)
+    return Redirect(f"/queue/{task_id}?done={quote(done)}", status_code=303)
+
+
+def _form(data: dict[str, str], *keys: str) -> dict[str, str]:
+    return {k: v for k, v in data.items() if k in keys}
+
+
+@post("/queue/{task_id:int}/claim", sync_to_thread=True, guards=STAFF, include_in_schema=False,
+      status_code=303)
+def claim_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
+               data: Form) -> Template | Redirect:
+    return _do(request, db, now, settings, task_id, "claimed", actions.claim, None, data)
+
+
+@post("/queue/{task_id:int}/release", sync_to_thread=True, guards=STAFF,
+      include_in_schema=False, status_code=303)
+def release_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
+                 settings: Conf, data: Form) -> Template | Redirect:
+    return _do(request, db, now, settings, task_id, "released", actions.release, ReleaseIn,
+               _form(data, "note"))
+
+
+@post("/queue/{task_id:int}/assign", sync_to_thread=True, guards=STAFF, include_in_schema=False,
+      status_code=303)
+def assign_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
+                data: Form) -> Template | Redirect:
+    return _do(request, db, now, settings, task_id, "assigned", actions.assign, AssignIn,
+               _form(data, "user_id", "note"))
+
+
+@post("/queue/{task_id:int}/priority", sync_to_thread=True, guards=STAFF,
+      include_in_schema=False, status_code=303)
+def priority_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
+                  settings: Conf, data: Form) -> Template | Redirect:
+    return _do(request, db, now, settings, task_id, "priority", actions.set_priority, PriorityIn,
+               _form(data, "priority", "reason"))
+
+
+@post("/queue/{task_id:int}/contact", sync_to_thread=True, guards=STAFF,
+      include_in_schema=False, status_code=303)
+def contact_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
+                 settings: Conf, data: Form) -> Template | Redirect:
+    fields = _form(data, "channel", "result", "note", "message", "subject")
+    return _do(request, db, now, settings, task_id, "contact", actions.log_contact, ContactIn, fields)
+
+
+@post("/queue/{task_id:int}/resolve", sync_to_thread=True, guards=STAFF,
+      include_in_schema=False, status_code=303)
+def resolve_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
+                 settings: Conf, data: Form) -> Template | Redirect:
+    fields = _form(data, "outcome", "root_cause", "note")
+    # An unticked checkbox is simply absent from the form.
+    fields["followup"] = "true" if data.get("followup") else "false"
+    return _do(request, db, now, settings, task_id, "resolved", actions.resolve, ResolveIn, fields)
+
+
+@post("/queue/{task_id:int}/close", sync_to_thread=True, guards=STAFF, include_in_schema=False,
+      status_code=303)
+def close_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
+               data: Form) -> Template | Redirect:
+    return _do(request, db, now, settings, task_id, "closed", actions.close, CloseIn,
+               _form(data, "reason"))
+
+
+routes = [queue_page, task_page, claim_form, release_form, assign_form, priority_form,
+          contact_form, resolve_form, close_form]

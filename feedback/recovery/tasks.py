@@ -1,0 +1,111 @@
+"""Jobs of service recovery: the SLA watcher and the notification outbox's delivery.
+
+The watcher reads only tasks whose `sla_next_at` has come (an index range), a batch at a time,
+each batch one transaction. On PostgreSQL the batch is locked FOR UPDATE SKIP LOCKED, so two
+workers split the work instead of doing it twice; the outbox's unique dedupe keys are the
+second guarantee that each warning and escalation goes out exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from feedback.db import transaction
+from feedback.notifications.delivery import deliver_due
+from feedback.recovery import alerts
+from feedback.recovery.models import OPEN, RecoveryTask
+from feedback.recovery.service import SYSTEM, record, schedule
+from feedback.worker import Job, JobContext
+
+log = logging.getLogger(__name__)
+WINDOWS = ("first_contact", "resolution")
+
+
+@dataclass
+class SlaReport:
+    tasks: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    notifications: int = 0
+
+
+def check_task(session: Session, task: RecoveryTask, *, now: datetime, settings: Any,
+               report: SlaReport) -> None:
+    """Handle every warning and breach of this task that is due and not yet handled."""
+    for window in WINDOWS:
+        if window == "first_contact" and task.first_contact_at is not None:
+            continue
+        due: datetime = getattr(task, f"{window}_due_at")
+        if getattr(task, f"{window}_breached_at") is None and now >= due:
+            setattr(task, f"{window}_breached_at", now)
+            # A warning that was never sent is moot once the deadline has passed.
+            if getattr(task, f"{window}_warned_at") is None:
+                setattr(task, f"{window}_warned_at", now)
+            n = alerts.escalate(session, task, window, now=now, settings=settings)
+            record(session, task, SYSTEM, "breach", now, after=window,
+                   note=f"{alerts.WINDOW_LABEL[window]} deadline {due:%Y-%m-%d %H:%M} UTC missed; "
+                        f"{n} escalation(s) queued")
+            report.breaches += 1
+            report.notifications += n
+        elif getattr(task, f"{window}_warned_at") is None and now >= getattr(task, f"{window}_warn_at"):
+            setattr(task, f"{window}_warned_at", now)
+            n = alerts.warn(session, task, window, now=now, settings=settings)
+            record(session, task, SYSTEM, "warning", now, after=window,
+                   note=f"{alerts.WINDOW_LABEL[window]} due {due:%Y-%m-%d %H:%M} UTC; {n} warning(s) queued")
+            report.warnings += 1
+            report.notifications += n
+    schedule(task)
+    session.add(task)
+
+
+def scan_sla(engine: Engine, settings: Any, now: datetime, *, batch: int = 200,
+             max_batches: int = 50) -> SlaReport:
+    """One pass of the watcher over every task with a due SLA event (up to max_batches)."""
+    report = SlaReport()
+    for _ in range(max_batches):
+        with transaction(engine) as session:
+            stmt = (select(RecoveryTask)
+                    .where(RecoveryTask.sla_next_at <= now,  # type: ignore[operator]
+                           RecoveryTask.status.in_([s.value for s in OPEN]))  # type: ignore[attr-defined]
+                    .order_by(RecoveryTask.sla_next_at).limit(batch)  # type: ignore[arg-type]
+                    .with_for_update(skip_locked=True))
+            tasks = list(session.exec(stmt).all())
+            for task in tasks:
+                check_task(session, task, now=now, settings=settings, report=report)
+            report.tasks += len(tasks)
+        if len(tasks) < batch:
+            break
+    return report
+
+
+def sla_watch(ctx: JobContext) -> SlaReport:
+    report = scan_sla(ctx.engine, ctx.settings, ctx.now(), batch=ctx.settings.worker_batch_size * 4)
+    if report.tasks:
+        log.info("SLA watcher: %d task(s), %d warning(s), %d breach(es), %d notification(s)",
+                 report.tasks, report.warnings, report.breaches, report.notifications)
+    return report
+
+
+def deliver_notifications(ctx: JobContext) -> int:
+    """Send due outbox rows until none is left (or 20 batches: let other jobs breathe)."""
+    sent = 0
+    for _ in range(20):
+        report = deliver_due(ctx.engine, ctx.settings, ctx.clock, worker=ctx.worker_id,
+                             client=ctx.extras.get("httpx"), limit=ctx.settings.worker_batch_size,
+                             extras=ctx.extras)
+        sent += report.sent
+        if report.sent + report.retried + report.failed < ctx.settings.worker_batch_size:
+            break
+    return sent
+
+
+JOBS = [
+    Job("recovery.sla_watch", sla_watch, seconds=60),
+    Job("notifications.deliver", deliver_notifications, seconds=15),
+]
