@@ -82,24 +82,29 @@ def send_via_outreach(note: Claimed, settings: Any, cache: dict[str, Any]) -> st
             PermanentSendError,
             TransientSendError,
         )
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("outreach"):
+            raise  # outreach is there but something it needs is missing: say so
         log.info("notification %s (%s to %s): %s — %s", note.id, note.kind, note.target,
                  note.subject, (note.body or "")[:500])
         return "log"
     if "channels" not in cache:
+        # dev_sink None: an unconfigured channel only logs (the dev outbox's DB sink can be
+        # passed here once outreach exposes one).
         cache["channels"] = build_channels(settings, None)
     channel = cache["channels"].get(note.kind)
     if channel is None:
         raise Permanent(f"no {note.kind} channel is configured")
-    message = OutboundMessage(channel=note.kind, to=note.target, subject=note.subject,
-                              body=note.body or "", reference=note.dedupe_key)
     try:
-        channel.send(message)
+        result = channel.send(OutboundMessage(
+            channel=note.kind, to=note.target, body=note.body or note.subject or "",
+            subject=note.subject if note.kind == "email" else None,
+            idempotency_key=note.dedupe_key))
     except TransientSendError as exc:
-        raise Transient(str(exc)) from exc
-    except PermanentSendError as exc:
+        raise Transient(exc.reason) from exc
+    except (PermanentSendError, ValueError) as exc:
         raise Permanent(str(exc)) from exc
-    return note.kind
+    return f"{note.kind}:{result.provider}"[:40]
 
 
 @dataclass
