@@ -186,3 +186,9 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"recovery_holidays: {item!r} is not a date like 2026-12-25") from exc
         return v
+
+    # --- Inbound SMS and delivery reports (feedback/inbound) -----------------------------------
+    # Webhooks are verified with twilio_auth_token against public_url + path (the URL set in
+    # the Twilio console). After our follow-up question or clarifying SMS, the next reply is
+    # read as its answer for this long; later it is read afresh.
+    sms_conversation_hours: float = 24.0
