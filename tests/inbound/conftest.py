@@ -75,3 +75,16 @@ def sent_invitation(session: Session, settings: Any, clock: Any) -> Callable[...
         return inv
 
     return make
+
+
+@pytest.fixture
+def api_key(engine: Any) -> Callable[[str], dict[str, str]]:
+    from feedback.auth.service import create_api_key
+    from feedback.db import transaction
+
+    def make(role: str) -> dict[str, str]:
+        with transaction(engine) as s:
+            _, key = create_api_key(s, f"{role} key", role)
+        return {"Authorization": f"Bearer {key}"}
+
+    return make
