@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,13 +30,13 @@ import sqlalchemy as sa  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from benchmarks._pgdb import scratch_database  # noqa: E402
 from feedback.app import create_app, prepare_database  # noqa: E402
 from feedback.db import make_engine, transaction  # noqa: E402
 from feedback.ingest.service import ingest_one, parse_payload  # noqa: E402
 from feedback.settings import Settings  # noqa: E402
 from surveys.models import Invitation  # noqa: E402
 
-PG = os.environ.get("FEEDBACK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC)
 TOKEN = "bench-auth-token"
 PUBLIC = "https://feedback.example.com"
@@ -122,23 +120,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             asyncio.run(run(f"sqlite:///{d}/bench.sqlite3", "sqlite", n, a.concurrency))
     if "postgresql" in a.engines:
-        admin = sa.create_engine(Settings(database_url=PG).database_url, isolation_level="AUTOCOMMIT")
-        name = f"bench_{uuid.uuid4().hex[:8]}"
-        try:
-            with admin.connect() as c:
-                c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001
-            print(f"[postgresql] skipped: {exc}")
-            return
-        try:
-            url = (sa.engine.make_url(Settings(database_url=PG).database_url).set(database=name)
-                   .render_as_string(hide_password=False))
-            asyncio.run(run(url, "postgresql", n, a.concurrency))
-        finally:
-            with admin.connect() as c:
-                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
+        with scratch_database() as url:
+            if url is not None:
+                asyncio.run(run(url, "postgresql", n, a.concurrency))
 
 if __name__ == "__main__":
     main()
