@@ -64,6 +64,7 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
     if duplicate:
         return Handled(row.reply, row.outcome or "", duplicate=True)
     phone = message.from_number.strip()
+    _one_at_a_time(session, phone)
     customers = list(session.exec(select(Customer).where(Customer.phone == phone)).all())
     row.customer_id = customers[0].id if customers else None
     conversation = _conversation(session, phone, now)
@@ -167,6 +168,16 @@ def _store(session: Session, message: InboundMessage, now: datetime) -> tuple[In
             raise
         return existing, True
     return row, False
+
+
+def _one_at_a_time(session: Session, phone: str) -> None:
+    """Messages from one phone are handled one after the other: "9" and "great agent" sent as
+    two quick SMS must see each other (the second is the comment the first one asked for).
+    PostgreSQL: a transaction-scoped advisory lock per number, taken before the conversation is
+    read. SQLite has one writer and the message was already inserted, so it is serial anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                        {"key": f"inbound-sms:{phone}"})
 
 
 def _by_sid(session: Session, sid: str) -> InboundSms | None:

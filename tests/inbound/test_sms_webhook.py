@@ -259,3 +259,11 @@ def test_unknown_number_gets_a_polite_answer_and_is_stored(sms, session):  # typ
     stored = session.exec(select(InboundSms)).one()
     assert (stored.from_number, stored.body, stored.customer_id) == ("+447700900123", "Hi, who is this?", None)
     assert stored.outcome == Outcome.NO_SURVEY and stored.reply == reply
+
+
+def test_after_stop_new_surveys_are_not_planned_by_sms(sms, session, settings, clock):  # type: ignore[no-untyped-def]
+    from tests.factories import make_invitation
+
+    sms("STOP")
+    later = make_invitation(session, settings, clock.now, n=77, customer={"phone": PHONE})
+    assert later.channel == "email"  # the customer's other route; dispatch re-checks at send time
