@@ -1,4 +1,5 @@
-"""Staff API for the opt-out record and email bounces (admins and leads, API key for writes).
+"""Staff API for the opt-out record, email bounces and the inbound SMS log (admins and leads,
+API key for writes).
 
 `/api/opt-outs` writes through `outreach.optouts`, the same function SMS STOP and the email
 unsubscribe link use. Bad input is a 400 naming the field.
@@ -17,6 +18,7 @@ from sqlmodel import Session, select
 from feedback.auth.guards import require
 from feedback.deps import Conf, Db, Now
 from feedback.inbound.delivery import record_bounce
+from feedback.inbound.models import InboundSms
 from feedback.ingest.schemas import normalise_phone
 from feedback.recovery.schemas import parse
 from outreach import optouts
@@ -88,7 +90,14 @@ def _customer_id(db: Session, address: str) -> int | None:
     return db.exec(select(Customer.id).where(column == address)).first()
 
 
-def _query_address(channel: str | None, address: str | None, settings: Conf) -> tuple[str, str]:
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIST:
+        raise DomainError(f"limit must be between 1 and {MAX_LIST}", field="limit",
+                          status_code=400, code="invalid_request")
+
+
+def _query_address(channel: str | None, address: str | None, settings: Conf,
+                   field: str = "address") -> tuple[str, str]:
     """channel + address from the query string, both required and checked."""
     if channel not in optouts.CHANNELS:
         raise DomainError(f"channel must be one of {', '.join(optouts.CHANNELS)}",
@@ -96,7 +105,7 @@ def _query_address(channel: str | None, address: str | None, settings: Conf) -> 
     try:
         return channel, _address(channel, (address or "").strip(), settings.default_phone_region)
     except ValueError as exc:
-        raise DomainError(str(exc), field="address", status_code=400,
+        raise DomainError(str(exc), field=field, status_code=400,
                           code="invalid_request") from exc
 
 
@@ -104,9 +113,7 @@ def _query_address(channel: str | None, address: str | None, settings: Conf) -> 
      summary="Opt-outs: all (newest first) or those of one address")
 def list_opt_outs(db: Db, settings: Conf, address: str | None = None,
                   channel: str | None = None, limit: int = 100) -> dict[str, Any]:
-    if not 1 <= limit <= MAX_LIST:
-        raise DomainError(f"limit must be between 1 and {MAX_LIST}", field="limit",
-                          status_code=400, code="invalid_request")
+    _check_limit(limit)
     if address is not None:
         _, canonical = _query_address(channel or "all", address, settings)
         rows = optouts.list_for(db, [canonical])
@@ -154,4 +161,23 @@ def create_bounce(db: Db, now: Now, data: JSONBody[dict[str, Any]]) -> dict[str,
             "opted_out": result.opted_out}
 
 
-routes = [list_opt_outs, create_opt_out, delete_opt_out, create_bounce]
+@get("/api/sms/inbound", sync_to_thread=True, guards=LEADS, tags=_TAGS,
+     summary="Inbound SMS as received (newest first), with what each one did",
+     description="Every message is kept, also from unknown numbers and after STOP. "
+                 "Filter with ?phone=+E164; outcome says e.g. score, comment, clarify, "
+                 "unparsed, opt_out, no_survey.")
+def list_inbound_sms(db: Db, settings: Conf, phone: str | None = None,
+                     limit: int = 100) -> dict[str, Any]:
+    _check_limit(limit)
+    stmt = select(InboundSms).order_by(InboundSms.received_at.desc(), InboundSms.id.desc())  # type: ignore[attr-defined,union-attr]
+    if phone is not None:
+        _, number = _query_address("sms", phone, settings, field="phone")
+        stmt = stmt.where(InboundSms.from_number == number)
+    return {"messages": [
+        {"id": m.id, "message_sid": m.message_sid, "from": m.from_number, "body": m.body,
+         "customer_id": m.customer_id, "invitation_id": m.invitation_id, "outcome": m.outcome,
+         "reply": m.reply, "received_at": m.received_at.isoformat()}
+        for m in db.exec(stmt.limit(limit)).all()]}
+
+
+routes = [list_opt_outs, create_opt_out, delete_opt_out, create_bounce, list_inbound_sms]

@@ -90,3 +90,16 @@ def test_roles(client, api_key):  # type: ignore[no-untyped-def]
     assert client.post("/api/opt-outs", json=body, headers=api_key("recovery")).status_code == 403
     assert client.post("/api/opt-outs", json=body, headers=api_key("lead")).status_code == 201
     assert client.get("/api/opt-outs", headers=api_key("admin")).status_code == 200
+
+
+def test_inbound_sms_log(api, sms, sent_invitation):  # type: ignore[no-untyped-def]
+    inv = sent_invitation()
+    sms("9")
+    sms("Who is this?", phone="+447700900123")
+    messages = api.get("/api/sms/inbound").json()["messages"]
+    assert [(m["from"], m["outcome"]) for m in messages] == [
+        ("+447700900123", "no_survey"), (PHONE, "score")]
+    mine = api.get("/api/sms/inbound", params={"phone": "+1 415 555 0100"}).json()["messages"]
+    assert [(m["body"], m["invitation_id"]) for m in mine] == [("9", inv.id)]
+    assert api.get("/api/sms/inbound", params={"phone": "x"}).json()["field"] == "phone"
+    assert api.get("/api/sms/inbound", params={"limit": 5000}).json()["field"] == "limit"
