@@ -54,9 +54,11 @@ def seed(settings: Settings, n: int) -> None:
                  "occurred_at": (NOW - timedelta(hours=2)).isoformat(), "survey_channel": "sms",
                  "customer": {"external_id": f"IBC-{i}", "phone": phone(i), "locale": "en"}}
                 for i in range(n)]
+    for start in range(0, n, 500):  # the ingest API's batch limit is 1000
+        with transaction(engine) as s:
+            for item in parse_payload(payloads[start:start + 500], settings):
+                ingest_one(s, item, now=NOW - timedelta(hours=2), settings=settings)
     with transaction(engine) as s:
-        for item in parse_payload(payloads, settings):
-            ingest_one(s, item, now=NOW - timedelta(hours=2), settings=settings)
         s.execute(sa.update(Invitation).values(status="sent", channel="sms", sent_at=NOW))
     engine.dispose()
 

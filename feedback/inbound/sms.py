@@ -26,7 +26,7 @@ from feedback.settings import Settings
 from feedback.web.survey import survey_texts
 from outreach import optouts
 from outreach.sms_parse import ParsedReply, parse_reply
-from surveys.errors import Conflict, Gone, ValidationFailed
+from surveys.errors import Conflict, Gone
 from surveys.models import (
     OPEN_STATUSES,
     Customer,
@@ -35,6 +35,7 @@ from surveys.models import (
     ResponseSource,
     SurveyDefinition,
 )
+from surveys.service import MAX_COMMENT
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,6 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
     phone = message.from_number.strip()
     _one_at_a_time(session, phone)
     customers = list(session.exec(select(Customer).where(Customer.phone == phone)).all())
-    row.customer_id = customers[0].id if customers else None
     conversation = _conversation(session, phone, now)
     invitation = (session.get(Invitation, conversation.invitation_id) if conversation
                   else _latest_open_invitation(session, [c.id for c in customers], now))
@@ -74,9 +74,12 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
     low, high = (survey.scale_min, survey.scale_max) if survey else _ANY_SCALE
     parsed = parse_reply(message.body, low, high)
     locale = _locale(invitation, customers, settings)
+    # Several customer records may share a phone: the one we surveyed is the sender.
     row.invitation_id = invitation.id if invitation else None
+    row.customer_id = (invitation.customer_id if invitation
+                       else customers[0].id if customers else None)
 
-    outcome, reply = _act(session, parsed, message.body, phone=phone, customers=customers,
+    outcome, reply = _act(session, parsed, message.body, phone=phone, customer_id=row.customer_id,
                           invitation=invitation, conversation=conversation, locale=locale,
                           scale=(low, high), now=now, settings=settings)
     row.outcome, row.reply = outcome, reply
@@ -84,7 +87,7 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
     return Handled(reply, outcome)
 
 
-def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, customers: list[Customer],
+def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, customer_id: int | None,
          invitation: Invitation | None, conversation: SmsConversation | None, locale: str,
          scale: tuple[int, int], now: datetime, settings: Settings) -> tuple[str, str | None]:
     company = settings.company_name
@@ -93,8 +96,7 @@ def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, custom
         return i18n.t(locale, key, company=company, **params)
 
     if parsed.kind == "opt_out":
-        optouts.record(session, "sms", phone, source="sms", now=now,
-                       customer_id=customers[0].id if customers else None,
+        optouts.record(session, "sms", phone, source="sms", now=now, customer_id=customer_id,
                        note=f"replied {parsed.keyword}")
         _forget(session, conversation)
         # Twilio also blocks the number on its standard keywords (and may send its own
@@ -114,11 +116,11 @@ def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, custom
     try:
         if conversation is not None and conversation.awaiting == Awaiting.COMMENT:
             # The whole reply is the "why?", even when it starts with a number ("10 because…").
-            record_comment(session, invitation, body, now=now, settings=settings)
+            record_comment(session, invitation, _fit(body), now=now, settings=settings)
             _forget(session, conversation)
             return Outcome.COMMENT, say("sms.thanks")
         if parsed.kind == "score":
-            record_response(session, invitation, score=parsed.score, comment=parsed.comment,
+            record_response(session, invitation, score=parsed.score, comment=_fit(parsed.comment),
                             source=ResponseSource.SMS, now=now, settings=settings)
             if parsed.comment:
                 _forget(session, conversation)
@@ -133,18 +135,18 @@ def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, custom
         if isinstance(exc, Gone):
             return Outcome.NO_SURVEY, say("sms.no_survey")
         return Outcome.ALREADY_ANSWERED, say("sms.already_answered")
-    except ValidationFailed:
-        # Only an over-long comment gets here (the score was validated by the parser); SMS
-        # bodies stop at 1600 characters, so this is a misconfigured limit: keep the message.
-        log.warning("SMS comment for invitation %s refused", invitation.id, exc_info=True)
-        _forget(session, conversation)
-        return Outcome.UNPARSED, say("sms.thanks")
 
     if conversation is not None and conversation.awaiting == Awaiting.SCORE:
         _forget(session, conversation)  # asked once already: do not loop
         return Outcome.UNPARSED, say("sms.unparsed", url=_survey_url(settings, invitation))
     _expect(session, phone, invitation, Awaiting.SCORE, now, settings)
     return Outcome.CLARIFY, say("sms.clarify", low=scale[0], high=scale[1])
+
+
+def _fit(comment: str | None) -> str | None:
+    """Twilio joins long SMS up to 1600 characters, well under the comment limit; a longer
+    body (not from Twilio) is cut rather than refused, and kept whole in `inbound_sms`."""
+    return comment[:MAX_COMMENT] if comment else comment
 
 
 def _store(session: Session, message: InboundMessage, now: datetime) -> tuple[InboundSms, bool]:

@@ -267,3 +267,15 @@ def test_after_stop_new_surveys_are_not_planned_by_sms(sms, session, settings, c
     sms("STOP")
     later = make_invitation(session, settings, clock.now, n=77, customer={"phone": PHONE})
     assert later.channel == "email"  # the customer's other route; dispatch re-checks at send time
+
+
+def test_an_over_long_reply_is_cut_not_lost(sms, sent_invitation, session):  # type: ignore[no-untyped-def]
+    from surveys.service import MAX_COMMENT
+
+    first, second = sent_invitation(phone="+14155550105"), sent_invitation(phone="+14155550106")
+    sms("9 " + "x" * 5000, phone="+14155550105")
+    sms("3", phone="+14155550106")
+    sms("y" * 5000, phone="+14155550106")
+    assert len(_response(session, first).comment) == MAX_COMMENT  # type: ignore[arg-type,union-attr]
+    assert len(_response(session, second).comment) == MAX_COMMENT  # type: ignore[arg-type,union-attr]
+    assert max(len(m.body) for m in session.exec(select(InboundSms))) == 5002
