@@ -144,3 +144,20 @@ def test_health_is_quiet_while_sending_keeps_up(session, settings, clock, engine
                     customer={"phone": "+14155550155"})
     clock.advance(minutes=40)
     assert not health.check(engine, clock(), timedelta(minutes=60)).stalled
+
+
+def test_demo_leaves_fresh_invitations_for_the_worker_to_send_to_the_dev_outbox(
+        tmp_path) -> None:
+    from feedback.app import prepare_database
+    from feedback.db import make_engine
+    from feedback.demo import ensure_demo_data
+    from feedback.settings import Settings
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.sqlite3'}", demo=True,
+                        dispatch_quiet_hours_channels=[])
+    engine = make_engine(settings.database_url)
+    prepare_database(settings, engine)
+    ensure_demo_data(engine, settings, interactions=200)
+    dispatch_due(JobContext(engine=engine, settings=settings))
+    assert outbox(engine)
+    engine.dispose()
