@@ -71,6 +71,9 @@ def claim(conn: Connection, purpose: Purpose, *, now: datetime, worker: str, lea
 def settle(conn: Connection, claimed: Claim, **values: Any) -> bool:
     """Update the row only if this claim still holds it; False means someone else took over."""
     stmt = sa.update(I).where(I.c.id == claimed.id, I.c.lease_owner == claimed.token)
+    if claimed.purpose == "invitation":
+        # The customer may have answered through the link meanwhile: never undo "answered".
+        stmt = stmt.where(I.c.status == InvitationStatus.SENDING)
     return conn.execute(stmt.values(**values)).rowcount == 1
 
 

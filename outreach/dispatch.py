@@ -133,6 +133,12 @@ class Dispatcher:
         reminder = claimed.purpose == "reminder"
         opted_out = self._opted_out(customer)
         channel = self._channel(inv, customer, opted_out)
+        if claimed.recovering and channel != "link":
+            # Before any policy decision: a deferral would turn the row back into a plain
+            # scheduled one, and the message the dead worker got accepted would go out again.
+            recovered = self._reconcile(claimed, loaded, channel, now)
+            if recovered is not None:
+                return recovered
         quiet = channel in self.policy.quiet_channels
         decision = decide(
             now, phone=customer.phone, email=customer.email, opted_out=opted_out,
@@ -146,33 +152,44 @@ class Dispatcher:
         if decision.action != "send":
             return self._not_now(claimed, inv, decision, now)
         assert decision.channel in ("sms", "email")
-        to = customer.phone if decision.channel == "sms" else customer.email
-        assert to is not None
         message = compose(self.catalog, self.site, Invite(
-            invitation_id=inv.id, token=inv.token, channel=decision.channel, to=to,  # type: ignore[arg-type]
+            invitation_id=inv.id, token=inv.token, channel=decision.channel,  # type: ignore[arg-type]
+            to=self._address(customer, decision.channel),
             locale=inv.locale, kind=loaded.survey.kind, low=loaded.survey.scale_min,
             high=loaded.survey.scale_max, customer_id=customer.id, customer_name=customer.name,
             interaction_channel=loaded.interaction_channel, reminder=reminder,
             custom_question=((loaded.survey.questions or {}).get(inv.locale) or {}).get("question")))
-        sender = self.channels[decision.channel]
-        if claimed.recovering and isinstance(sender, Reconciler):
-            since = (inv.remind_at or now) if reminder else inv.send_at
-            try:
-                found = sender.find_sent(to, since, message.marker or inv.token)
-            except TransientSendError as exc:
-                return self._retry(claimed, inv, decision.channel, exc, now, reminder)
-            if found:
-                provider = getattr(sender, "provider", decision.channel)
-                return self._sent(claimed, inv, decision.channel, SendResult(provider, found),
-                                  now, reminder, Reason.ALREADY_SENT)
         try:
-            result = sender.send(message)
+            result = self.channels[decision.channel].send(message)
         except TransientSendError as exc:
             return self._retry(claimed, inv, decision.channel, exc, self.clock(), reminder)
         except PermanentSendError as exc:
             return self._failed(claimed, inv, decision.channel, exc, self.clock(), reminder)
         reason = Reason.CHANNEL_UNAVAILABLE if result.provider == "dev" else Reason.SENT
         return self._sent(claimed, inv, decision.channel, result, self.clock(), reminder, reason)
+
+    def _reconcile(self, claimed: Claim, loaded: _Loaded, channel: str, now: datetime) -> str | None:
+        """Settle as sent if the provider already has this message; None if it has not (or the
+        channel keeps no history: email is resent with the same Message-ID)."""
+        sender = self.channels[channel]
+        if not isinstance(sender, Reconciler):
+            return None
+        inv, reminder = loaded.invitation, claimed.purpose == "reminder"
+        since = (inv.remind_at or now) if reminder else inv.send_at
+        try:
+            found = sender.find_sent(self._address(loaded.customer, channel), since, inv.token)
+        except TransientSendError as exc:
+            return self._retry(claimed, inv, channel, exc, now, reminder)
+        if not found:
+            return None
+        result = SendResult(getattr(sender, "provider", channel), found)
+        return self._sent(claimed, inv, channel, result, now, reminder, Reason.ALREADY_SENT)
+
+    @staticmethod
+    def _address(customer: Customer, channel: str) -> str:
+        address = customer.phone if channel == "sms" else customer.email
+        assert address, "choose_channel only picks a channel the customer has an address for"
+        return address
 
     def _load(self, invitation_id: int) -> _Loaded:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -240,8 +257,8 @@ class Dispatcher:
                           status_reason=None if reason == Reason.SENT else reason.value)
         with self.engine.begin() as conn:
             if not settle(conn, claimed, **values):
-                log.warning("invitation %s: lease lost after the provider accepted %s",
-                            inv.id, result.provider_id)
+                log.warning("invitation %s changed while %s was being sent (lease lost or "
+                            "answered meanwhile); left as it is", inv.id, result.provider_id)
                 return "lost_lease"
             if not reminder:
                 conn.execute(sa.update(_C).where(_C.c.id == inv.customer_id)

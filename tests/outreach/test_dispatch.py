@@ -271,3 +271,38 @@ def test_maybe_sent_failure_is_reconciled_not_resent(session, settings, clock, e
     assert (got.status, got.provider_message_id, got.status_reason) == (
         "sent", "SM-accepted", "already_sent")
     assert len(channel.sent) == 1
+
+
+def test_an_interrupted_send_is_reconciled_before_quiet_hours_could_defer_it(
+        session, settings, clock, engine, make_dispatcher) -> None:
+    class Remembering(Scripted):
+        def find_sent(self, to: str, since: datetime, marker: str) -> str | None:
+            return "SM-first" if any(marker in m.body for m in self.sent) else None
+
+    channel = Remembering(TransientSendError("connection reset", maybe_sent=True))
+    clock.now = datetime(2026, 3, 11, 0, 58, tzinfo=UTC)  # 20:58 in New York
+    inv = make_invitation(session, settings, clock())
+    dispatcher = make_dispatcher({"sms": channel, "email": channel},
+                                 retry_base=timedelta(seconds=1))
+    dispatcher.run_once()
+    clock.advance(minutes=5)  # now quiet hours
+    assert dispatcher.run_once().counts == {"reconciled": 1}
+    assert reload(engine, inv).status == "sent" and len(channel.sent) == 1
+
+
+def test_an_answer_arriving_during_the_send_is_not_overwritten(
+        session, settings, clock, engine, make_dispatcher) -> None:
+    inv = make_invitation(session, settings, clock())
+
+    class AnsweredMeanwhile(Scripted):
+        def send(self, msg: OutboundMessage) -> SendResult:
+            with Session(engine) as s:
+                row = s.get(Invitation, inv.id)
+                row.status = "answered"  # type: ignore[union-attr]
+                s.add(row)
+                s.commit()
+            return super().send(msg)
+
+    channel = AnsweredMeanwhile("SM-1")
+    assert make_dispatcher({"sms": channel, "email": channel}).run_once()["lost_lease"] == 1
+    assert reload(engine, inv).status == "answered"
