@@ -189,8 +189,7 @@ class Settings(BaseSettings):
 
     # --- Outbound dispatch (outreach/dispatch.py, outreach/tasks.py) -----------------------------
     # Quiet hours (above) hold back these channels only; an email waits in the inbox anyway.
-    dispatch_quiet_hours_channels: list[Literal["sms", "email"]] = Field(
-        default_factory=lambda: ["sms"])
+    dispatch_quiet_hours_channels: list[Literal["sms", "email"]] = Field(default=["sms"])
     dispatch_retry_base_seconds: float = 30.0  # first retry after a transient failure (+ jitter)
     dispatch_retry_cap_seconds: float = 3600.0  # the backoff never waits longer than this
     dispatch_max_attempts: int = 8  # then the invitation is marked failed with the last error

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from litestar import Request, get, post
 from litestar.response import Template
 from sqlmodel import Session, select
@@ -100,9 +101,9 @@ def contact_log(db: Session, customer_id: int) -> dict[str, Any]:
         raise NotFound(f"customer {customer_id} not found", code="unknown_customer")
     invitations = db.exec(select(Invitation).where(Invitation.customer_id == customer_id)
                           .order_by(Invitation.id.desc())).all()  # type: ignore[union-attr]
+    newest_first = (sa.desc(ContactEvent.at), sa.desc(ContactEvent.id))  # type: ignore[call-overload]
     events = db.exec(select(ContactEvent).where(ContactEvent.customer_id == customer_id)
-                     .order_by(ContactEvent.at.desc(), ContactEvent.id.desc())  # type: ignore[attr-defined]
-                     .limit(200)).all()
+                     .order_by(*newest_first).limit(200)).all()
     return {
         "customer": {"id": customer.id, "name": customer.name, "phone": customer.phone,
                      "email": customer.email, "time_zone": customer.time_zone,
