@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from outreach import optouts
 from outreach.channels.base import (
@@ -87,6 +87,7 @@ class _Loaded:
     customer: Customer
     survey: SurveyDefinition
     interaction_channel: str | None
+    opted_out: set[str]  # read at send time, not at scheduling time
 
 
 class Dispatcher:
@@ -131,7 +132,7 @@ class Dispatcher:
         inv, customer = loaded.invitation, loaded.customer
         now = self.clock()
         reminder = claimed.purpose == "reminder"
-        opted_out = self._opted_out(customer)
+        opted_out = loaded.opted_out
         channel = self._channel(inv, customer, opted_out)
         if claimed.recovering and channel != "link":
             # Before any policy decision: a deferral would turn the row back into a plain
@@ -192,19 +193,16 @@ class Dispatcher:
         return address
 
     def _load(self, invitation_id: int) -> _Loaded:
+        """The row and everything its decision needs, fresh: two queries, no transaction held."""
         with Session(self.engine, expire_on_commit=False) as session:
-            inv = session.get(Invitation, invitation_id)
-            assert inv is not None
-            customer = session.get(Customer, inv.customer_id)
-            survey = session.get(SurveyDefinition, inv.survey_id)
-            assert customer is not None and survey is not None
-            interaction = (session.get(Interaction, inv.interaction_id)
-                           if inv.interaction_id else None)
-            return _Loaded(inv, customer, survey, interaction.channel if interaction else None)
-
-    def _opted_out(self, customer: Customer) -> set[str]:
-        with Session(self.engine) as session:
-            return optouts.opted_out_channels(session, [customer.phone, customer.email])
+            inv, customer, survey, interaction_channel = session.exec(
+                select(Invitation, Customer, SurveyDefinition, Interaction.channel)
+                .join(Customer, Customer.id == Invitation.customer_id)  # type: ignore[arg-type]
+                .join(SurveyDefinition, SurveyDefinition.id == Invitation.survey_id)  # type: ignore[arg-type]
+                .outerjoin(Interaction, Interaction.id == Invitation.interaction_id)  # type: ignore[arg-type]
+                .where(Invitation.id == invitation_id)).one()
+            opted_out = optouts.opted_out_channels(session, [customer.phone, customer.email])
+        return _Loaded(inv, customer, survey, interaction_channel, opted_out)
 
     @staticmethod
     def _channel(inv: Invitation, customer: Customer, opted_out: set[str]) -> str:
