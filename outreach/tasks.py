@@ -27,8 +27,9 @@ def dispatcher(ctx: Any) -> Dispatcher:
         s = ctx.settings
         if "catalog" not in ctx.extras:
             raise RuntimeError("the job context has no message catalog (extras['catalog'])")
-        channels = ctx.extras.get("channels") or build_channels(
-            s, DevOutboxStore(ctx.engine, ctx.clock))
+        # Our own channels, not the notifications' extras["channels"]: ours record to the dev
+        # outbox table, which the dispatcher also reads back after a crash.
+        channels = build_channels(s, DevOutboxStore(ctx.engine, ctx.clock))
         ctx.extras[_DISPATCHER] = Dispatcher(
             ctx.engine, channels, ctx.extras["catalog"],
             Site(public_url=s.public_url, company=s.company_name, secret_key=s.secret_key),

@@ -13,6 +13,7 @@ from outreach.channels.base import Channel, ChannelName
 from outreach.channels.dev import DevSink, DevTransport
 from outreach.channels.smtp_email import SmtpEmailChannel
 from outreach.channels.twilio_sms import TwilioSmsChannel
+from outreach.devoutbox import DevOutboxStore, ReconcilingDevTransport
 
 
 def sms_configured(settings: Any) -> bool:
@@ -22,8 +23,6 @@ def sms_configured(settings: Any) -> bool:
 
 def build_channels(settings: Any, dev_sink: DevSink | None = None) -> dict[str, Channel]:
     def dev(name: ChannelName) -> Channel:
-        from outreach.devoutbox import DevOutboxStore, ReconcilingDevTransport
-
         if isinstance(dev_sink, DevOutboxStore):
             return ReconcilingDevTransport(name, dev_sink)
         return DevTransport(name, dev_sink)

@@ -68,6 +68,7 @@ def test_worker_jobs_dispatch_and_expire(session, settings, clock, engine) -> No
     assert {"outreach.dispatch", "outreach.expire", "outreach.health"} <= {
         j.name for j in collect_jobs()}
     ctx = JobContext(engine=engine, settings=settings, clock=clock, worker_id="job-test")
+    ctx.extras["channels"] = {}  # the notification outbox's cache shares the context's extras
     inv = make_invitation(session, settings, clock())
     assert dispatch_due(ctx).counts == {"sent": 1}
     assert outbox(engine)[0].marker == inv.token  # the dev outbox store is wired in
