@@ -186,3 +186,8 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"recovery_holidays: {item!r} is not a date like 2026-12-25") from exc
         return v
+
+    # --- themes (feedback.insights) ---
+    # The retraining job trains a new model only once this many labelled comments exist
+    # (reviewed responses plus the themes' seed examples).
+    themes_min_training_examples: int = 20

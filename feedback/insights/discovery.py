@@ -60,15 +60,18 @@ def discover(texts: Sequence[str], *, k: int | None = None, seed: int = 0,
              examples: int = 3) -> Discovery:
     if k is not None and k < 2:
         raise ValidationFailed("k must be at least 2", field="k")
+    too_few = ValidationFailed("too few comments with words to discover themes (need 4 or more)",
+                               field="text")
+    if sum(1 for t in texts if t and t.strip()) < 4:
+        raise too_few
     vec = Vectorizer(min_df=2, max_char_features=50_000).fit(texts)
     feats = vec.transform(texts)
     words = feats.doc_blocks[0]
     x = feats.docs()
     usable = np.flatnonzero(x.getnnz(axis=1) > 0)
     assignment = np.full(len(texts), -1, dtype=np.int64)
-    if len(usable) < 4:
-        raise ValidationFailed("too few comments with words to discover themes (need 4 or more)",
-                               field="text")
+    if len(usable) < 4 or x.shape[1] < 3:
+        raise too_few
     dims = max(2, min(_DIMS, x.shape[1] - 1, len(usable) - 1))
     dense = TruncatedSVD(dims, random_state=seed).fit_transform(x[usable])
     dense = l2_normalize(dense).astype(np.float32)

@@ -62,11 +62,14 @@ def format_labels(mentions: Sequence[tuple[str, str | None]]) -> str:
 
 
 def comment_sentiment(ex: Example) -> str | None:
-    """One sentiment for the whole comment: agreeing mentions, else conflict."""
+    """One sentiment for the whole comment when its mentions agree, else None.
+
+    A comment whose mentions disagree is left out of sentiment training rather than taught as
+    "conflict": the per-mention sentiment comes from its clauses. Labels that use "conflict"
+    themselves still train that class.
+    """
     found = {s for _, s in ex.themes if s}
-    if len(found) == 1:
-        return found.pop()
-    return "conflict" if found else None
+    return found.pop() if len(found) == 1 else None
 
 
 def score_sentiment(classification: str | None) -> str | None:
