@@ -1,8 +1,8 @@
 """Themes in the database: tagging responses, the taxonomy leads curate, and (re)training.
 
 The latest `ThemeModelVersion` is the model in use. Each process keeps the loaded model of the
-version it last saw, so tagging an arriving response costs one indexed lookup of the latest
-id plus a prediction, not a model load.
+version it last saw, so tagging an arriving response costs one primary-key lookup of the newest
+version plus a prediction, not a model load.
 """
 
 from __future__ import annotations
@@ -32,26 +32,25 @@ from surveys.errors import Conflict, NotFound, ValidationFailed
 from surveys.models import Response
 
 _lock = threading.Lock()
-_loaded: dict[str, Any] = {"id": None, "model": None}
+_loaded: dict[str, Any] = {"key": None, "model": None}
 
 
 # --- the model in use -------------------------------------------------------------------------
 
 
-def latest_version_id(session: Session) -> int | None:
-    return session.exec(select(sa.func.max(ThemeModelVersion.id))).one()  # type: ignore[arg-type]
-
-
 def current_model(session: Session) -> tuple[int, ThemeModel] | None:
-    version_id = latest_version_id(session)
-    if version_id is None:
+    """The newest model version; cached by its training key (ids restart in a fresh database)."""
+    latest = session.exec(select(ThemeModelVersion.id, ThemeModelVersion.training_key)
+                          .order_by(col(ThemeModelVersion.id).desc()).limit(1)).first()
+    if latest is None:
         return None
+    version_id, key = latest
     with _lock:
-        if _loaded["id"] != version_id:
+        if _loaded["key"] != key:
             row = session.get(ThemeModelVersion, version_id)
             assert row is not None
-            _loaded.update(id=version_id, model=ThemeModel.from_bytes(row.data))
-        return version_id, _loaded["model"]
+            _loaded.update(key=key, model=ThemeModel.from_bytes(row.data))
+        return int(version_id or 0), _loaded["model"]
 
 
 def on_response(session: Session, response: Response, *, now: datetime, settings: Settings) -> None:
