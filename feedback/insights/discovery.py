@@ -145,9 +145,17 @@ def _key_phrases(inside: np.ndarray, overall: np.ndarray, inverse: dict[int, str
         if score[j] <= 0:
             break
         term = inverse[j]
-        if _stop(term) or any(term in c or c in term for c in chosen):
+        if _stop(term) or any(_overlaps(term, c) for c in chosen):
             continue
         chosen.append(term)
         if len(chosen) == n:
             break
     return chosen
+
+
+def _overlaps(term: str, chosen: str) -> bool:
+    """Covered by a chosen phrase: "wait" by "long wait"; for CJK bigrams, a shared character
+    (the bigram 递太 straddles the words 快递 and 太慢)."""
+    if is_cjk(term) and is_cjk(chosen):
+        return bool(set(term) & set(chosen))
+    return term in chosen or chosen in term

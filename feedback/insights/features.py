@@ -68,7 +68,8 @@ class Block:
         np.log(x.data, out=x.data)
         x.data += 1.0
         x.data *= self.idf[x.indices]
-        l2_normalize(x, copy=False)
+        if x.shape[1]:  # an all-Chinese corpus has no char n-gram block at all
+            l2_normalize(x, copy=False)
         if self.weight != 1.0:
             x.data *= self.weight
         return x
