@@ -28,6 +28,7 @@ from feedback.insights.model import (
 THEME_ALPHA = 1.0
 SENTIMENT_C = 4.0
 FOLDS = 3
+THRESHOLD_PRIOR = 300.0  # positives a theme needs before its own threshold counts half
 
 
 @dataclass
@@ -115,8 +116,7 @@ def _fit(examples: Sequence[Example], themes: list[str], use_chars: bool, seed: 
     platt = np.array([_calibrate(raw[:, j], y[:, j]) for j in range(len(themes))],
                      dtype=np.float32).reshape(-1, 2)
     oof = 1.0 / (1.0 + np.exp(-np.clip(raw * platt[:, 0] + platt[:, 1], -30, 30)))
-    thresholds = np.array([_best_threshold(oof[:, j], y[:, j]) for j in range(len(themes))],
-                          dtype=np.float32)
+    thresholds = _thresholds(oof, y)
     # Fallback to the top theme only when it helps on out-of-fold data.
     at_least_one = _micro_f1(_choose(oof, thresholds, True), y) > \
         _micro_f1(_choose(oof, thresholds, False), y)
@@ -166,6 +166,21 @@ def _best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
     # Midway to the next score, so the threshold does not sit on one training comment.
     nxt = scores[order[best + 1]] if best + 1 < len(scores) else 0.0
     return float(np.clip((scores[order[best]] + nxt) / 2, 0.05, 0.95))
+
+
+def _thresholds(oof: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-theme thresholds shrunk towards one shared threshold.
+
+    A theme's own F1-optimal threshold rests on its few out-of-fold positives and overfits
+    them; the shared one (best micro-F1 over all themes) rests on every label. Each theme's
+    threshold is their average weighted by its number of positives against THRESHOLD_PRIOR.
+    """
+    grid = np.linspace(0.05, 0.95, 91)
+    shared = float(grid[np.argmax([_micro_f1(oof >= t, y) for t in grid])])
+    own = np.array([_best_threshold(oof[:, j], y[:, j]) for j in range(y.shape[1])])
+    support = y.sum(axis=0)
+    return ((support * own + THRESHOLD_PRIOR * shared) / (support + THRESHOLD_PRIOR)).astype(
+        np.float32)
 
 
 def _choose(proba: np.ndarray, thresholds: np.ndarray, at_least_one: bool) -> np.ndarray:
