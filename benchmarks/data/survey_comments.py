@@ -90,6 +90,10 @@ INDUSTRY_THEMES = {
 }
 NONE_COMMENTS = ["n/a", "nothing to add", "no comment", "thanks", "ok", "fine", "no",
                  "all good thanks", "-", "see above", "nothing else", "not sure"]
+# Context that names no theme ("Called about my router."): the model must not tag it.
+CONTEXT = ["I have been a customer for years. ", "Called about my {x}. ", "Second time this month. ",
+           "Bought a {x} last week. ", "My husband dealt with it. ", "First time using you. "]
+MISSED_LABEL = 0.04  # annotators miss a mention now and then; real label sets are not perfect
 OPENERS = ["", "", "", "Honestly, ", "Overall ", "To be fair ", "Well, ", "", "Yeah "]
 CLOSERS = ["", "", "", ".", "!", " thanks", ". Will not be back", ". Will recommend", "..."]
 JOINS = {("positive", "negative"): " but ", ("negative", "positive"): " but ",
@@ -177,6 +181,10 @@ def generate(n: int = 2400, seed: int = 7) -> list[Row]:
                 text += JOINS[(mentions[0][1], mentions[1][1])] + parts[1]
             text = _noise(rng, rng.choice(OPENERS) + text + rng.choice(CLOSERS))
             text = text[0].upper() + text[1:] if rng.random() < 0.7 else text
+            if rng.random() < 0.25:
+                text = rng.choice(CONTEXT).replace("{x}", noun) + text
+            if len(mentions) == 2 and rng.random() < MISSED_LABEL:
+                mentions = mentions[:1]
         else:
             bank, join = (ZH, ZH_JOIN) if lang == "zh" else (FA, FA_JOIN)
             mentions = _mentions(rng, sorted(bank))

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold
 
-from feedback.insights.features import Vectorizer
+from feedback.insights.features import Features, Vectorizer, stack
 from feedback.insights.model import (
     NEGATIVE_CLASSES,
     POSITIVE_CLASSES,
@@ -125,7 +125,7 @@ def _fit(examples: Sequence[Example], themes: list[str], use_chars: bool, seed: 
     bias = bias * platt[:, 0] + platt[:, 1]
     model = ThemeModel(vectorizer=vec, themes=themes, weights=weights, bias=bias,
                        thresholds=thresholds, at_least_one=bool(at_least_one))
-    _fit_sentiment(model, examples, x)
+    _fit_sentiment(model, examples, feats)
     return model
 
 
@@ -197,26 +197,56 @@ def _micro_f1(pred: np.ndarray, truth: np.ndarray) -> float:
     return 2 * tp / denom if denom else 0.0
 
 
-def _fit_sentiment(model: ThemeModel, examples: Sequence[Example], x: sp.csr_matrix) -> None:
+def _fit_sentiment(model: ThemeModel, examples: Sequence[Example], feats: Features) -> None:
+    """Comments whose mentions agree teach their sentiment whole; a comment whose mentions
+    disagree teaches it clause by clause, each clause taking the sentiment of the mentioned
+    theme it scores highest for (the same pairing prediction uses)."""
+    x = feats.docs()
     targets = [comment_sentiment(ex) for ex in examples]
     source = "labels"
     if not any(targets):
         targets = [score_sentiment(ex.classification) for ex in examples]
         source = "scores"
     rows = [i for i, t in enumerate(targets) if t]
-    classes = sorted({targets[i] for i in rows}, key=SENTIMENTS.index)  # type: ignore[arg-type]
-    if len(classes) < 2:
+    parts, labels = [x[rows]], [targets[i] for i in rows]
+    if source == "labels":
+        clause_x, clause_y = _mixed_clauses(model, examples, feats)
+        if clause_y:
+            parts.append(clause_x)
+            labels += clause_y
+    x_all = sp.vstack(parts, format="csr")
+    if len(set(labels)) < 2:
         return
     clf = LogisticRegression(C=SENTIMENT_C, max_iter=2000)
-    clf.fit(x[rows], [targets[i] for i in rows])
+    clf.fit(x_all, labels)
     coef, intercept = clf.coef_, clf.intercept_
-    if len(classes) == 2:  # binary: one column for the second class; score the first as 0
+    if len(clf.classes_) == 2:  # binary: one column for the second class; score the first as 0
         coef = np.vstack([np.zeros_like(coef), coef])
         intercept = np.array([0.0, intercept[0]])
     model.sentiments = [str(c) for c in clf.classes_]
     model.sentiment_weights = coef.T.astype(np.float32)
     model.sentiment_bias = intercept.astype(np.float32)
     model.sentiment_source = source
+
+
+def _mixed_clauses(model: ThemeModel, examples: Sequence[Example],
+                   feats: Features) -> tuple[sp.csr_matrix, list[str]]:
+    index = {t: j for j, t in enumerate(model.themes)}
+    starts = feats.clause_start
+    every = stack(feats.clauses())
+    picked: list[int] = []
+    labels: list[str] = []
+    for i, ex in enumerate(examples):
+        mentions = [(index[t], s) for t, s in ex.themes if s]
+        lo, hi = int(starts[i]), int(starts[i + 1])
+        if len({s for _, s in mentions}) < 2 or hi - lo < 2:
+            continue
+        about = np.asarray(every[lo:hi] @ model.weights[:, [j for j, _ in mentions]])
+        for c in range(hi - lo):
+            if about[c].max() > 0:
+                picked.append(lo + c)
+                labels.append(mentions[int(about[c].argmax())][1])
+    return every[picked], labels
 
 
 def evaluate(model: ThemeModel, test: Sequence[Example]) -> dict[str, object]:
