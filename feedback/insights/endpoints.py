@@ -1,4 +1,5 @@
-"""The themes JSON API under /api/themes (leads): taxonomy, corrections, training, models."""
+"""The themes JSON API under /api/themes (leads): taxonomy, corrections, training, models;
+and the read-only taxonomy page /themes/taxonomy."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from litestar import Request, get, patch, post, put
 from litestar.params import JSONBody
+from litestar.response import Template
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
@@ -150,4 +152,15 @@ def models(db: Db) -> dict[str, Any]:
     return {"items": [version_json(v) for v in service.list_versions(db)]}
 
 
-routes = [list_themes, create, update, merge, split, correct, discover, train, models]
+@get("/themes/taxonomy", sync_to_thread=True, guards=LEAD, include_in_schema=False)
+def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
+    """The taxonomy for leads: themes, their counts and the latest model's figures per theme."""
+    versions = service.list_versions(db)
+    figures = versions[0].evaluation.get("themes", {}) if versions else {}
+    return Template(template_name="insights/taxonomy.html", context={
+        "principal": provide_principal(request), "themes": list_with_counts(db),
+        "figures": figures, "versions": versions})
+
+
+routes = [list_themes, create, update, merge, split, correct, discover, train, models,
+          taxonomy_page]

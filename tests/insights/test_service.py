@@ -160,3 +160,12 @@ def test_theme_report_for_dashboards(session, answer, clock, model, settings) ->
     ids = [r["id"] for r in drill["responses"]]
     assert themes_source.themes_for_responses(session, ids) == {i: ["billing"] for i in ids}
     assert themes_source.theme_responses(session, "nope", f)["theme"] is None
+
+
+def test_taxonomy_page(api, session, clock, model) -> None:  # type: ignore[no-untyped-def]
+    assert "No themes yet" in api.get("/themes/taxonomy").text
+    install(session, model, clock.now)
+    api.post("/api/themes", json={"name": "billing", "keywords": ["invoice"]})
+    page = api.get("/themes/taxonomy")
+    assert page.status_code == 200
+    assert "billing" in page.text and "invoice" in page.text and "n=" in page.text
