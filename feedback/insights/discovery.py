@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -35,7 +36,11 @@ _PERSIAN_STOP = word_set(
     "باید بعد قبل خود ها های ای هیچ نیز"
 )
 _CJK_STOP = frozenset("的了是我很在有也都就和吧呢啊吗么这那你他她们个一")
-_EXTRA_STOP = word_set("0 ve im dont didnt wasnt ok really just got get did does like think know doing nope yes")
+# Fillers of spoken-style comments ("Honestly, ...", "Yeah ...") that say nothing of a topic.
+_EXTRA_STOP = word_set(
+    "0 ve im dont didnt wasnt ok really just got get did does like think know doing nope yes "
+    "yeah well overall honestly"
+)
 
 
 @dataclass
@@ -66,8 +71,12 @@ def discover(texts: Sequence[str], *, k: int | None = None, seed: int = 0,
         raise too_few
     vec = Vectorizer(min_df=2, max_char_features=50_000).fit(texts)
     feats = vec.transform(texts)
-    words = feats.doc_blocks[0]
-    x = feats.docs()
+    # Stop words and fillers are dropped from the word block before clustering too, so that
+    # comments do not group by how they start ("Honestly, ...") rather than what they say.
+    keep = np.array([not _stop(t) for t in sorted(vec.words.vocabulary,
+                                                  key=vec.words.vocabulary.__getitem__)])
+    words = feats.doc_blocks[0] @ sp.diags(keep.astype(np.float32))
+    x = sp.hstack([words, *feats.doc_blocks[1:]], format="csr")
     usable = np.flatnonzero(x.getnnz(axis=1) > 0)
     assignment = np.full(len(texts), -1, dtype=np.int64)
     if len(usable) < 4 or x.shape[1] < 3:
