@@ -161,7 +161,10 @@ class ThemeModel:
         return buf.getvalue()
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_bytes(self.to_bytes())
+        try:
+            Path(path).write_bytes(self.to_bytes())
+        except OSError as exc:
+            raise ModelFileError(f"cannot write model file {path}: {exc.strerror}") from None
 
     @classmethod
     def from_bytes(cls, data: bytes, *, name: str = "model") -> ThemeModel:
@@ -179,6 +182,14 @@ class ThemeModel:
             raise ModelFileError(
                 f"{name} is a theme model of format version {version}, this program reads "
                 f"version {FORMAT_VERSION}; retrain it with `feedback themes train`")
+        try:
+            return cls._from_arrays(npz, meta)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelFileError(f"{name} is damaged ({exc}); "
+                                 "retrain it with `feedback themes train`") from None
+
+    @classmethod
+    def _from_arrays(cls, npz: Any, meta: dict[str, Any]) -> ThemeModel:
         conf = meta["features"]
         vec = Vectorizer(use_chars=conf["use_chars"], min_df=conf["min_df"],
                          max_word_features=conf["max_word_features"],

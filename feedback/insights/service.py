@@ -8,6 +8,7 @@ version plus a prediction, not a model load.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from feedback.insights.model import SENTIMENTS, Mention, ThemeModel
+from feedback.insights.model import SENTIMENTS, Mention, ModelFileError, ThemeModel
 from feedback.insights.models import (
     LinkSource,
     ResponseTheme,
@@ -31,6 +32,7 @@ from feedback.settings import Settings
 from surveys.errors import Conflict, NotFound, ValidationFailed
 from surveys.models import Response
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {"key": None, "model": None}
 
@@ -57,7 +59,11 @@ def on_response(session: Session, response: Response, *, now: datetime, settings
     """Classify the response's comment into themes when a model is available."""
     if not (response.comment or "").strip() or response.id is None:
         return
-    loaded = current_model(session)
+    try:
+        loaded = current_model(session)
+    except ModelFileError:  # a damaged model must never stop an answer from being recorded
+        log.exception("themes: cannot load the latest model version")
+        return
     if loaded is None:
         return
     version_id, model = loaded
@@ -72,11 +78,14 @@ def themes_for(session: Session, response_id: int) -> list[str]:
     return list(session.exec(stmt).all())
 
 
-def _theme_ids(session: Session, names: Sequence[str], now: datetime) -> dict[str, int]:
-    """Ids of the named themes; a name the model knows but the taxonomy lost is re-created."""
+def _theme_ids(session: Session, names: Sequence[str], now: datetime,
+               create: bool) -> dict[str, int]:
+    """Ids of the named themes. A person may name a new theme (it is created); the model's
+    names that the taxonomy no longer has (merged or renamed since training) are skipped
+    until the next retraining, which learns the new names from the moved links."""
     found = {t.name: t.id for t in session.exec(select(Theme).where(col(Theme.name).in_(names)))}
     for name in names:
-        if name not in found:
+        if name not in found and create:
             theme = Theme(name=name, status=ThemeStatus.ACCEPTED, created_at=now, updated_at=now)
             session.add(theme)
             session.flush()
@@ -88,8 +97,11 @@ def _replace_links(session: Session, response_id: int, mentions: Sequence[Mentio
                    now: datetime, version_id: int | None = None) -> None:
     session.execute(sa.delete(ResponseTheme).where(
         col(ResponseTheme.response_id) == response_id))
-    ids = _theme_ids(session, [m.theme for m in mentions], now)
+    ids = _theme_ids(session, [m.theme for m in mentions], now,
+                     create=source == LinkSource.HUMAN)
     for m in mentions:
+        if m.theme not in ids:
+            continue
         session.add(ResponseTheme(response_id=response_id, theme_id=ids[m.theme],
                                   confidence=m.confidence, sentiment=m.sentiment, source=source,
                                   model_version_id=version_id, created_at=now))

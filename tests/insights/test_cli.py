@@ -98,6 +98,13 @@ def test_bad_training_files(content: bytes, message: str, tmp_path: Path) -> Non
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_unwritable_model_path(tmp_path: Path) -> None:
+    src = tmp_path / "train.csv"
+    write_csv(str(src), generate(100, seed=1))
+    code, out = run("train", "--input", src, "--model", tmp_path / "missing-dir" / "m.npz")
+    assert code == 2 and "cannot write model file" in out
+
+
 def test_unreadable_model(tmp_path: Path) -> None:
     src = tmp_path / "in.csv"
     src.write_text("text\nhello\n", encoding="utf-8")

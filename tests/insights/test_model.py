@@ -97,6 +97,19 @@ def test_other_npz_refused(model: ThemeModel) -> None:
         ThemeModel.from_bytes(_rewrite_meta(model.to_bytes(), format="something-else"))
 
 
+def test_damaged_file_refused(model: ThemeModel) -> None:
+    npz = np.load(io.BytesIO(model.to_bytes()))
+    buf = io.BytesIO()
+    np.savez(buf, **{k: npz[k] for k in npz.files if k != "weights"})
+    with pytest.raises(ModelFileError, match="is damaged.*weights is not a file"):
+        ThemeModel.from_bytes(buf.getvalue())
+
+
+def test_unwritable_path_refused(model: ThemeModel, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ModelFileError, match="cannot write model file"):
+        model.save(tmp_path / "no" / "such" / "dir" / "m.npz")
+
+
 def test_missing_file_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ModelFileError, match="cannot read model file"):
         ThemeModel.load(tmp_path / "absent.npz")

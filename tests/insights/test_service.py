@@ -20,6 +20,9 @@ from feedback.worker import JobContext
 
 
 def install(session: Session, model: ThemeModel, now: Any, key: str = "test") -> None:
+    """Store a model version and its themes, as `train_now` does from the taxonomy."""
+    for name in model.themes:
+        service.create_theme(session, name=name, now=now)
     session.add(ThemeModelVersion(created_at=now, training_key=key, n_examples=1,
                                   themes=model.themes, evaluation=model.evaluation,
                                   data=model.to_bytes()))
@@ -43,6 +46,26 @@ def test_response_tagged_on_arrival(session, answer, clock, model) -> None:  # t
     assert response_themes(session, r) == ["billing", "staff_attitude"]
     quiet = answer(n=3, score=9, comment=None)
     assert service.themes_for(session, quiet.id) == []
+
+
+def test_damaged_model_does_not_block_answers(session, answer, clock) -> None:  # type: ignore[no-untyped-def]
+    session.add(ThemeModelVersion(created_at=clock.now, training_key="broken", n_examples=1,
+                                  themes=[], evaluation={}, data=b"garbage"))
+    session.commit()
+    r = answer(n=1, score=2, comment="the agent was rude")
+    assert r.id is not None and service.themes_for(session, r.id) == []
+
+
+def test_model_does_not_recreate_a_merged_theme(session, answer, clock, model, api) -> None:  # type: ignore[no-untyped-def]
+    install(session, model, clock.now)
+    first = answer(n=1, score=2, comment="charged twice this month")
+    billing = session.exec(select(Theme).where(Theme.name == "billing")).one()
+    money = api.post("/api/themes", json={"name": "Money"}).json()
+    api.post(f"/api/themes/{billing.id}/merge", json={"into": money["id"]})
+    assert service.themes_for(session, first.id) == ["Money"]
+    later = answer(n=2, score=2, comment="charged twice this month")
+    assert service.themes_for(session, later.id) == []  # until retrained on the new name
+    assert session.exec(select(Theme).where(Theme.name == "billing")).first() is None
 
 
 def test_corrections_train_a_model_once(session, answer, clock, settings, engine) -> None:  # type: ignore[no-untyped-def]
@@ -165,7 +188,8 @@ def test_theme_report_for_dashboards(session, answer, clock, model, settings) ->
 def test_taxonomy_page(api, session, clock, model) -> None:  # type: ignore[no-untyped-def]
     assert "No themes yet" in api.get("/themes/taxonomy").text
     install(session, model, clock.now)
-    api.post("/api/themes", json={"name": "billing", "keywords": ["invoice"]})
+    billing = session.exec(select(Theme).where(Theme.name == "billing")).one()
+    api.patch(f"/api/themes/{billing.id}", json={"keywords": ["invoice"]})
     page = api.get("/themes/taxonomy")
     assert page.status_code == 200
     assert "billing" in page.text and "invoice" in page.text and "n=" in page.text
