@@ -44,6 +44,7 @@ ROUTE_MODULES = [
     "feedback.kpis",
     "feedback.demo",
     "feedback.recovery.endpoints", "feedback.recovery.pages",
+    "feedback.reports.endpoints", "feedback.reports.pages",
 ]
 
 
