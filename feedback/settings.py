@@ -170,7 +170,6 @@ class Settings(BaseSettings):
     # --- CX lead reports (feedback/reports) ---------------------------------------------------
     # Report days, weeks and the weekday x hour heatmap are in this zone (None: default_time_zone).
     report_time_zone: str | None = None
-    report_rollup_seconds: float = 300.0  # how often the worker refreshes the daily rollups
     # The weekly digest (last Monday-to-Sunday) goes to every active lead from this local hour
     # on Monday; an idle worker catches up later in the week. Off: no digest.
     report_digest: bool = True

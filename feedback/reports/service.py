@@ -182,11 +182,17 @@ def _key(value: Any) -> str:
     return NONE_KEY if value in (None, "") else str(value)
 
 
+def _grouped(session: Session, f: Filters, by: str, view: repo.RollupView) -> dict[tuple[Any, ...], Counts]:
+    rows = repo.response_rows(session, f, [by], view)
+    if by == "kind":  # the kind is then both the group key and the kind of the measures
+        rows = [(row[0], *row) for row in rows]
+    return _counts(rows, 1)
+
+
 def breakdown(session: Session, q: Query, by: str) -> list[dict[str, Any]]:
     """KPIs per team/agent/channel/queue/kind, with the change vs the previous period."""
     f = q.filters
-    cur = _counts(repo.response_rows(session, f, [by], q.view), 1)
-    prev = _counts(repo.response_rows(session, f.previous(), [by], q.view), 1)
+    cur, prev = _grouped(session, f, by, q.view), _grouped(session, f.previous(), by, q.view)
     rates: dict[tuple[Any, ...], tuple[int, int]] = {}
     if by != "agent":  # the invitation rollup has no agent; per-agent rates would read live rows
         rates = {tuple(r[:1]): (int(r[1]), int(r[2]))
