@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from feedback.auth.models import Role, User
 from feedback.db import transaction
-from feedback.notifications.outbox import enqueue, insert_ignore
+from feedback.notifications.outbox import enqueue
 from feedback.reports import repository as repo
 from feedback.reports import service, themes_source
 from feedback.reports.figures import Filters, local_date, report_zone, week_start
@@ -98,11 +98,23 @@ def send_digests(engine: Engine, settings: Any, now: datetime) -> int:
         subject, body = compose(session, settings, now, week)
         for email in recipients:
             key = f"report-digest:{week.isoformat()}:{email}"
-            if not insert_ignore(session, D, {"week_start": week, "recipient": email,
-                                              "status": "queued", "attempts": 0,
-                                              "provider_id": key, "created_at": now},
-                                 ["week_start", "recipient"]):
+            if not _claim(session, week, email, key, now):
                 continue  # another worker got there first
-            queued += enqueue(session, kind="email", target=email, dedupe_key=key, now=now,
-                              subject=subject, body=body)
+            enqueue(session, kind="email", target=email, dedupe_key=key, now=now,
+                    subject=subject, body=body)
+            queued += 1
     return queued
+
+
+def _claim(session: Session, week: date, email: str, key: str, now: datetime) -> bool:
+    """Insert this lead's digest row unless it exists. RETURNING tells whether this call
+    inserted it (psycopg reports no row count for INSERT … ON CONFLICT here)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    stmt = (insert(D).values(week_start=week, recipient=email, status="queued", attempts=0,
+                             provider_id=key, created_at=now)
+            .on_conflict_do_nothing(index_elements=["week_start", "recipient"])
+            .returning(D.c.id))
+    return session.execute(stmt).first() is not None
