@@ -10,11 +10,11 @@ from tests.factories import make_invitation
 
 
 def answer(session: Any, settings: Any, at: datetime, n: int, kind: str = "nps", score: int = 9,
-           **over: Any) -> Any:
+           comment: str | None = None, **over: Any) -> Any:
     """An invitation sent an hour before `at` and answered at `at`."""
     inv = make_invitation(session, settings, at - timedelta(hours=1), n, survey=kind, **over)
     inv.status, inv.sent_at = "sent", at - timedelta(hours=1)
-    response = record_response(session, inv, score=score, comment=over.get("comment"),
+    response = record_response(session, inv, score=score, comment=comment,
                                source="web", now=at, settings=settings)
     session.commit()
     return response
