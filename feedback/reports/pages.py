@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from litestar import Request, get
 from litestar.response import Template
 from sqlmodel import Session
@@ -21,7 +22,8 @@ from sqlmodel import Session
 from feedback.deps import Conf, Db, Now
 from feedback.reports import charts, datasets, params, service, themes_source
 from feedback.reports.endpoints import LEADS, loop_report, theme_report
-from feedback.reports.repository import COARSE
+from feedback.reports.figures import local_midnight
+from feedback.reports.repository import COARSE, R
 from surveys.errors import NotFound
 
 PAGE = {"sync_to_thread": True, "guards": LEADS, "include_in_schema": False}
@@ -44,19 +46,24 @@ def _url(path: str, q: service.Query, **extra: Any) -> str:
     return f"{path}?{urlencode(q.filters.query(**extra))}"
 
 
-def _options(db: Session) -> dict[str, list[str]]:
-    """Values for the filter pick-lists, from the small rollup table (never the raw rows)."""
+def _options(db: Session, q: service.Query) -> dict[str, list[str]]:
+    """Values for the filter pick-lists: the small rollup table, plus the rows it does not
+    hold yet (today's, or all of them before the worker's first run)."""
+    until = q.view.responses_until
     out = {}
     for dim in ("team", "channel", "queue"):
-        col = COARSE.c[dim]
-        rows = db.execute(COARSE.select().with_only_columns(col).where(col.is_not(None))
-                          .distinct().order_by(col).limit(200))
-        out[dim] = [r[0] for r in rows]
+        rolled = sa.select(COARSE.c[dim]).where(COARSE.c[dim].is_not(None)).distinct()
+        live = sa.select(R.c[dim]).where(R.c[dim].is_not(None)).distinct()
+        if until is not None:
+            live = live.where(R.c.submitted_at >= local_midnight(until, q.filters.tz))
+        values = {v for (v,) in db.execute(rolled.limit(200))} | {
+            v for (v,) in db.execute(live.limit(200))}
+        out[dim] = sorted(values, key=str.casefold)
     return out
 
 
 def _common(db: Session, q: service.Query, p: Mapping[str, str], **extra: Any) -> dict[str, Any]:
-    return {"f": q.filters, "p": p, "options": _options(db), "fmt": fmt, "signed": signed,
+    return {"f": q.filters, "p": p, "options": _options(db, q), "fmt": fmt, "signed": signed,
             "url": lambda path, **kw: _url(path, q, **{**_carry(p), **kw}), **extra}
 
 
@@ -77,7 +84,7 @@ def _trend_chart(trend: list[dict[str, Any]], kind: str, grain: str) -> Any:
     return charts.line_chart([series], title=f"{KPI_NAME[kind]} by {grain}, with 95 % interval",
                              y_label=KPI_NAME[kind], y_min=lo if kind != "nps" else None,
                              y_max=hi if kind == "csat" else None, chart_id="trend-chart",
-                             width=760, height=300)
+                             width=1100, height=320)
 
 
 def _breakdown_chart(rows: list[dict[str, Any]], kind: str, by: str) -> Any:

@@ -27,6 +27,6 @@ def weekly_digest(ctx: JobContext) -> int:
 
 
 JOBS = [
-    Job("reports.rollups", refresh_rollups, seconds=300),
+    Job("reports.rollups", refresh_rollups, seconds=60),
     Job("reports.digest", weekly_digest, seconds=3600),
 ]
