@@ -16,6 +16,7 @@ import argparse
 import logging
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,7 +48,7 @@ LOAD = [
               (ARRAY['phone','chat','email','ticket'])[1 + g % 4],
               'agent-' || (g % 211), (ARRAY['Billing','Support','Sales','Retention','Tech'])[1 + g % 5],
               'q' || (g % 13), t, now(), now()
-       FROM (SELECT g, CAST(:start AS timestamptz) + (g * interval '1 second' * 31536000 / :invitations) AS t
+       FROM (SELECT g, CAST(:start AS timestamptz) + interval '1 second' * (g::float8 * 31536000 / :invitations) AS t
              FROM generate_series(1, :invitations) g) s""",
     """INSERT INTO invitation (id, token, purpose, customer_id, interaction_id, survey_id, channel,
                               locale, status, send_at, expires_at, attempts, sent_at, answered_at,
@@ -178,6 +179,8 @@ def main() -> None:
     if args.export_child:
         export_child(args.export_child)
         return
+    # A timeout's SIGTERM still runs the `finally` below, so no benchmark database is left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     responses, tasks, reps = (20_000, 2_000, 3) if args.smoke else (1_000_000, 100_000, 10)
     admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
     name = f"reports_bench_{uuid.uuid4().hex[:8]}"

@@ -66,12 +66,20 @@ def heatmap_table(h: dict[str, Any]) -> Table:
     return header, rows
 
 
+def _pct(share: float | None) -> float | None:
+    return None if share is None else round(100.0 * share, 1)
+
+
 def themes_table(report: dict[str, Any]) -> Table:
-    header = ["theme", "responses", "share_pct", "impact_nps", "impact_csat",
-              "sentiment", "change_pct", "emerging"]
-    rows = [[t.get("label"), t.get("responses"), t.get("share"), t.get("impact_nps"),
-             t.get("impact_csat"), t.get("sentiment"), t.get("change"), t.get("emerging")]
-            for t in report.get("themes", [])]
+    """Themes as `feedback.insights.analytics.report` gives them (shares are fractions)."""
+    header = ["theme", "responses", "share_pct", "impact_points", "key_driver_points",
+              "detractor_share_pct", "positive", "neutral", "negative", "emerging"]
+    rows = []
+    for t in report.get("themes", []):
+        mood = t.get("sentiment") or {}
+        rows.append([t["theme"], t.get("count"), _pct(t.get("share")), t.get("impact"),
+                     t.get("key_driver"), _pct(t.get("detractor_share")), mood.get("positive", 0),
+                     mood.get("neutral", 0), mood.get("negative", 0), bool(t.get("emerging"))])
     return header, rows
 
 

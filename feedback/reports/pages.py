@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 from litestar import Request, get
@@ -20,7 +20,7 @@ from litestar.response import Template
 from sqlmodel import Session
 
 from feedback.deps import Conf, Db, Now
-from feedback.reports import charts, datasets, params, service, themes_source
+from feedback.reports import charts, datasets, loop_source, params, service, themes_source
 from feedback.reports.endpoints import LEADS, loop_report, theme_report
 from feedback.reports.figures import local_midnight
 from feedback.reports.repository import COARSE, R
@@ -141,19 +141,35 @@ def _theme_charts(report: dict[str, Any]) -> dict[str, Any]:
     themes = report["themes"][:15]
     if not themes:
         return {}
-    by_impact = sorted(themes, key=lambda t: t.get("impact_nps") or 0)
+    by_impact = sorted((t for t in themes if t.get("impact") is not None),
+                       key=lambda t: t["impact"])
+    buckets = report.get("buckets", [])
     return {
-        "volume": charts.bar_chart([(t["label"], t.get("responses")) for t in themes],
+        "volume": charts.bar_chart([(t["theme"], t["count"]) for t in themes],
                                    title="Responses per theme", chart_id="themes-volume",
                                    value_min=0, width=760),
-        "impact": charts.bar_chart([(t["label"], t.get("impact_nps")) for t in by_impact],
-                                   title="Impact on NPS (points)", chart_id="themes-impact",
-                                   width=760),
-        "trends": {t["label"]: charts.sparkline([p.get("responses") for p in t.get("trend", [])],
-                                                title=f"{t['label']} trend",
-                                                chart_id=f"theme-spark-{i}")
-                   for i, t in enumerate(themes)},
+        "impact": charts.bar_chart([(t["theme"], t["impact"]) for t in by_impact],
+                                   title="Impact on the net score (points)",
+                                   chart_id="themes-impact", width=760),
+        "trends": {t["theme"]: charts.sparkline(
+            [100.0 * b["themes"].get(t["theme"], {}).get("share", 0.0) for b in buckets],
+            title=f"Share of comments about {t['theme']}", chart_id=f"theme-spark-{i}")
+            for i, t in enumerate(themes)},
     }
+
+
+def _example_links(db: Session, report: dict[str, Any], q: service.Query) -> dict[int, str]:
+    """Each verbatim links to its recovery task when it opened one, else to its row in the
+    theme's drill-down."""
+    ids = [ex["response_id"] for t in report["themes"] for ex in t.get("examples", [])]
+    tasks = loop_source.tasks_for_responses(db, ids)
+    out = {}
+    for t in report["themes"]:
+        for ex in t.get("examples", []):
+            rid = ex["response_id"]
+            out[rid] = (loop_source.task_url(tasks[rid]) if rid in tasks else
+                        f"{_url('/reports/themes/' + quote(t['theme'], safe=''), q)}#r{rid}")
+    return out
 
 
 @get("/reports/themes", **PAGE)
@@ -162,8 +178,8 @@ def themes_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Con
     q = params.report_query(db, settings, now, p)
     report = theme_report(db, q, now, p)
     return Template(template_name="reports/themes.html", context=_common(
-        db, q, p, report=report, charts=_theme_charts(report),
-        table=datasets.themes_table(report)))
+        db, q, p, report=report, charts=_theme_charts(report), links=_example_links(db, report, q),
+        table=datasets.themes_table(report), pct=lambda share: fmt(100.0 * share, "%")))
 
 
 @get("/reports/themes/{theme:str}", **PAGE)
@@ -175,8 +191,10 @@ def theme_page(theme: str, request: Request[Any, Any, Any], db: Db, now: Now,
     found = themes_source.theme_responses(db, theme, q.filters, limit=50, offset=(page - 1) * 50)
     if found["state"] != themes_source.READY or found["theme"] is None:
         raise NotFound(f"no theme {theme!r}")
+    ids = [r["id"] for r in found["responses"]]
+    tasks = {rid: loop_source.task_url(t) for rid, t in loop_source.tasks_for_responses(db, ids).items()}
     return Template(template_name="reports/theme.html", context=_common(
-        db, q, p, found=found, page=page, theme=theme))
+        db, q, p, found=found, page=page, theme=theme, tasks=tasks))
 
 
 # --- closed loop -------------------------------------------------------------------------------
