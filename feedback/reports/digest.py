@@ -75,7 +75,8 @@ def compose(session: Session, settings: Any, now: datetime, week: date) -> tuple
     lines += [f"- {m['key']}: NPS {m['value']:.1f} ({m['delta']:+.1f}, n = {m['n']})"
               for m in movers if m["value"] is not None] or ["- none this week"]
     lines += ["", "Top themes:"]
-    lines += [f"- {t['label']}: {t.get('responses')} responses" for t in themes] or [
+    lines += [f"- {t['theme']}: {t['count']} responses"
+              + (" (emerging)" if t.get("emerging") else "") for t in themes] or [
         "- no themes yet"]
     lines += ["", f"Dashboard: {link}"]
     nps = next(t for t in tiles if t["key"] == "nps")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqlmodel import Session
 
 from feedback.reports import themes_source
 from tests.reports.conftest import answer
@@ -85,3 +87,12 @@ def test_without_insights_the_pages_say_so(api, monkeypatch):  # type: ignore[no
     page = api.get("/reports/themes", params=MARCH)
     assert page.status_code == 200 and "No themes yet" in page.text
     assert api.get("/api/reports/themes", params=MARCH).json()["state"] == "absent"
+
+
+def test_digest_quotes_the_top_themes(engine, settings, insights):  # type: ignore[no-untyped-def]
+    from feedback.reports.digest import compose
+
+    with Session(engine) as s:
+        _, body = compose(s, settings, datetime(2026, 3, 16, 8, tzinfo=UTC), date(2026, 3, 9))
+    assert "- billing error: 12 responses (emerging)" in body
+    assert "- friendly staff: 8 responses" in body
