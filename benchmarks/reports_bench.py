@@ -37,8 +37,9 @@ PG = os.environ.get("FEEDBACK_BENCH_POSTGRES_URL", "postgresql+psycopg://postgre
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 YEAR_START = "2025-11-20 00:00:00+00"
 
-# One statement per table; :n responses, invitations = responses * 1.4 (a 70 % response rate),
-# interactions one per invitation. Dimensions cycle with co-prime moduli so groups are mixed.
+# One statement per table; invitations = responses * 1.4 (a 70 % response rate), one
+# interaction per invitation. As in a real contact centre, each of the 200 agents and 15
+# queues belongs to one of the 5 teams; channels and survey kinds cut across teams.
 LOAD = [
     """INSERT INTO customer (id, external_id, locale, created_at, updated_at)
        SELECT g, 'C-' || g, 'en', now(), now() FROM generate_series(1, :customers) g""",
@@ -46,8 +47,9 @@ LOAD = [
                                occurred_at, created_at, updated_at)
        SELECT g, 'I-' || g, 1 + g % :customers,
               (ARRAY['phone','chat','email','ticket'])[1 + g % 4],
-              'agent-' || (g % 211), (ARRAY['Billing','Support','Sales','Retention','Tech'])[1 + g % 5],
-              'q' || (g % 13), t, now(), now()
+              'agent-' || (g % 5) || '-' || ((g / 7) % 40),
+              (ARRAY['Billing','Support','Sales','Retention','Tech'])[1 + g % 5],
+              'q' || (g % 5) || '-' || ((g / 5) % 3), t, now(), now()
        FROM (SELECT g, CAST(:start AS timestamptz) + interval '1 second' * (g::float8 * 31536000 / :invitations) AS t
              FROM generate_series(1, :invitations) g) s""",
     """INSERT INTO invitation (id, token, purpose, customer_id, interaction_id, survey_id, channel,
