@@ -44,7 +44,7 @@ def loop_report(db: Session, q: service.Query, now: datetime, settings: Any) -> 
 
 def theme_report(db: Session, q: service.Query, now: datetime,
                  p: Mapping[str, str]) -> dict[str, Any]:
-    grain = params.bad_request(service._parse_choice, p.get("grain"), ("week", "month"),
+    grain = params.bad_request(service.parse_choice, p.get("grain"), ("week", "month"),
                                "grain", "week")
     return {"filters": q.filters.to_dict(), "grain": grain,
             **themes_source.theme_report(db, q.filters, now, grain=grain)}

@@ -52,7 +52,7 @@ def build_query(session: Session, settings: Any, now: datetime, *, frm: str | No
     return Query(f, repo.RollupView.live() if live else repo.rollup_view(session, tz))
 
 
-def _parse_choice(value: str | None, allowed: tuple[str, ...], name: str,
+def parse_choice(value: str | None, allowed: tuple[str, ...], name: str,
                   default: str) -> str:
     if not value:
         return default
@@ -66,11 +66,11 @@ def auto_grain(f: Filters) -> str:
 
 
 def grain_of(value: str | None, f: Filters) -> str:
-    return _parse_choice(value, GRAINS, "grain", auto_grain(f))
+    return parse_choice(value, GRAINS, "grain", auto_grain(f))
 
 
 def breakdown_of(value: str | None) -> str:
-    return _parse_choice(value, BREAKDOWNS, "by", "team")
+    return parse_choice(value, BREAKDOWNS, "by", "team")
 
 
 # --- counting ----------------------------------------------------------------------------------
