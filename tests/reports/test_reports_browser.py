@@ -31,6 +31,12 @@ def demo(live_server):  # type: ignore[no-untyped-def]
     return live_server
 
 
+def _sign_in(driver, server, email: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in and wait for the redirect, so the next page load carries the session cookie."""
+    sign_in(driver, server, email, PASSWORD)
+    WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)
+
+
 def _tiles(driver) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {t.get_attribute("data-kpi"): t.get_attribute("data-value")
             for t in driver.find_elements(By.CSS_SELECTOR, "li.kpi")}
@@ -47,7 +53,7 @@ def _non_empty_svgs(driver) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_dashboard_filters_charts_and_csv(demo, browser):  # type: ignore[no-untyped-def]
-    sign_in(browser, demo, "lead@demo.test", PASSWORD)
+    _sign_in(browser, demo, "lead@demo.test")
     browser.get(f"{demo.url}/reports")
     WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "li.kpi"))
     everyone = _tiles(browser)
@@ -77,7 +83,7 @@ def test_dashboard_filters_charts_and_csv(demo, browser):  # type: ignore[no-unt
 
 
 def test_breakdown_switch_and_theme_and_loop_pages(demo, browser):  # type: ignore[no-untyped-def]
-    sign_in(browser, demo, "lead@demo.test", PASSWORD)
+    _sign_in(browser, demo, "lead@demo.test")
     browser.get(f"{demo.url}/reports?by=channel")
     labels = browser.find_element(
         By.CSS_SELECTOR, "section[aria-labelledby=breakdown-h] svg").get_attribute("textContent")
@@ -91,6 +97,6 @@ def test_breakdown_switch_and_theme_and_loop_pages(demo, browser):  # type: igno
 
 
 def test_a_recovery_agent_cannot_open_the_dashboard(demo, browser):  # type: ignore[no-untyped-def]
-    sign_in(browser, demo, "agent@demo.test", PASSWORD)
+    _sign_in(browser, demo, "agent@demo.test")
     browser.get(f"{demo.url}/reports")
     assert "one of the roles" in browser.page_source
