@@ -18,6 +18,7 @@ from feedback.db import transaction
 from feedback.deps import Conf, Db
 from feedback.ingest.schemas import CustomerIn, InteractionIn
 from feedback.ingest.service import ingest_one
+from feedback.insights.demo import review_and_train
 from feedback.responses import record_response
 from surveys.errors import NotFound
 from surveys.models import Customer, Invitation, InvitationStatus
@@ -92,6 +93,7 @@ def ensure_demo_data(engine: Engine, settings: Conf, *, interactions: int = 1500
         with transaction(engine) as session:
             for n in range(start, min(start + batch, interactions)):
                 answered += _one(session, settings, rnd, now, n, interactions)
+    review_and_train(engine, settings, now)
     return f"{interactions} interactions, {answered} responses, 5 staff users"
 
 

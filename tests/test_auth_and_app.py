@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import Session, func, select
 
 from feedback.auth.service import create_user
 from feedback.db import SchemaOutOfDate, make_engine, transaction
@@ -71,4 +72,9 @@ def test_demo_data_seeds_every_screen(tmp_path):  # type: ignore[no-untyped-def]
     prepare_database(settings, engine)
     assert "interactions" in (ensure_demo_data(engine, settings, interactions=120) or "")
     assert ensure_demo_data(engine, settings) is None  # only on an empty database
+    # the theme report has something to show: answers were tagged on arrival
+    from feedback.insights.models import ResponseTheme
+
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(ResponseTheme)).one() > 0
     engine.dispose()
