@@ -27,8 +27,11 @@ def insert_ignore(session: Session | Connection, table: sa.Table, values: dict[s
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     else:  # pragma: no cover - we ship SQLite and PostgreSQL only
         raise RuntimeError(f"unsupported database {dialect}")
-    stmt = insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
-    return session.execute(stmt).rowcount or 0  # type: ignore[union-attr]
+    # Counted from RETURNING: psycopg reports rowcount -1 for an INSERT SQLAlchemy executes
+    # with its own implicit RETURNING, so rowcount cannot say whether the row went in.
+    stmt = (insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
+            .returning(table.c[conflict[0]]))
+    return len(session.execute(stmt).all())
 
 
 def enqueue(session: Session, *, kind: str, target: str, dedupe_key: str, now: datetime,

@@ -122,8 +122,8 @@ def test_a_different_customer_gets_their_own_task(session, answer):  # type: ign
 
 
 def test_repeat_detractor_within_90_days_is_high_priority(session, answer, clock, settings):  # type: ignore[no-untyped-def]
-    from feedback.recovery.service import finish, SYSTEM
     from feedback.recovery.models import TaskStatus
+    from feedback.recovery.service import SYSTEM, finish
 
     answer(n=1, score=5)
     [first] = _tasks(session)
