@@ -65,7 +65,7 @@ def serve(
 
     from feedback.app import create_app, prepare_database
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     overrides: dict[str, Any] = {}
     if demo:
@@ -94,11 +94,24 @@ def serve(
         console.print("Sign in as lead@demo.test / agent@demo.test / admin@demo.test, "
                       "password demo-password. A sample survey: "
                       f"{url}/demo/survey  ·  API docs: {url}/schema\n")
-    if workers > 1 and settings.is_sqlite:
-        console.print("[yellow]several web processes need PostgreSQL; running one[/yellow]")
+    if workers > 1 and (settings.is_sqlite or demo):
+        console.print("[yellow]several web processes need PostgreSQL and no --demo; "
+                      "running one[/yellow]")
         workers = 1
-    uvicorn.run(create_app(settings, lifespan_hooks=hooks), host=host,
-                port=port, log_level="info", workers=1 if workers == 1 else None)
+    if workers > 1:
+        # uvicorn forks workers only from an import string; each builds its app from the
+        # environment (the same FEEDBACK_* settings this process read).
+        uvicorn.run("feedback.app:create_app", factory=True, host=host, port=port,
+                    log_level="info", workers=workers)
+        return
+    uvicorn.run(create_app(settings, lifespan_hooks=hooks), host=host, port=port,
+                log_level="info")
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic announces every plugin it loads at INFO: noise on every start.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _demo_worker_hook(settings: Any) -> Any:
@@ -112,7 +125,7 @@ def worker() -> None:
     """Run the scheduler: dispatch, reminders, expiry, SLA watcher, retraining, rollups."""
     from feedback.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     run_worker(load_settings())
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session
 pytest_plugins = [
     "tests.support.prism",
     "tests.support.smtp",
+    "tests.support.browser",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

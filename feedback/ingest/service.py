@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from feedback import i18n
 from feedback.ingest.schemas import InteractionBatch, InteractionIn
 from feedback.settings import Settings, SurveyRule
+from outreach import optouts
 from surveys.errors import ValidationFailed
-from surveys.models import Customer, Interaction, Invitation, InvitationStatus, OptOut
+from surveys.models import Customer, Interaction, Invitation, InvitationStatus
 from surveys.service import (
     CustomerData,
     InteractionData,
@@ -93,12 +94,7 @@ def pick_rule(rules: list[SurveyRule], interaction: InteractionIn) -> SurveyRule
 
 
 def opted_out_channels(session: Session, customer: Customer) -> set[str]:
-    addresses = [a for a in (customer.phone, customer.email) if a]
-    if not addresses:
-        return set()
-    rows = session.exec(select(OptOut).where(OptOut.address.in_(addresses))).all()  # type: ignore[attr-defined]
-    out = {r.channel for r in rows}
-    return {"sms", "email"} if "all" in out else out
+    return optouts.opted_out_channels(session, [customer.phone, customer.email])
 
 
 def choose_channel(customer: Customer, via: str, opted_out: set[str]) -> str:
