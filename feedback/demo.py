@@ -92,7 +92,10 @@ def ensure_demo_data(engine: Engine, settings: Conf, *, interactions: int = 1500
         with transaction(engine) as session:
             for n in range(start, min(start + batch, interactions)):
                 answered += _one(session, settings, rnd, now, n, interactions)
-    return f"{interactions} interactions, {answered} responses, 5 staff users"
+    from feedback.recovery.demo import work_demo_tasks
+
+    worked = work_demo_tasks(engine, settings, now, rnd)
+    return f"{interactions} interactions, {answered} responses, 5 staff users, {worked} recovery tasks worked"
 
 
 def _one(session: Session, settings: Conf, rnd: random.Random, now: Any, n: int, total: int) -> int:
