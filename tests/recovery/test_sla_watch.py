@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from feedback.notifications.models import Notification
+from feedback.notifications.outbox import enqueue_many
 from feedback.recovery import alerts
 from feedback.recovery.models import RecoveryEvent, RecoveryTask
 from feedback.recovery.tasks import scan_sla
@@ -93,9 +94,10 @@ def test_enqueueing_the_same_escalation_twice_is_a_no_op(engine, settings, clock
     staff("Lena", role="lead")
     answer(score=3)
     with Session(engine) as s:
-        task = s.exec(select(RecoveryTask)).one()
-        assert alerts.escalate(s, task, "first_contact", now=clock.now, settings=settings) == 2
-        assert alerts.escalate(s, task, "first_contact", now=clock.now, settings=settings) == 0
+        task, leads = s.exec(select(RecoveryTask)).one(), alerts.active_leads(s)
+        rows = alerts.escalation(s, task, "first_contact", now=clock.now, settings=settings, leads=leads)
+        assert enqueue_many(s, rows) == 2
+        assert enqueue_many(s, rows + rows) == 0
         s.commit()
     assert len(_notes(engine)) == 2
 
