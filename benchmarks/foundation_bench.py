@@ -12,19 +12,17 @@ transaction), records M responses through record_response, then times the KPI su
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa  # noqa: E402
+from _postgres import scratch_database  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 from feedback.app import prepare_database  # noqa: E402
@@ -35,7 +33,6 @@ from feedback.responses import record_response  # noqa: E402
 from feedback.settings import Settings  # noqa: E402
 from surveys.models import Invitation  # noqa: E402
 
-PG = os.environ.get("FEEDBACK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEAMS = ["Billing", "Support", "Sales", "Retention"]
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
@@ -104,20 +101,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             run(f"sqlite:///{d}/bench.sqlite3", "sqlite", n, m)
     if "postgresql" in a.engines:
-        admin = sa.create_engine(Settings(database_url=PG).database_url, isolation_level="AUTOCOMMIT")
-        name = f"bench_{uuid.uuid4().hex[:8]}"
-        try:
-            with admin.connect() as c:
-                c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001
-            print(f"[postgresql] skipped: {exc}")
-            return
-        try:
-            run(sa.engine.make_url(Settings(database_url=PG).database_url).set(database=name)
-                .render_as_string(hide_password=False), "postgresql", n, m)
-        finally:
-            with admin.connect() as c:
-                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with scratch_database() as url:
+            if url is not None:
+                run(url, "postgresql", n, m)
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
