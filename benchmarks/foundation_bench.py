@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _postgres import scratch_database  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
+from benchmarks._pgdb import scratch_database  # noqa: E402
 from feedback.app import prepare_database  # noqa: E402
 from feedback.db import make_engine, transaction  # noqa: E402
 from feedback.ingest.service import ingest_one, parse_payload  # noqa: E402

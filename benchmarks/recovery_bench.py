@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
-from _postgres import scratch_database  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
 
+from benchmarks._pgdb import scratch_database  # noqa: E402
 from feedback.app import create_app, prepare_database  # noqa: E402
 from feedback.auth.service import create_api_key, create_user  # noqa: E402
 from feedback.db import make_engine, transaction  # noqa: E402

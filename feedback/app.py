@@ -44,6 +44,8 @@ ROUTE_MODULES = [
     "feedback.kpis",
     "feedback.demo",
     "feedback.recovery.endpoints", "feedback.recovery.pages",
+    "feedback.web.outreach",
+    "feedback.inbound.webhooks", "feedback.inbound.api",
 ]
 
 

@@ -186,3 +186,19 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"recovery_holidays: {item!r} is not a date like 2026-12-25") from exc
         return v
+
+    # --- Outbound dispatch (outreach/dispatch.py, outreach/tasks.py) -----------------------------
+    # Quiet hours (above) hold back these channels only; an email waits in the inbox anyway.
+    dispatch_quiet_hours_channels: list[Literal["sms", "email"]] = Field(default=["sms"])
+    dispatch_retry_base_seconds: float = 30.0  # first retry after a transient failure (+ jitter)
+    dispatch_retry_cap_seconds: float = 3600.0  # the backoff never waits longer than this
+    dispatch_max_attempts: int = 8  # then the invitation is marked failed with the last error
+    # Health check: alert when invitations have waited this long and nothing was sent meanwhile.
+    dispatch_stall_minutes: int = 30
+    dispatch_alert_webhook_url: str | None = None  # JSON POST {"event": "dispatch.stalled", ...}
+
+    # --- Inbound SMS and delivery reports (feedback/inbound) -----------------------------------
+    # Webhooks are verified with twilio_auth_token against public_url + path (the URL set in
+    # the Twilio console). After our follow-up question or clarifying SMS, the next reply is
+    # read as its answer for this long; later it is read afresh.
+    sms_conversation_hours: float = 24.0

@@ -17,6 +17,7 @@ def metadata() -> object:
         "feedback.recovery.models",
         "feedback.insights.models",
         "feedback.reports.models",
+        "feedback.inbound.models",
     ):
         try:
             __import__(optional)

@@ -52,10 +52,19 @@ class JobContext:
     settings: Any
     clock: Callable[[], datetime] = utcnow
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
-    extras: dict[str, Any] = field(default_factory=dict)  # e.g. channels, an httpx client
+    extras: dict[str, Any] = field(default_factory=lambda: default_extras())  # e.g. channels
 
     def now(self) -> datetime:
         return self.clock()
+
+
+def default_extras() -> dict[str, Any]:
+    """What jobs of packages that may not import the application get from it: the message
+    catalogs (outreach words its invitations with them)."""
+    from feedback import i18n
+
+    return {"catalog": i18n}
+
 
 
 def collect_jobs(modules: list[str] | None = None) -> list[Job]:

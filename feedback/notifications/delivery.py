@@ -75,13 +75,12 @@ def send_via_outreach(note: Claimed, settings: Any, cache: dict[str, Any]) -> st
     the "log" target, so development and the demo work without an SMTP server or Twilio.
     """
     try:
-        from outreach.channels.factory import build_channels  # type: ignore[import-not-found]
-
         from outreach.channels.base import (  # type: ignore[import-not-found]
             OutboundMessage,
             PermanentSendError,
             TransientSendError,
         )
+        from outreach.channels.factory import build_channels  # type: ignore[import-not-found]
     except ModuleNotFoundError as exc:
         if not (exc.name or "").startswith("outreach"):
             raise  # outreach is there but something it needs is missing: say so

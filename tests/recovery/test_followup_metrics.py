@@ -12,6 +12,7 @@ from feedback.recovery.models import RecoveryEvent, RecoveryTask
 from feedback.responses import record_response
 from outreach import optouts
 from surveys.models import Invitation, SurveyDefinition
+from tests.outreach.conftest import make_dispatcher, outbox  # noqa: F401  (fixture)
 
 
 def _resolve(api, task_id, outcome="recovered", root_cause="billing error", channel="call"):  # type: ignore[no-untyped-def]
@@ -146,3 +147,13 @@ def test_metrics_by_team_owner_root_cause_and_month(api, loop):  # type: ignore[
 def test_bad_metric_parameters_are_named(api, query, field):  # type: ignore[no-untyped-def]
     r = api.get(f"/api/recovery/metrics?{query}")
     assert r.status_code == 422 and r.json()["field"] == field, r.text
+
+
+def test_the_dispatcher_sends_the_followup_despite_the_recent_survey(api, engine, answer, clock, make_dispatcher):  # type: ignore[no-untyped-def]  # noqa: F811
+    answer(score=3)  # surveyed just now: the general fatigue rule would hold any new survey
+    done = _resolve(api, _task_ids(engine)[0])
+    clock.advance(hours=25)
+    assert make_dispatcher().run_once()["sent"] == 1
+    assert [m.to for m in outbox(engine)] == ["+14155550100"]
+    with Session(engine) as s:
+        assert s.get(Invitation, done["followup_invitation_id"]).status == "sent"

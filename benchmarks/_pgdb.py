@@ -1,5 +1,4 @@
-"""A throw-away PostgreSQL database for a benchmark run (not a benchmark itself: CI's smoke
-loop skips files starting with an underscore)."""
+"""A throw-away PostgreSQL database for a benchmark run, dropped afterwards."""
 
 from __future__ import annotations
 
@@ -17,10 +16,9 @@ PG = os.environ.get("FEEDBACK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.
 
 @contextmanager
 def scratch_database() -> Iterator[str | None]:
-    """Yield the URL of a new, empty database (dropped afterwards), or None when the server
-    cannot be reached — the caller says it skipped PostgreSQL."""
-    server = Settings(database_url=PG).database_url
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    """The URL of a fresh database on the benchmark server, or None (with a note printed) when
+    the server cannot be reached."""
+    admin = sa.create_engine(Settings(database_url=PG).database_url, isolation_level="AUTOCOMMIT")
     name = f"bench_{uuid.uuid4().hex[:8]}"
     try:
         with admin.connect() as c:
@@ -31,7 +29,8 @@ def scratch_database() -> Iterator[str | None]:
         yield None
         return
     try:
-        yield sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
+        yield (sa.engine.make_url(Settings(database_url=PG).database_url).set(database=name)
+               .render_as_string(hide_password=False))
     finally:
         with admin.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,0 +1,239 @@
+"""A customer's SMS reply, from the raw message to the recorded answer and our reply text.
+
+The conversation is short and kept in the database (`sms_conversation`, one row per phone):
+  survey SMS ──► "9 great agent"  → answer + comment recorded, "Thank you!"
+             ──► "9"              → answer recorded, follow-up question; the next SMS is the comment
+             ──► "eleven?" / "11" → one clarifying SMS; a second unreadable reply is stored, and
+                                    answered with the survey link — never a third question.
+Keywords (STOP, START, HELP, …) win over everything. Answers go through
+`feedback.responses.record_response`, exactly like the web page, so a detractor's SMS opens a
+recovery task the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from feedback import i18n
+from feedback.inbound.models import Awaiting, InboundSms, Outcome, SmsConversation
+from feedback.responses import record_comment, record_response
+from feedback.settings import Settings
+from feedback.web.survey import survey_texts
+from outreach import optouts
+from outreach.sms_parse import ParsedReply, parse_reply
+from surveys.errors import Conflict, Gone
+from surveys.models import (
+    OPEN_STATUSES,
+    Customer,
+    Invitation,
+    InvitationChannel,
+    ResponseSource,
+    SurveyDefinition,
+)
+from surveys.service import MAX_COMMENT
+
+log = logging.getLogger(__name__)
+
+# Without a survey to give the scale, keywords are still recognised; the scale is irrelevant.
+_ANY_SCALE = (0, 10)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    message_sid: str
+    from_number: str
+    body: str
+    to_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    reply: str | None  # the SMS text to answer with; None: answer nothing
+    outcome: str
+    duplicate: bool = False
+
+
+def handle_inbound_sms(session: Session, message: InboundMessage, *, now: datetime,
+                       settings: Settings) -> Handled:
+    """Store the message (once per MessageSid) and act on it. The caller owns the transaction."""
+    row, duplicate = _store(session, message, now)
+    if duplicate:
+        return Handled(row.reply, row.outcome or "", duplicate=True)
+    phone = message.from_number.strip()
+    _one_at_a_time(session, phone)
+    customers = list(session.exec(select(Customer).where(Customer.phone == phone)).all())
+    conversation = _conversation(session, phone, now)
+    invitation = (session.get(Invitation, conversation.invitation_id) if conversation
+                  else _latest_open_invitation(session, [c.id for c in customers], now))
+    survey = session.get(SurveyDefinition, invitation.survey_id) if invitation else None
+    low, high = (survey.scale_min, survey.scale_max) if survey else _ANY_SCALE
+    parsed = parse_reply(message.body, low, high)
+    locale = _locale(invitation, customers, settings)
+    # Several customer records may share a phone: the one we surveyed is the sender.
+    row.invitation_id = invitation.id if invitation else None
+    row.customer_id = (invitation.customer_id if invitation
+                       else customers[0].id if customers else None)
+
+    outcome, reply = _act(session, parsed, message.body, phone=phone, customer_id=row.customer_id,
+                          invitation=invitation, conversation=conversation, locale=locale,
+                          scale=(low, high), now=now, settings=settings)
+    row.outcome, row.reply = outcome, reply
+    session.add(row)
+    return Handled(reply, outcome)
+
+
+def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, customer_id: int | None,
+         invitation: Invitation | None, conversation: SmsConversation | None, locale: str,
+         scale: tuple[int, int], now: datetime, settings: Settings) -> tuple[str, str | None]:
+    company = settings.company_name
+
+    def say(key: str, **params: object) -> str:
+        return i18n.t(locale, key, company=company, **params)
+
+    if parsed.kind == "opt_out":
+        optouts.record(session, "sms", phone, source="sms", now=now, customer_id=customer_id,
+                       note=f"replied {parsed.keyword}")
+        _forget(session, conversation)
+        # Twilio also blocks the number on its standard keywords (and may send its own
+        # confirmation); ours covers the local keywords (TD, لغو) Twilio does not know.
+        return Outcome.OPT_OUT, say("sms.stopped")
+    if parsed.kind == "opt_in":
+        optouts.remove(session, "sms", phone)
+        return Outcome.OPT_IN, say("sms.started")
+    if parsed.kind == "help":
+        return Outcome.HELP, say("sms.help", url=settings.public_url)
+    if optouts.is_opted_out(session, "sms", phone):
+        # They said STOP: keep what they wrote (staff can read it), but text them nothing more.
+        return Outcome.IGNORED_OPTED_OUT, None
+    if invitation is None:
+        return Outcome.NO_SURVEY, say("sms.no_survey")
+
+    try:
+        if conversation is not None and conversation.awaiting == Awaiting.COMMENT:
+            # The whole reply is the "why?", even when it starts with a number ("10 because…").
+            record_comment(session, invitation, _fit(body), now=now, settings=settings)
+            _forget(session, conversation)
+            return Outcome.COMMENT, say("sms.thanks")
+        if parsed.kind == "score":
+            record_response(session, invitation, score=parsed.score, comment=_fit(parsed.comment),
+                            source=ResponseSource.SMS, now=now, settings=settings)
+            if parsed.comment:
+                _forget(session, conversation)
+                return Outcome.SCORE, say("sms.thanks")
+            _expect(session, phone, invitation, Awaiting.COMMENT, now, settings)
+            follow_up = survey_texts(session, invitation, locale, company)["follow_up"]
+            return Outcome.SCORE, say("sms.follow_up", follow_up=follow_up)
+    except (Conflict, Gone) as exc:
+        # Answered meanwhile on the web page, or closed: say so rather than ask again.
+        log.info("SMS for invitation %s not recorded: %s", invitation.id, exc.code)
+        _forget(session, conversation)
+        if isinstance(exc, Gone):
+            return Outcome.NO_SURVEY, say("sms.no_survey")
+        return Outcome.ALREADY_ANSWERED, say("sms.already_answered")
+
+    if conversation is not None and conversation.awaiting == Awaiting.SCORE:
+        _forget(session, conversation)  # asked once already: do not loop
+        return Outcome.UNPARSED, say("sms.unparsed", url=_survey_url(settings, invitation))
+    _expect(session, phone, invitation, Awaiting.SCORE, now, settings)
+    return Outcome.CLARIFY, say("sms.clarify", low=scale[0], high=scale[1])
+
+
+def _fit(comment: str | None) -> str | None:
+    """Twilio joins long SMS up to 1600 characters, well under the comment limit; a longer
+    body (not from Twilio) is cut rather than refused, and kept whole in `inbound_sms`."""
+    return comment[:MAX_COMMENT] if comment else comment
+
+
+def _store(session: Session, message: InboundMessage, now: datetime) -> tuple[InboundSms, bool]:
+    """Insert the message, or find the one already stored under its MessageSid.
+
+    On PostgreSQL a concurrent duplicate's INSERT waits on the unique index until the first
+    transaction commits, then fails; the row it then reads carries the first one's reply.
+    """
+    existing = _by_sid(session, message.message_sid)
+    if existing is not None:
+        return existing, True
+    row = InboundSms(message_sid=message.message_sid, from_number=message.from_number.strip(),
+                     to_number=message.to_number, body=message.body, received_at=now)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except sa.exc.IntegrityError:
+        existing = _by_sid(session, message.message_sid)
+        if existing is None:
+            raise
+        return existing, True
+    return row, False
+
+
+def _one_at_a_time(session: Session, phone: str) -> None:
+    """Messages from one phone are handled one after the other: "9" and "great agent" sent as
+    two quick SMS must see each other (the second is the comment the first one asked for).
+    PostgreSQL: a transaction-scoped advisory lock per number, taken before the conversation is
+    read. SQLite has one writer and the message was already inserted, so it is serial anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                        {"key": f"inbound-sms:{phone}"})
+
+
+def _by_sid(session: Session, sid: str) -> InboundSms | None:
+    return session.exec(select(InboundSms).where(InboundSms.message_sid == sid)).first()
+
+
+def _latest_open_invitation(session: Session, customer_ids: list[int | None],
+                            now: datetime) -> Invitation | None:
+    if not customer_ids:
+        return None
+    return session.exec(
+        select(Invitation)
+        .where(Invitation.customer_id.in_(customer_ids),  # type: ignore[attr-defined]
+               Invitation.channel == InvitationChannel.SMS,
+               Invitation.status.in_([s.value for s in OPEN_STATUSES]),  # type: ignore[attr-defined]
+               Invitation.expires_at > now)
+        .order_by(sa.desc(Invitation.send_at), sa.desc(Invitation.id))  # type: ignore[arg-type]
+    ).first()
+
+
+def _conversation(session: Session, phone: str, now: datetime) -> SmsConversation | None:
+    return session.exec(select(SmsConversation).where(
+        SmsConversation.phone == phone, SmsConversation.expires_at > now)).first()
+
+
+def _expect(session: Session, phone: str, invitation: Invitation, awaiting: Awaiting,
+            now: datetime, settings: Settings) -> None:
+    """Remember what we just asked this phone (one row per phone, replaced each time)."""
+    values = {"invitation_id": invitation.id, "awaiting": awaiting.value, "updated_at": now,
+              "expires_at": now + timedelta(hours=settings.sms_conversation_hours)}
+    updated = session.execute(sa.update(SmsConversation)
+                              .where(SmsConversation.phone == phone)  # type: ignore[arg-type]
+                              .values(**values))
+    if updated.rowcount:  # type: ignore[attr-defined]
+        return
+    try:
+        with session.begin_nested():
+            session.add(SmsConversation(phone=phone, **values))
+            session.flush()
+    except sa.exc.IntegrityError:  # another message from the same phone created it meanwhile
+        session.execute(sa.update(SmsConversation)
+                        .where(SmsConversation.phone == phone)  # type: ignore[arg-type]
+                        .values(**values))
+
+
+def _forget(session: Session, conversation: SmsConversation | None) -> None:
+    if conversation is not None:
+        session.delete(conversation)
+
+
+def _locale(invitation: Invitation | None, customers: list[Customer], settings: Settings) -> str:
+    tag = invitation.locale if invitation else (customers[0].locale if customers else None)
+    return i18n.resolve(tag or settings.default_locale)
+
+
+def _survey_url(settings: Settings, invitation: Invitation) -> str:
+    return f"{settings.public_url}/s/{invitation.token}"

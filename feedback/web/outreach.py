@@ -1,0 +1,154 @@
+"""Outreach pages and API: the email unsubscribe link, the dev outbox and the contact log.
+
+Unsubscribe (`/u/{token}`, token signed by `outreach.unsubscribe`): a GET only shows a confirm
+button — mail scanners fetch every link, and must not unsubscribe anybody — and a POST records
+the opt-out. The POST is also the RFC 8058 one-click target named in `List-Unsubscribe`, which
+mail clients call without a form or cookies, so it ignores the body and needs no CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from litestar import Request, get, post
+from litestar.response import Template
+from sqlmodel import Session, select
+
+from feedback import i18n
+from feedback.auth.guards import require
+from feedback.deps import Conf, Db, Now
+from feedback.web.templating import page_context
+from outreach import devoutbox, optouts, unsubscribe
+from outreach.models import ContactEvent, DevOutboxMessage
+from outreach.policy import Reason
+from surveys.errors import NotFound, ValidationFailed
+from surveys.models import Customer, Invitation
+
+STAFF = [require("lead", "recovery")]
+MAX_LIMIT = 500
+
+
+def _unsubscribe_page(request: Request[Any, Any, Any], db: Session, token: str,
+                      settings: Conf, *, state: str) -> Template:
+    found = unsubscribe.verify(settings.secret_key, token)
+    customer = db.get(Customer, found.customer_id) if found and found.customer_id else None
+    locale = i18n.resolve(customer.locale if customer else None,
+                          request.headers.get("accept-language"))
+    if found is None:
+        state = "invalid"
+    return Template(template_name="outreach/unsubscribe.html",
+                    status_code=404 if state == "invalid" else 200,
+                    context=page_context(locale, state=state, token=token))
+
+
+@get("/u/{token:str}", sync_to_thread=True, include_in_schema=False)
+def unsubscribe_confirm(token: str, request: Request[Any, Any, Any], db: Db,
+                        settings: Conf) -> Template:
+    return _unsubscribe_page(request, db, token, settings, state="confirm")
+
+
+@post("/u/{token:str}", sync_to_thread=True, include_in_schema=False, status_code=200)
+def unsubscribe_submit(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
+                       now: Now) -> Template:
+    found = unsubscribe.verify(settings.secret_key, token)
+    if found is not None:
+        optouts.record(db, found.channel, found.address, source="unsubscribe_link", now=now,
+                       customer_id=found.customer_id)
+    return _unsubscribe_page(request, db, token, settings, state="done")
+
+
+def _limit(value: int | None) -> int:
+    if value is None:
+        return 100
+    if not 1 <= value <= MAX_LIMIT:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    return value
+
+
+def _channel(value: str | None) -> str | None:
+    if value not in (None, "", "sms", "email"):
+        raise ValidationFailed("channel must be sms or email", field="channel")
+    return value or None
+
+
+def outbox_json(row: DevOutboxMessage) -> dict[str, Any]:
+    return {"id": row.id, "provider_id": row.provider_id, "channel": row.channel, "to": row.to,
+            "subject": row.subject, "body": row.body, "html": row.html, "headers": row.headers,
+            "created_at": row.created_at.isoformat()}
+
+
+@get("/api/outbox", sync_to_thread=True, guards=STAFF)
+def outbox_api(db: Db, channel: str | None = None, to: str | None = None,
+               limit: int | None = None) -> dict[str, Any]:
+    """Messages the development transport recorded because a channel is not configured."""
+    rows = devoutbox.recent(db, limit=_limit(limit), channel=_channel(channel), to=to)
+    return {"messages": [outbox_json(r) for r in rows]}
+
+
+@get("/outbox", sync_to_thread=True, guards=STAFF, include_in_schema=False)
+def outbox_page(request: Request[Any, Any, Any], db: Db, channel: str | None = None,
+                to: str | None = None) -> Template:
+    rows = devoutbox.recent(db, limit=100, channel=_channel(channel), to=to)
+    return Template(template_name="outreach/outbox.html",
+                    context={"messages": rows, "channel": channel or "", "to": to or "",
+                             "request": request})
+
+
+def contact_log(db: Session, customer_id: int) -> dict[str, Any]:
+    customer = db.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found", code="unknown_customer")
+    invitations = db.exec(select(Invitation).where(Invitation.customer_id == customer_id)
+                          .order_by(Invitation.id.desc())).all()  # type: ignore[union-attr]
+    newest_first = (sa.desc(ContactEvent.at), sa.desc(ContactEvent.id))  # type: ignore[call-overload]
+    events = db.exec(select(ContactEvent).where(ContactEvent.customer_id == customer_id)
+                     .order_by(*newest_first).limit(200)).all()
+    return {
+        "customer": {"id": customer.id, "name": customer.name, "phone": customer.phone,
+                     "email": customer.email, "time_zone": customer.time_zone,
+                     "last_surveyed_at": _iso(customer.last_surveyed_at)},
+        "opted_out": sorted(optouts.opted_out_channels(db, [customer.phone, customer.email])),
+        "invitations": [{
+            "id": i.id, "status": i.status, "channel": i.channel, "reason": i.status_reason,
+            "explanation": explain(i.status_reason), "send_at": _iso(i.send_at),
+            "sent_at": _iso(i.sent_at), "reminded_at": _iso(i.reminded_at),
+            "expires_at": _iso(i.expires_at), "attempts": i.attempts, "last_error": i.last_error,
+        } for i in invitations],
+        "events": [{
+            "at": _iso(e.at), "invitation_id": e.invitation_id, "kind": e.kind,
+            "action": e.action, "reason": e.reason, "channel": e.channel, "detail": e.detail,
+            "not_before": _iso(e.not_before),
+        } for e in events],
+    }
+
+
+def explain(reason: str | None) -> str | None:
+    """A stored reason in words; a failure's reason is "kind: provider text", shown as is."""
+    if reason is None:
+        return None
+    try:
+        return Reason(reason).explanation
+    except ValueError:
+        return reason
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@get("/api/customers/{customer_id:int}/contact-log", sync_to_thread=True, guards=STAFF)
+def contact_log_api(customer_id: int, db: Db) -> dict[str, Any]:
+    """Why was (or wasn't) this customer surveyed: every invitation and dispatch decision."""
+    return contact_log(db, customer_id)
+
+
+@get("/customers/{customer_id:int}/contact-log", sync_to_thread=True, guards=STAFF,
+     include_in_schema=False)
+def contact_log_page(customer_id: int, request: Request[Any, Any, Any], db: Db) -> Template:
+    return Template(template_name="outreach/contact_log.html",
+                    context={"log": contact_log(db, customer_id), "request": request})
+
+
+routes = [unsubscribe_confirm, unsubscribe_submit, outbox_api, outbox_page, contact_log_api,
+          contact_log_page]

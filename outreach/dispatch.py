@@ -1,0 +1,341 @@
+"""Durable dispatch: due invitations (and reminders) are claimed, re-checked against the contact
+policy at send time, sent, and settled — each decision recorded in the contact log.
+
+Nothing is sent inside a database transaction: the claim commits first (the row is `sending`
+under a lease), then the provider is called, then the outcome is settled in a second short
+transaction. A worker that dies between the provider accepting a message and the settle leaves
+the row `sending`; when the lease runs out another worker claims it as *recovering* and asks the
+provider's history (`Reconciler.find_sent`, by the survey token in the body) before sending —
+so a message the provider accepted is never sent twice. Email has no such history: it is resent
+with the same deterministic Message-ID, which receiving systems treat as the same message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, select
+
+from outreach import optouts
+from outreach.channels.base import (
+    Channel,
+    PermanentSendError,
+    Reconciler,
+    SendResult,
+    TransientSendError,
+)
+from outreach.claims import Claim, I, claim, expire_due, settle
+from outreach.messages import Catalog, Invite, Site, compose
+from outreach.models import ContactEvent
+from outreach.policy import Decision, Reason, choose_channel, decide, retry_delay
+from surveys.models import Customer, Interaction, Invitation, InvitationStatus, SurveyDefinition
+
+log = logging.getLogger(__name__)
+_E = ContactEvent.__table__  # type: ignore[attr-defined]
+_C = Customer.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    quiet_channels: frozenset[str] = frozenset({"sms"})  # email waits in the inbox anyway
+    fatigue_days: int = 30
+    default_tz: str = "UTC"
+    reminder_after: timedelta | None = timedelta(hours=24)  # None: no reminders
+    lease: timedelta = timedelta(minutes=2)
+    retry_base: timedelta = timedelta(seconds=30)
+    retry_cap: timedelta = timedelta(hours=1)
+    max_attempts: int = 8
+    batch_size: int = 50
+
+    @classmethod
+    def from_settings(cls, s: Any) -> DispatchPolicy:
+        return cls(
+            quiet_start=s.quiet_hours_start, quiet_end=s.quiet_hours_end,
+            quiet_channels=frozenset(s.dispatch_quiet_hours_channels),
+            fatigue_days=s.fatigue_days, default_tz=s.default_time_zone,
+            reminder_after=(timedelta(hours=s.reminder_after_hours)
+                            if s.reminder_after_hours > 0 else None),
+            lease=timedelta(seconds=s.lease_seconds),
+            retry_base=timedelta(seconds=s.dispatch_retry_base_seconds),
+            retry_cap=timedelta(seconds=s.dispatch_retry_cap_seconds),
+            max_attempts=s.dispatch_max_attempts, batch_size=s.worker_batch_size)
+
+
+@dataclass
+class DispatchReport:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+    def __getitem__(self, outcome: str) -> int:
+        return self.counts.get(outcome, 0)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    invitation: Invitation
+    customer: Customer
+    survey: SurveyDefinition
+    interaction_channel: str | None
+    opted_out: set[str]  # read at send time, not at scheduling time
+
+
+class Dispatcher:
+    def __init__(self, engine: Engine, channels: Mapping[str, Channel], catalog: Catalog,
+                 site: Site, policy: DispatchPolicy, *, worker: str,
+                 clock: Callable[[], datetime], rng: random.Random | None = None) -> None:
+        self.engine, self.channels, self.catalog, self.site = engine, channels, catalog, site
+        self.policy, self.worker, self.clock = policy, worker, clock
+        self.rng = rng or random.Random()
+
+    # --- the passes -----------------------------------------------------------------------
+
+    def run_once(self) -> DispatchReport:
+        """One pass: due invitations, then due reminders, each up to a batch."""
+        report = DispatchReport()
+        for purpose in ("invitation", "reminder"):
+            with self.engine.begin() as conn:
+                claims = claim(conn, purpose, now=self.clock(), worker=self.worker,  # type: ignore[arg-type]
+                               lease=self.policy.lease, limit=self.policy.batch_size)
+            for claimed in claims:
+                try:
+                    report.add(self._process(claimed))
+                except Exception:  # noqa: BLE001 - one bad row must not stop the batch
+                    # The lease stays: the row comes back (as recovering) when it runs out.
+                    log.exception("dispatch of invitation %s failed unexpectedly", claimed.id)
+                    report.add("error")
+        return report
+
+    def expire(self) -> int:
+        now = self.clock()
+        with self.engine.begin() as conn:
+            expired = expire_due(conn, now=now, limit=self.policy.batch_size * 20)
+            for inv_id, customer_id, channel, old in expired:
+                self._event(conn, inv_id, customer_id, "invitation", "skip", Reason.EXPIRED, now,
+                            channel=channel, detail=f"expired while {old}")
+        return len(expired)
+
+    # --- one claimed row ---------------------------------------------------------------------
+
+    def _process(self, claimed: Claim) -> str:
+        loaded = self._load(claimed.id)
+        inv, customer = loaded.invitation, loaded.customer
+        now = self.clock()
+        reminder = claimed.purpose == "reminder"
+        opted_out = loaded.opted_out
+        channel = self._channel(inv, customer, opted_out)
+        if claimed.recovering and channel != "link":
+            # Before any policy decision: a deferral would turn the row back into a plain
+            # scheduled one, and the message the dead worker got accepted would go out again.
+            recovered = self._reconcile(claimed, loaded, channel, now)
+            if recovered is not None:
+                return recovered
+        quiet = channel in self.policy.quiet_channels
+        decision = decide(
+            now, phone=customer.phone, email=customer.email, opted_out=opted_out,
+            preferred=channel if channel != "link" else "auto", expires_at=inv.expires_at,
+            # The reminder belongs to a survey already counted; the fatigue rule is for new
+            # surveys ("survey"), not for a purpose-made follow-up (recovery's, which keeps its
+            # own one-per-fatigue-window rule when it schedules one).
+            last_surveyed_at=(None if reminder or inv.purpose != "survey"
+                              else customer.last_surveyed_at),
+            fatigue_days=self.policy.fatigue_days, tz_name=customer.time_zone,
+            default_tz=self.policy.default_tz,
+            quiet_start=self.policy.quiet_start if quiet else time(0),
+            quiet_end=self.policy.quiet_end if quiet else time(0))
+        if decision.action != "send":
+            return self._not_now(claimed, inv, decision, now)
+        assert decision.channel in ("sms", "email")
+        message = compose(self.catalog, self.site, Invite(
+            invitation_id=inv.id, token=inv.token, channel=decision.channel,  # type: ignore[arg-type]
+            to=self._address(customer, decision.channel),
+            locale=inv.locale, kind=loaded.survey.kind, low=loaded.survey.scale_min,
+            high=loaded.survey.scale_max, customer_id=customer.id, customer_name=customer.name,
+            interaction_channel=loaded.interaction_channel, reminder=reminder,
+            custom_question=((loaded.survey.questions or {}).get(inv.locale) or {}).get("question")))
+        try:
+            result = self.channels[decision.channel].send(message)
+        except TransientSendError as exc:
+            return self._retry(claimed, inv, decision.channel, exc, self.clock(), reminder)
+        except PermanentSendError as exc:
+            return self._failed(claimed, inv, decision.channel, exc, self.clock(), reminder)
+        reason = Reason.CHANNEL_UNAVAILABLE if result.provider == "dev" else Reason.SENT
+        return self._sent(claimed, inv, decision.channel, result, self.clock(), reminder, reason)
+
+    def _reconcile(self, claimed: Claim, loaded: _Loaded, channel: str, now: datetime) -> str | None:
+        """Settle as sent if the provider already has this message; None if it has not (or the
+        channel keeps no history: email is resent with the same Message-ID)."""
+        sender = self.channels[channel]
+        if not isinstance(sender, Reconciler):
+            return None
+        inv, reminder = loaded.invitation, claimed.purpose == "reminder"
+        since = (inv.remind_at or now) if reminder else inv.send_at
+        try:
+            found = sender.find_sent(self._address(loaded.customer, channel), since, inv.token)
+        except TransientSendError as exc:
+            return self._retry(claimed, inv, channel, exc, now, reminder)
+        if not found:
+            return None
+        result = SendResult(getattr(sender, "provider", channel), found)
+        return self._sent(claimed, inv, channel, result, now, reminder, Reason.ALREADY_SENT)
+
+    @staticmethod
+    def _address(customer: Customer, channel: str) -> str:
+        address = customer.phone if channel == "sms" else customer.email
+        assert address, "choose_channel only picks a channel the customer has an address for"
+        return address
+
+    def _load(self, invitation_id: int) -> _Loaded:
+        """The row and everything its decision needs, fresh: two queries, no transaction held."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            inv, customer, survey, interaction_channel = session.exec(
+                select(Invitation, Customer, SurveyDefinition, Interaction.channel)
+                .join(Customer, Customer.id == Invitation.customer_id)  # type: ignore[arg-type]
+                .join(SurveyDefinition, SurveyDefinition.id == Invitation.survey_id)  # type: ignore[arg-type]
+                .outerjoin(Interaction, Interaction.id == Invitation.interaction_id)  # type: ignore[arg-type]
+                .where(Invitation.id == invitation_id)).one()
+            opted_out = optouts.opted_out_channels(session, [customer.phone, customer.email])
+        return _Loaded(inv, customer, survey, interaction_channel, opted_out)
+
+    @staticmethod
+    def _channel(inv: Invitation, customer: Customer, opted_out: set[str]) -> str:
+        # The planned channel is a preference: if its route closed since scheduling (opt-out,
+        # number removed) the other one is used; "link" was planned when no route existed.
+        preferred = inv.channel if inv.channel in ("sms", "email") else "auto"
+        return choose_channel(customer.phone, customer.email, opted_out, preferred)
+
+    # --- outcomes (each one short transaction, only while this claim holds the row) ----------
+
+    def _not_now(self, claimed: Claim, inv: Invitation, decision: Decision, now: datetime) -> str:
+        reason = decision.reason or Reason.FAILED
+        kind = claimed.purpose
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "updated_at": now}
+        if kind == "reminder":
+            # A reminder is not worth waking anyone for; any reason not to send drops it.
+            values["remind_at"] = None
+            if decision.action == "defer":
+                values["remind_at"] = decision.not_before
+        elif decision.action == "defer":
+            values.update(status=InvitationStatus.SCHEDULED, send_at=decision.not_before,
+                          status_reason=reason.value)
+        else:
+            expired = reason == Reason.EXPIRED
+            values.update(status=InvitationStatus.EXPIRED if expired else InvitationStatus.SUPPRESSED,
+                          status_reason=reason.value, remind_at=None)
+            if decision.channel == "link":
+                values["channel"] = "link"
+        with self.engine.begin() as conn:
+            if settle(conn, claimed, **values):
+                self._event(conn, inv.id, inv.customer_id, kind, decision.action, reason, now,  # type: ignore[arg-type]
+                            channel=decision.channel, detail=decision.explanation,
+                            not_before=decision.not_before)
+        log.info("invitation %s %s: %s %s", inv.id, kind, decision.action, reason.value)
+        return "deferred" if decision.action == "defer" else "suppressed"
+
+    def _sent(self, claimed: Claim, inv: Invitation, channel: str, result: SendResult,
+              now: datetime, reminder: bool, reason: Reason) -> str:
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "updated_at": now,
+                                  "last_error": None}
+        if reminder:
+            values.update(reminded_at=now, remind_at=None)
+        else:
+            remind_at = now + self.policy.reminder_after if self.policy.reminder_after else None
+            if remind_at is not None and remind_at >= inv.expires_at:
+                remind_at = None
+            values.update(status=InvitationStatus.SENT, sent_at=now, channel=channel,
+                          provider_message_id=result.provider_id[:100], remind_at=remind_at,
+                          attempts=I.c.attempts + 1,
+                          status_reason=None if reason == Reason.SENT else reason.value)
+        with self.engine.begin() as conn:
+            if not settle(conn, claimed, **values):
+                log.warning("invitation %s changed while %s was being sent (lease lost or "
+                            "answered meanwhile); left as it is", inv.id, result.provider_id)
+                return "lost_lease"
+            if not reminder:
+                conn.execute(sa.update(_C).where(_C.c.id == inv.customer_id)
+                             .values(last_surveyed_at=now))
+            self._event(conn, inv.id, inv.customer_id, claimed.purpose, "send", reason, now,  # type: ignore[arg-type]
+                        channel=channel, detail=f"{result.provider} {result.provider_id}")
+        return "reminded" if reminder else ("reconciled" if reason == Reason.ALREADY_SENT
+                                            else "sent")
+
+    def _retry(self, claimed: Claim, inv: Invitation, channel: str, exc: TransientSendError,
+               now: datetime, reminder: bool) -> str:
+        attempts = inv.attempts + 1
+        if attempts >= self.policy.max_attempts:
+            return self._failed(claimed, inv, channel, PermanentSendError(
+                f"gave up after {attempts} attempts: {exc.reason}", exc.code), now, reminder)
+        retry_at = now + retry_delay(attempts, self.policy.retry_base, self.policy.retry_cap,
+                                     self.rng, retry_after=exc.retry_after)
+        values: dict[str, Any] = {"attempts": attempts, "last_error": exc.reason[:1000],
+                                  "updated_at": now, "lease_owner": None, "lease_until": None}
+        if exc.maybe_sent:
+            # It may have reached the provider: keep it "sending" with the lease ending at the
+            # retry time, so the next claim reconciles before sending again.
+            values["lease_until"] = retry_at
+            if reminder:
+                values["remind_at"] = retry_at
+        elif reminder:
+            values["remind_at"] = retry_at
+        else:
+            values.update(status=InvitationStatus.SCHEDULED, send_at=retry_at)
+        with self.engine.begin() as conn:
+            if settle(conn, claimed, **values):
+                self._event(conn, inv.id, inv.customer_id, claimed.purpose, "retry",  # type: ignore[arg-type]
+                            Reason.RETRYING, now, channel=channel, detail=exc.reason[:1000],
+                            not_before=retry_at)
+        log.info("invitation %s: transient failure (%s); retry at %s", inv.id, exc.reason, retry_at)
+        return "retried"
+
+    def _failed(self, claimed: Claim, inv: Invitation, channel: str, exc: PermanentSendError,
+                now: datetime, reminder: bool) -> str:
+        reason = {"invalid_recipient": Reason.INVALID_RECIPIENT,
+                  "opted_out": Reason.OPTED_OUT}.get(exc.kind, Reason.FAILED)
+        detail = f"{exc.kind}: {exc.reason}"[:500]
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "updated_at": now,
+                                  "last_error": exc.reason[:1000]}
+        if reminder:
+            values["remind_at"] = None
+        else:
+            values.update(status=InvitationStatus.FAILED, status_reason=detail,
+                          attempts=inv.attempts + 1)
+        with self.engine.begin() as conn:
+            if not settle(conn, claimed, **values):
+                return "lost_lease"
+            self._event(conn, inv.id, inv.customer_id, claimed.purpose, "fail", reason, now,  # type: ignore[arg-type]
+                        channel=channel, detail=detail)
+            if exc.opted_out:
+                # The provider knows of an opt-out we did not (e.g. STOP to another of our
+                # numbers): record it so no later survey tries again.
+                self._record_provider_opt_out(conn, inv, channel, now)
+        log.warning("invitation %s %s failed: %s", inv.id, claimed.purpose, detail)
+        return "failed"
+
+    def _record_provider_opt_out(self, conn: Connection, inv: Invitation, channel: str,
+                                 now: datetime) -> None:
+        with Session(bind=conn) as session:
+            customer = session.get(Customer, inv.customer_id)
+            address = customer and (customer.phone if channel == "sms" else customer.email)
+            if address:
+                optouts.record(session, channel, address, source="provider", now=now,
+                               customer_id=inv.customer_id, note="reported by the provider")
+                session.flush()
+
+    @staticmethod
+    def _event(conn: Connection, invitation_id: int, customer_id: int, kind: str, action: str,
+               reason: Reason, now: datetime, *, channel: str | None = None,
+               detail: str | None = None, not_before: datetime | None = None) -> None:
+        conn.execute(sa.insert(_E).values(
+            invitation_id=invitation_id, customer_id=customer_id, at=now, kind=kind,
+            action=action, reason=reason.value, channel=channel,
+            detail=(detail or reason.explanation)[:1000], not_before=not_before))

@@ -1,0 +1,73 @@
+"""The worker's outreach jobs: dispatch (invitations and reminders), expiry, health check.
+
+The context's `extras` supply what outreach cannot import from the application: `catalog` (the
+message catalogs, `feedback.i18n`). Channels are built once per worker and kept in `extras`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, NamedTuple
+
+from outreach import health
+from outreach.channels.factory import build_channels
+from outreach.devoutbox import DevOutboxStore
+from outreach.dispatch import Dispatcher, DispatchPolicy, DispatchReport
+from outreach.messages import Site
+
+_DISPATCHER = "outreach.dispatcher"
+_ALERTED = "outreach.stall_alerted"
+
+
+def dispatcher(ctx: Any) -> Dispatcher:
+    """The worker's dispatcher, built on first use from the context's settings."""
+    if _DISPATCHER not in ctx.extras:
+        s = ctx.settings
+        if "catalog" not in ctx.extras:
+            raise RuntimeError("the job context has no message catalog (extras['catalog'])")
+        # Our own channels, not the notifications' extras["channels"]: ours record to the dev
+        # outbox table, which the dispatcher also reads back after a crash.
+        channels = build_channels(s, DevOutboxStore(ctx.engine, ctx.clock))
+        ctx.extras[_DISPATCHER] = Dispatcher(
+            ctx.engine, channels, ctx.extras["catalog"],
+            Site(public_url=s.public_url, company=s.company_name, secret_key=s.secret_key),
+            DispatchPolicy.from_settings(s), worker=ctx.worker_id, clock=ctx.clock,
+            rng=random.Random())
+    return ctx.extras[_DISPATCHER]  # type: ignore[no-any-return]
+
+
+def dispatch_due(ctx: Any) -> DispatchReport:
+    return dispatcher(ctx).run_once()
+
+
+def expire_invitations(ctx: Any) -> int:
+    return dispatcher(ctx).expire()
+
+
+def check_health(ctx: Any) -> health.Health:
+    s = ctx.settings
+    result = health.check(ctx.engine, ctx.now(), timedelta(minutes=s.dispatch_stall_minutes))
+    if result.stalled and not ctx.extras.get(_ALERTED):
+        health.alert(result, webhook_url=s.dispatch_alert_webhook_url,
+                     timeout=s.notification_timeout_seconds)
+    ctx.extras[_ALERTED] = result.stalled  # a new stall after a recovery alerts again
+    return result
+
+
+class Job(NamedTuple):
+    """The shape `feedback.worker` schedules (name, func, seconds, cron). Declared here because
+    outreach may not import the application; the worker reads these attributes only."""
+
+    name: str
+    func: Callable[[Any], Any]
+    seconds: float | None = None
+    cron: dict[str, Any] | None = None
+
+
+JOBS = [
+    Job("outreach.dispatch", dispatch_due, seconds=10),
+    Job("outreach.expire", expire_invitations, seconds=300),
+    Job("outreach.health", check_health, seconds=60),
+]
