@@ -46,6 +46,7 @@ ROUTE_MODULES = [
     "feedback.recovery.endpoints", "feedback.recovery.pages",
     "feedback.web.outreach",
     "feedback.inbound.webhooks", "feedback.inbound.api",
+    "feedback.insights.endpoints",
 ]
 
 

@@ -202,3 +202,7 @@ class Settings(BaseSettings):
     # the Twilio console). After our follow-up question or clarifying SMS, the next reply is
     # read as its answer for this long; later it is read afresh.
     sms_conversation_hours: float = 24.0
+    # --- themes (feedback.insights) ---
+    # The retraining job trains a new model only once this many labelled comments exist
+    # (reviewed responses plus the themes' seed examples).
+    themes_min_training_examples: int = 20

@@ -68,7 +68,8 @@ class Block:
         np.log(x.data, out=x.data)
         x.data += 1.0
         x.data *= self.idf[x.indices]
-        l2_normalize(x, copy=False)
+        if x.shape[1]:  # an all-Chinese corpus has no char n-gram block at all
+            l2_normalize(x, copy=False)
         if self.weight != 1.0:
             x.data *= self.weight
         return x
@@ -97,7 +98,7 @@ class Features:
 
     def dot(self, weights: np.ndarray) -> np.ndarray:
         """Comment matrix times dense weights (n_features x k) without stacking the blocks."""
-        return _block_dot(self.doc_blocks, weights)
+        return block_dot(self.doc_blocks, weights)
 
     def clauses(self, rows: np.ndarray | None = None) -> list[sp.csr_matrix]:
         """TF-IDF blocks of the given clause rows (all when None)."""
@@ -107,7 +108,7 @@ class Features:
         return out
 
 
-def _block_dot(parts: list[sp.csr_matrix], weights: np.ndarray) -> np.ndarray:
+def block_dot(parts: list[sp.csr_matrix], weights: np.ndarray) -> np.ndarray:
     out: np.ndarray | None = None
     offset = 0
     for part in parts:

@@ -46,7 +46,8 @@ def state(session: Session) -> str:
 
 
 def _has_links(session: Session, models: ModuleType) -> bool:
-    return False
+    parts = _parts()
+    return parts is not None and bool(parts[1].has_links(session))
 
 
 def empty_report(status: str) -> dict[str, Any]:
@@ -59,16 +60,21 @@ def theme_report(session: Session, f: Filters, now: datetime, *, grain: str = "w
     status = state(session)
     if status != READY:
         return empty_report(status)
-    return empty_report(status)
+    analytics = _parts()[1]  # type: ignore[index]
+    return {"state": status, **analytics.report(session, f, grain=grain, examples=examples)}
 
 
 def theme_responses(session: Session, theme: str, f: Filters, *, limit: int = 50,
                     offset: int = 0) -> dict[str, Any]:
     """The responses tagged with one theme (drill-down)."""
     status = state(session)
-    return {"state": status, "theme": None, "responses": [], "total": 0}
+    if status != READY:
+        return {"state": status, "theme": None, "responses": [], "total": 0}
+    analytics = _parts()[1]  # type: ignore[index]
+    return {"state": status, **analytics.responses(session, theme, f, limit=limit, offset=offset)}
 
 
 def themes_for_responses(session: Any, response_ids: list[int]) -> dict[int, list[str]]:
     """response id → theme labels, for the response export (empty without insights)."""
-    return {}
+    parts = _parts()
+    return {} if parts is None else parts[1].themes_for_responses(session, response_ids)

@@ -1,0 +1,166 @@
+"""The themes JSON API under /api/themes (leads): taxonomy, corrections, training, models;
+and the read-only taxonomy page /themes/taxonomy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from litestar import Request, get, patch, post, put
+from litestar.params import JSONBody
+from litestar.response import Template
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import col, select
+
+from feedback.auth.guards import provide_principal, require
+from feedback.deps import Conf, Db, Now
+from feedback.insights import service
+from feedback.insights.models import ResponseTheme, Theme, ThemeModelVersion
+from feedback.recovery.schemas import parse
+
+LEAD = [require("lead")]
+_TAGS = ["themes"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ThemeIn(_In):
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=4000)
+    keywords: list[str] = Field(default_factory=list, max_length=200)
+    examples: list[str] = Field(default_factory=list, max_length=500)
+
+
+class ThemePatch(_In):
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=4000)
+    keywords: list[str] | None = Field(default=None, max_length=200)
+    examples: list[str] | None = Field(default=None, max_length=500)
+    accept: bool = False
+
+
+class MergeIn(_In):
+    into: int
+
+
+class SplitIn(_In):
+    name: str = Field(max_length=200)
+    response_ids: list[int] = Field(min_length=1)
+
+
+class MentionIn(_In):
+    theme: str = Field(max_length=200)
+    sentiment: str | None = None
+
+
+class CorrectionIn(_In):
+    themes: list[MentionIn]
+
+
+class DiscoverIn(_In):
+    days: int = Field(default=90, ge=1, le=3660)
+    k: int | None = Field(default=None, ge=2, le=200)
+
+
+def theme_json(theme: Theme, count: int = 0) -> dict[str, Any]:
+    return {"id": theme.id, "name": theme.name, "description": theme.description,
+            "keywords": theme.keywords, "examples": theme.examples, "status": theme.status,
+            "responses": count, "updated_at": theme.updated_at.isoformat()}
+
+
+def version_json(row: ThemeModelVersion) -> dict[str, Any]:
+    return {"id": row.id, "created_at": row.created_at.isoformat(), "n_examples": row.n_examples,
+            "themes": row.themes, "sentiment_source": row.sentiment_source,
+            "evaluation": row.evaluation}
+
+
+def list_with_counts(db: Db) -> list[dict[str, Any]]:
+    counts = dict(db.exec(select(ResponseTheme.theme_id, sa.func.count())  # type: ignore[call-overload]
+                          .group_by(col(ResponseTheme.theme_id))).all())
+    themes = db.exec(select(Theme).order_by(col(Theme.status), col(Theme.name))).all()
+    return [theme_json(t, counts.get(t.id, 0)) for t in themes]
+
+
+@get("/api/themes", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+     summary="The taxonomy: every theme with its number of tagged responses")
+def list_themes(db: Db) -> dict[str, Any]:
+    return {"items": list_with_counts(db)}
+
+
+@post("/api/themes", sync_to_thread=True, guards=LEAD, tags=_TAGS, status_code=201,
+      summary="Create a theme with optional description, seed keywords and examples")
+def create(db: Db, now: Now, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    body = parse(ThemeIn, data)
+    return theme_json(service.create_theme(db, now=now, **body.model_dump()))
+
+
+@patch("/api/themes/{theme_id:int}", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+       summary="Rename, describe, re-seed or accept (`accept: true`) a theme")
+def update(theme_id: int, db: Db, now: Now, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    body = parse(ThemePatch, data)
+    return theme_json(service.update_theme(db, theme_id, now=now, **body.model_dump()))
+
+
+@post("/api/themes/{theme_id:int}/merge", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+      status_code=200, summary="Merge this theme into another (`into`: theme id)")
+def merge(theme_id: int, db: Db, now: Now, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    body = parse(MergeIn, data)
+    return theme_json(service.merge_themes(db, theme_id, body.into, now=now))
+
+
+@post("/api/themes/{theme_id:int}/split", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+      status_code=201, summary="Move the listed responses of this theme to a new theme")
+def split(theme_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
+          data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    body = parse(SplitIn, data)
+    return theme_json(service.split_theme(db, theme_id, name=body.name,
+                                          response_ids=body.response_ids, now=now,
+                                          reviewer=provide_principal(request).name))
+
+
+@put("/api/responses/{response_id:int}/themes", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+     summary="Correct a response's themes (an empty list: none apply); becomes training data")
+def correct(response_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
+            data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    body = parse(CorrectionIn, data)
+    names = service.correct_response(db, response_id, [(m.theme, m.sentiment) for m in body.themes],
+                                     now=now, reviewer=provide_principal(request).name)
+    return {"response_id": response_id, "themes": names}
+
+
+@post("/api/themes/discover", sync_to_thread=True, guards=LEAD, tags=_TAGS, status_code=201,
+      summary="Propose themes from recent comments; they are stored as `discovered`")
+def discover(db: Db, now: Now, data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
+    body = parse(DiscoverIn, data)
+    created = service.propose_themes(db, now=now, since=now - timedelta(days=body.days), k=body.k)
+    return {"items": [theme_json(t) for t in created]}
+
+
+@post("/api/themes/train", sync_to_thread=True, guards=LEAD, tags=_TAGS, status_code=201,
+      summary="Train a model version now from the reviewed responses and seed examples")
+def train(db: Db, now: Now, settings: Conf) -> dict[str, Any]:
+    row = service.train_now(db, now=now, min_examples=settings.themes_min_training_examples)
+    return {"trained": row is not None, "version": version_json(row) if row else None}
+
+
+@get("/api/themes/models", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+     summary="Model versions, newest first, with held-out precision/recall/F1 per theme")
+def models(db: Db) -> dict[str, Any]:
+    return {"items": [version_json(v) for v in service.list_versions(db)]}
+
+
+@get("/themes/taxonomy", sync_to_thread=True, guards=LEAD, include_in_schema=False)
+def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
+    """The taxonomy for leads: themes, their counts and the latest model's figures per theme."""
+    versions = service.list_versions(db)
+    figures = versions[0].evaluation.get("themes", {}) if versions else {}
+    return Template(template_name="insights/taxonomy.html", context={
+        "principal": provide_principal(request), "themes": list_with_counts(db),
+        "figures": figures, "versions": versions})
+
+
+routes = [list_themes, create, update, merge, split, correct, discover, train, models,
+          taxonomy_page]

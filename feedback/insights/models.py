@@ -1,0 +1,86 @@
+"""Insights tables: the theme taxonomy, response ↔ theme links, reviews and model versions.
+
+A link made by the model and one made by a person live in the same table (`source`), so every
+report reads one place; a person's correction replaces the model's links of that response and
+marks it reviewed, and reviewed responses are the training data of the next model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from surveys.types import UTCDateTime, utcnow
+
+
+class ThemeStatus(StrEnum):
+    DISCOVERED = "discovered"  # proposed by discovery; a lead has not accepted it yet
+    ACCEPTED = "accepted"
+
+
+class LinkSource(StrEnum):
+    MODEL = "model"
+    HUMAN = "human"
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class Theme(SQLModel, table=True):
+    __tablename__ = "theme"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    description: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    keywords: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    examples: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    status: str = Field(default=ThemeStatus.ACCEPTED, max_length=20)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class ResponseTheme(SQLModel, table=True):
+    __tablename__ = "response_theme"
+    __table_args__ = (
+        sa.UniqueConstraint("response_id", "theme_id", name="uq_response_theme"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    theme_id: int = Field(foreign_key="theme.id", index=True)
+    confidence: float = 1.0
+    sentiment: str | None = Field(default=None, max_length=10)
+    source: str = Field(default=LinkSource.MODEL, max_length=10)
+    model_version_id: int | None = Field(default=None, foreign_key="theme_model_version.id")
+    created_at: datetime = _created()
+
+
+class ThemeReview(SQLModel, table=True):
+    """A person checked this response's themes (possibly: none apply). Training data."""
+
+    __tablename__ = "theme_review"
+
+    response_id: int = Field(foreign_key="response.id", primary_key=True)
+    reviewer: str = Field(max_length=320)
+    reviewed_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+
+
+class ThemeModelVersion(SQLModel, table=True):
+    __tablename__ = "theme_model_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+    # What the model was trained on (reviews and seed examples at training time): two workers
+    # retraining on the same data collide on this key and only one version is stored.
+    training_key: str = Field(max_length=100, unique=True)
+    n_examples: int
+    themes: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    evaluation: dict[str, Any] = Field(default_factory=dict,
+                                       sa_column=sa.Column(sa.JSON, nullable=False))
+    sentiment_source: str | None = Field(default=None, max_length=10)
+    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))

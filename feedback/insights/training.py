@@ -1,0 +1,283 @@
+"""Training a `ThemeModel` from labelled comments, and the figures that say how good it is.
+
+Labels use the CLI's format: `|`-separated, each `theme` or `theme:sentiment`. The held-out
+evaluation is honest: a test split is set aside, a model is fitted (vocabulary included) on the
+rest and scored on it; the shipped model is then refitted on everything.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import KFold
+
+from feedback.insights.features import Features, Vectorizer, stack
+from feedback.insights.model import (
+    NEGATIVE_CLASSES,
+    POSITIVE_CLASSES,
+    SENTIMENTS,
+    ThemeModel,
+    TrainingError,
+)
+
+THEME_ALPHA = 1.0
+SENTIMENT_C = 4.0
+FOLDS = 3
+THRESHOLD_PRIOR = 300.0  # positives a theme needs before its own threshold counts half
+
+
+@dataclass
+class Example:
+    text: str
+    themes: list[tuple[str, str | None]] = field(default_factory=list)
+    classification: str | None = None  # the survey answer's class, for the sentiment bootstrap
+
+
+def parse_labels(value: str | None, *, where: str = "themes") -> list[tuple[str, str | None]]:
+    """`"billing:negative|staff"` → [("billing", "negative"), ("staff", None)]."""
+    out: list[tuple[str, str | None]] = []
+    for raw in (value or "").split("|"):
+        item = raw.strip()
+        if not item:
+            continue
+        theme, sep, sentiment = item.rpartition(":")
+        if not sep:
+            theme, sentiment = item, ""
+        theme, sentiment = theme.strip(), sentiment.strip().lower()
+        if sep and sentiment not in SENTIMENTS:
+            raise TrainingError(f"{where}: sentiment {sentiment!r} of {theme!r} must be one of "
+                                f"{', '.join(SENTIMENTS)}", field=where)
+        if not theme:
+            raise TrainingError(f"{where}: empty theme name in {value!r}", field=where)
+        out.append((theme, sentiment or None))
+    return out
+
+
+def format_labels(mentions: Sequence[tuple[str, str | None]]) -> str:
+    return "|".join(f"{t}:{s}" if s else t for t, s in mentions)
+
+
+def comment_sentiment(ex: Example) -> str | None:
+    """One sentiment for the whole comment when its mentions agree, else None.
+
+    A comment whose mentions disagree is left out of sentiment training rather than taught as
+    "conflict": the per-mention sentiment comes from its clauses. Labels that use "conflict"
+    themselves still train that class.
+    """
+    found = {s for _, s in ex.themes if s}
+    return found.pop() if len(found) == 1 else None
+
+
+def score_sentiment(classification: str | None) -> str | None:
+    if classification in POSITIVE_CLASSES:
+        return "positive"
+    if classification in NEGATIVE_CLASSES:
+        return "negative"
+    return None
+
+
+def train(examples: Sequence[Example], *, test_fraction: float = 0.2, seed: int = 0,
+          use_chars: bool = True) -> ThemeModel:
+    """Fit on all examples; the stored evaluation comes from a held-out split."""
+    if not examples:
+        raise TrainingError("no training examples")
+    themes = sorted({t for ex in examples for t, _ in ex.themes})
+    if not themes:
+        raise TrainingError("no example carries a theme label")
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    n_test = int(len(examples) * test_fraction)
+    evaluation: dict[str, object] = {"n_examples": len(examples), "n_test": n_test}
+    if n_test >= 10:
+        test = [examples[i] for i in order[:n_test]]
+        held = _fit([examples[i] for i in order[n_test:]], themes, use_chars, seed)
+        evaluation.update(evaluate(held, test))
+    model = _fit(examples, themes, use_chars, seed)
+    model.evaluation = evaluation
+    return model
+
+
+def _fit(examples: Sequence[Example], themes: list[str], use_chars: bool, seed: int) -> ThemeModel:
+    texts = [ex.text for ex in examples]
+    vec = Vectorizer(use_chars=use_chars).fit(texts)
+    feats = vec.transform(texts)
+    x = feats.docs()
+    index = {t: j for j, t in enumerate(themes)}
+    y = np.zeros((len(examples), len(themes)), dtype=bool)
+    for i, ex in enumerate(examples):
+        for t, _ in ex.themes:
+            y[i, index[t]] = True
+    raw = _out_of_fold(x, y, seed)
+    platt = np.array([_calibrate(raw[:, j], y[:, j]) for j in range(len(themes))],
+                     dtype=np.float32).reshape(-1, 2)
+    oof = 1.0 / (1.0 + np.exp(-np.clip(raw * platt[:, 0] + platt[:, 1], -30, 30)))
+    thresholds = _thresholds(oof, y)
+    # Fallback to the top theme only when it helps on out-of-fold data.
+    at_least_one = _micro_f1(_choose(oof, thresholds, True), y) > \
+        _micro_f1(_choose(oof, thresholds, False), y)
+    weights, bias = _fit_themes(x, y)
+    weights *= platt[:, 0]
+    bias = bias * platt[:, 0] + platt[:, 1]
+    model = ThemeModel(vectorizer=vec, themes=themes, weights=weights, bias=bias,
+                       thresholds=thresholds, at_least_one=bool(at_least_one))
+    _fit_sentiment(model, examples, feats)
+    return model
+
+
+def _fit_themes(x: sp.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raw scores of all themes at once: ridge regression on ±1 targets (one solve per fit)."""
+    ridge = Ridge(alpha=THEME_ALPHA).fit(x, y.astype(np.float32) * 2 - 1)
+    return ridge.coef_.T.astype(np.float32), ridge.intercept_.astype(np.float32)
+
+
+def _out_of_fold(x: sp.csr_matrix, y: np.ndarray, seed: int) -> np.ndarray:
+    oof = np.zeros(y.shape, dtype=np.float32)
+    folds = min(FOLDS, len(y))
+    if folds < 2:
+        return oof
+    for fit_rows, test_rows in KFold(folds, shuffle=True, random_state=seed).split(y):
+        w, b = _fit_themes(x[fit_rows], y[fit_rows])
+        oof[test_rows] = x[test_rows] @ w + b
+    return oof
+
+
+def _calibrate(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Platt scaling of one theme's raw scores: probability = sigmoid(a * score + c)."""
+    if truth.sum() < 2 or truth.all():
+        return 1.0, -30.0  # too few examples to trust: never predicted
+    platt = LogisticRegression(C=100.0).fit(scores.reshape(-1, 1), truth)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def _best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
+    positives = int(truth.sum())
+    if positives == 0:
+        return 0.5
+    order = np.argsort(-scores)
+    tp = np.cumsum(truth[order])
+    k = np.arange(1, len(scores) + 1)
+    f1 = 2 * tp / (k + positives)
+    best = int(f1.argmax())
+    # Midway to the next score, so the threshold does not sit on one training comment.
+    nxt = scores[order[best + 1]] if best + 1 < len(scores) else 0.0
+    return float(np.clip((scores[order[best]] + nxt) / 2, 0.05, 0.95))
+
+
+def _thresholds(oof: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-theme thresholds shrunk towards one shared threshold.
+
+    A theme's own F1-optimal threshold rests on its few out-of-fold positives and overfits
+    them; the shared one (best micro-F1 over all themes) rests on every label. Each theme's
+    threshold is their average weighted by its number of positives against THRESHOLD_PRIOR.
+    """
+    grid = np.linspace(0.05, 0.95, 91)
+    shared = float(grid[np.argmax([_micro_f1(oof >= t, y) for t in grid])])
+    own = np.array([_best_threshold(oof[:, j], y[:, j]) for j in range(y.shape[1])])
+    support = y.sum(axis=0)
+    return ((support * own + THRESHOLD_PRIOR * shared) / (support + THRESHOLD_PRIOR)).astype(
+        np.float32)
+
+
+def _choose(proba: np.ndarray, thresholds: np.ndarray, at_least_one: bool) -> np.ndarray:
+    chosen = proba >= thresholds
+    if at_least_one:
+        empty = ~chosen.any(axis=1)
+        chosen[np.flatnonzero(empty), proba[empty].argmax(axis=1)] = True
+    return chosen
+
+
+def _micro_f1(pred: np.ndarray, truth: np.ndarray) -> float:
+    tp = float((pred & truth).sum())
+    denom = float(pred.sum() + truth.sum())
+    return 2 * tp / denom if denom else 0.0
+
+
+def _fit_sentiment(model: ThemeModel, examples: Sequence[Example], feats: Features) -> None:
+    """Comments whose mentions agree teach their sentiment whole; a comment whose mentions
+    disagree teaches it clause by clause, each clause taking the sentiment of the mentioned
+    theme it scores highest for (the same pairing prediction uses)."""
+    x = feats.docs()
+    targets = [comment_sentiment(ex) for ex in examples]
+    source = "labels"
+    if not any(targets):
+        targets = [score_sentiment(ex.classification) for ex in examples]
+        source = "scores"
+    rows = [i for i, t in enumerate(targets) if t]
+    parts, labels = [x[rows]], [targets[i] for i in rows]
+    if source == "labels":
+        clause_x, clause_y = _mixed_clauses(model, examples, feats)
+        if clause_y:
+            parts.append(clause_x)
+            labels += clause_y
+    x_all = sp.vstack(parts, format="csr")
+    if len(set(labels)) < 2:
+        return
+    clf = LogisticRegression(C=SENTIMENT_C, max_iter=2000)
+    clf.fit(x_all, labels)
+    coef, intercept = clf.coef_, clf.intercept_
+    if len(clf.classes_) == 2:  # binary: one column for the second class; score the first as 0
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.array([0.0, intercept[0]])
+    model.sentiments = [str(c) for c in clf.classes_]
+    model.sentiment_weights = coef.T.astype(np.float32)
+    model.sentiment_bias = intercept.astype(np.float32)
+    model.sentiment_source = source
+
+
+def _mixed_clauses(model: ThemeModel, examples: Sequence[Example],
+                   feats: Features) -> tuple[sp.csr_matrix, list[str]]:
+    index = {t: j for j, t in enumerate(model.themes)}
+    starts = feats.clause_start
+    every = stack(feats.clauses())
+    picked: list[int] = []
+    labels: list[str] = []
+    for i, ex in enumerate(examples):
+        mentions = [(index[t], s) for t, s in ex.themes if s]
+        lo, hi = int(starts[i]), int(starts[i + 1])
+        if len({s for _, s in mentions}) < 2 or hi - lo < 2:
+            continue
+        about = np.asarray(every[lo:hi] @ model.weights[:, [j for j, _ in mentions]])
+        for c in range(hi - lo):
+            if about[c].max() > 0:
+                picked.append(lo + c)
+                labels.append(mentions[int(about[c].argmax())][1])
+    return every[picked], labels
+
+
+def evaluate(model: ThemeModel, test: Sequence[Example]) -> dict[str, object]:
+    """Held-out precision / recall / F1 per theme, micro and macro F1, sentiment accuracy."""
+    predicted = model.predict([ex.text for ex in test])
+    per_theme: dict[str, dict[str, float | int]] = {}
+    tp_all = fp_all = fn_all = 0
+    for theme in model.themes:
+        tp = fp = fn = 0
+        for ex, mentions in zip(test, predicted, strict=True):
+            truth = any(t == theme for t, _ in ex.themes)
+            pred = any(m.theme == theme for m in mentions)
+            tp += truth and pred
+            fp += pred and not truth
+            fn += truth and not pred
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        per_theme[theme] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4),
+                            "support": tp + fn}
+        tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
+    supported = [v["f1"] for v in per_theme.values() if v["support"]]
+    micro = 2 * tp_all / (2 * tp_all + fp_all + fn_all) if tp_all else 0.0
+    out: dict[str, object] = {
+        "micro_f1": round(micro, 4),
+        "macro_f1": round(float(np.mean(supported)), 4) if supported else 0.0,
+        "themes": per_theme,
+    }
+    truth_sent = [comment_sentiment(ex) for ex in test]
+    if model.sentiment_weights is not None and any(truth_sent):
+        got = model.predict_sentiment([ex.text for ex in test])
+        pairs = [(t, g) for t, g in zip(truth_sent, got, strict=True) if t]
+        out["sentiment_accuracy"] = round(sum(t == g for t, g in pairs) / len(pairs), 4)
+    return out

@@ -1,0 +1,51 @@
+"""Discovery: readable labels, k automatic or given, Chinese and Persian comments."""
+
+from __future__ import annotations
+
+import pytest
+from sklearn.metrics import normalized_mutual_info_score
+
+from feedback.insights.discovery import NO_TEXT, discover
+from surveys.errors import ValidationFailed
+
+EN = ["waited an hour on hold", "on hold for an hour again", "long wait on hold today",
+      "the hold music for an hour", "charged twice on my bill", "wrong amount on my bill",
+      "my bill has a double charge", "bill charged twice this month"]
+ZH = ["快递太慢了", "快递很慢，等了一周", "快递慢得离谱", "这次快递也太慢",
+      "客服态度很差", "客服态度太差了", "客服态度差，不耐烦", "客服的态度非常差"]
+FA = ["قیمت خیلی گران است", "قیمت ها گران شده", "قیمت بسیار گران", "چرا قیمت اینقدر گران",
+      "ارسال خیلی دیر شد", "ارسال دیر بود", "ارسال بسته دیر رسید", "ارسال سفارش خیلی دیر"]
+
+
+@pytest.mark.parametrize("texts", [EN, ZH, FA], ids=["english", "chinese", "persian"])
+def test_two_clear_themes_per_language(texts: list[str]) -> None:
+    found = discover(texts * 3, k=2)
+    truth = ([0] * 4 + [1] * 4) * 3
+    assert normalized_mutual_info_score(truth, found.assignment) == pytest.approx(1.0)
+    assert sorted(c.size for c in found.clusters) == [12, 12]
+    for cluster in found.clusters:
+        phrases = cluster.label.split(", ")
+        assert 2 <= len(phrases) <= 3 and len(set(phrases)) == len(phrases)
+        assert not {"the", "on", "my", "的", "了", "است", "و"} & set(phrases)
+        assert len(cluster.examples) == 3
+
+
+def test_labels_name_the_topic() -> None:
+    found = discover(EN * 3 + ZH * 3, k=4)
+    labels = " / ".join(c.label for c in found.clusters)
+    assert "hold" in labels and "charged" in labels and "快递" in labels and "态度" in labels
+
+
+def test_k_chosen_automatically_and_blank_rows_kept() -> None:
+    texts = EN * 10 + ["", "   "]
+    found = discover(texts)
+    assert 2 <= len(found.clusters) <= 30 and found.scores
+    labels = found.row_labels()
+    assert len(labels) == len(texts) and labels[-2:] == [NO_TEXT, NO_TEXT]
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValidationFailed, match="k must be at least 2"):
+        discover(EN, k=1)
+    with pytest.raises(ValidationFailed, match="too few comments"):
+        discover(["a", "", "b"])

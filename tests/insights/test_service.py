@@ -1,0 +1,195 @@
+"""Themes in the database: tagging on arrival, corrections → training, taxonomy API, analytics."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from benchmarks.data.survey_comments import generate
+from feedback.insights import service
+from feedback.insights.model import ThemeModel
+from feedback.insights.models import ResponseTheme, Theme, ThemeModelVersion, ThemeReview
+from feedback.insights.tasks import retrain
+from feedback.recovery.triggers import response_themes
+from feedback.reports import themes_source
+from feedback.reports.figures import Filters
+from feedback.worker import JobContext
+
+
+def install(session: Session, model: ThemeModel, now: Any, key: str = "test") -> None:
+    """Store a model version and its themes, as `train_now` does from the taxonomy."""
+    for name in model.themes:
+        service.create_theme(session, name=name, now=now)
+    session.add(ThemeModelVersion(created_at=now, training_key=key, n_examples=1,
+                                  themes=model.themes, evaluation=model.evaluation,
+                                  data=model.to_bytes()))
+    session.commit()
+
+
+def links(session: Session, response_id: int) -> dict[str, tuple[str | None, str]]:
+    rows = session.exec(select(Theme.name, ResponseTheme.sentiment, ResponseTheme.source)
+                        .join(ResponseTheme, ResponseTheme.theme_id == Theme.id)
+                        .where(ResponseTheme.response_id == response_id)).all()
+    return {name: (sentiment, source) for name, sentiment, source in rows}
+
+
+def test_response_tagged_on_arrival(session, answer, clock, model) -> None:  # type: ignore[no-untyped-def]
+    assert answer(n=1, score=2, comment="the agent was rude").id is not None
+    assert service.themes_for(session, 1) == []  # no model yet: nothing, no error
+    install(session, model, clock.now)
+    r = answer(n=2, score=3, comment="Charged twice this month but the agent was friendly")
+    assert links(session, r.id) == {"billing": ("negative", "model"),
+                                    "staff_attitude": ("positive", "model")}
+    assert response_themes(session, r) == ["billing", "staff_attitude"]
+    quiet = answer(n=3, score=9, comment=None)
+    assert service.themes_for(session, quiet.id) == []
+
+
+def test_damaged_model_does_not_block_answers(session, answer, clock) -> None:  # type: ignore[no-untyped-def]
+    session.add(ThemeModelVersion(created_at=clock.now, training_key="broken", n_examples=1,
+                                  themes=[], evaluation={}, data=b"garbage"))
+    session.commit()
+    r = answer(n=1, score=2, comment="the agent was rude")
+    assert r.id is not None and service.themes_for(session, r.id) == []
+
+
+def test_model_does_not_recreate_a_merged_theme(session, answer, clock, model, api) -> None:  # type: ignore[no-untyped-def]
+    install(session, model, clock.now)
+    first = answer(n=1, score=2, comment="charged twice this month")
+    billing = session.exec(select(Theme).where(Theme.name == "billing")).one()
+    money = api.post("/api/themes", json={"name": "Money"}).json()
+    api.post(f"/api/themes/{billing.id}/merge", json={"into": money["id"]})
+    assert service.themes_for(session, first.id) == ["Money"]
+    later = answer(n=2, score=2, comment="charged twice this month")
+    assert service.themes_for(session, later.id) == []  # until retrained on the new name
+    assert session.exec(select(Theme).where(Theme.name == "billing")).first() is None
+
+
+def test_corrections_train_a_model_once(session, answer, clock, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    for n, row in enumerate(generate(150, seed=4), start=1):
+        r = answer(n=n, score=9 if row.classification == "promoter" else 2, comment=row.text)
+        service.correct_response(session, r.id, row.themes, now=clock.now, reviewer="lead")
+    session.commit()
+    assert len(session.exec(select(ThemeReview)).all()) == 150
+    ctx = JobContext(engine=engine, settings=settings, clock=lambda: clock.now)
+    first = retrain(ctx)
+    assert first is not None
+    assert retrain(ctx) is None  # same labels: no second version
+    version = session.get(ThemeModelVersion, first)
+    assert version is not None and version.n_examples == 150
+    assert "micro_f1" in version.evaluation and version.sentiment_source == "labels"
+    # The new model tags new responses.
+    r = answer(n=999, score=1, comment="waited over an hour on hold")
+    assert "wait_time" in service.themes_for(session, r.id)
+
+
+def test_training_needs_enough_labels(session, settings, engine, clock, api) -> None:  # type: ignore[no-untyped-def]
+    ctx = JobContext(engine=engine, settings=settings, clock=lambda: clock.now)
+    assert retrain(ctx) is None
+    res = api.post("/api/themes/train")
+    assert res.status_code == 422 and "need at least 20 labelled comments" in res.json()["message"]
+
+
+def test_correction_errors(session, answer, clock) -> None:  # type: ignore[no-untyped-def]
+    from surveys.errors import NotFound, ValidationFailed
+
+    r = answer(n=1, score=2, comment="meh")
+    with pytest.raises(NotFound):
+        service.correct_response(session, 999, [], now=clock.now, reviewer="x")
+    with pytest.raises(ValidationFailed, match="sentiment"):
+        service.correct_response(session, r.id, [("billing", "furious")], now=clock.now,
+                                 reviewer="x")
+    with pytest.raises(ValidationFailed, match="name"):
+        service.correct_response(session, r.id, [("a|b", None)], now=clock.now, reviewer="x")
+    assert service.correct_response(session, r.id, [], now=clock.now, reviewer="x") == []
+    assert session.get(ThemeReview, r.id) is not None  # "no theme applies" is a label too
+
+
+def test_taxonomy_api(api, answer, session, clock) -> None:  # type: ignore[no-untyped-def]
+    billing = api.post("/api/themes", json={"name": "Billing", "keywords": ["invoice", " "],
+                                            "examples": ["charged twice"]}).json()
+    assert billing["keywords"] == ["invoice"] and billing["status"] == "accepted"
+    assert api.post("/api/themes", json={"name": "Billing"}).status_code == 409
+    assert api.post("/api/themes", json={"name": "a:b"}).json()["field"] == "name"
+    assert api.post("/api/themes", json={"nme": "x"}).status_code == 422
+    fees = api.post("/api/themes", json={"name": "Fees"}).json()
+    r1 = answer(n=1, score=2, comment="charged twice")
+    r2 = answer(n=2, score=2, comment="hidden fees")
+    assert api.put(f"/api/responses/{r1.id}/themes",
+                   json={"themes": [{"theme": "Billing", "sentiment": "negative"}]}).json() == \
+        {"response_id": r1.id, "themes": ["Billing"]}
+    api.put(f"/api/responses/{r2.id}/themes", json={"themes": [{"theme": "Fees"},
+                                                               {"theme": "Billing"}]})
+    assert api.put("/api/responses/999/themes", json={"themes": []}).status_code == 404
+    renamed = api.patch(f"/api/themes/{fees['id']}", json={"name": "Hidden fees"}).json()
+    assert renamed["name"] == "Hidden fees"
+    merged = api.post(f"/api/themes/{fees['id']}/merge", json={"into": billing["id"]}).json()
+    assert merged["responses"] == 0 and merged["name"] == "Billing"
+    items = api.get("/api/themes").json()["items"]
+    assert [(t["name"], t["responses"]) for t in items] == [("Billing", 2)]
+    assert api.post(f"/api/themes/{billing['id']}/merge",
+                    json={"into": billing["id"]}).status_code == 422
+    assert api.post("/api/themes/999/merge", json={"into": billing["id"]}).status_code == 404
+    split = api.post(f"/api/themes/{billing['id']}/split",
+                     json={"name": "Double charge", "response_ids": [r1.id]})
+    assert split.status_code == 201
+    assert service.themes_for(session, r1.id) == ["Double charge"]
+    bad = api.post(f"/api/themes/{billing['id']}/split", json={"name": "X", "response_ids": [r1.id]})
+    assert bad.status_code == 422 and "not tagged" in bad.json()["message"]
+
+
+def test_discovered_themes_are_accepted_by_a_lead(api, answer, clock) -> None:  # type: ignore[no-untyped-def]
+    for n, row in enumerate(generate(120, seed=9), start=1):
+        answer(n=n, score=5, comment=row.text)
+    created = api.post("/api/themes/discover", json={"k": 5}).json()["items"]
+    assert len(created) == 5 and {t["status"] for t in created} == {"discovered"}
+    assert all(t["examples"] and len(t["name"].split(", ")) >= 2 for t in created)
+    accepted = api.patch(f"/api/themes/{created[0]['id']}", json={"accept": True}).json()
+    assert accepted["status"] == "accepted"
+    assert api.post("/api/themes/discover", json={"k": 1}).status_code == 422
+
+
+def test_themes_api_needs_a_lead(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/themes").status_code in (401, 403)
+
+
+def test_theme_report_for_dashboards(session, answer, clock, model, settings) -> None:  # type: ignore[no-untyped-def]
+    f = Filters(start_day=date(2026, 3, 1), end_day=date(2026, 3, 14))
+    assert themes_source.theme_report(session, f, clock.now)["state"] == themes_source.UNTRAINED
+    install(session, model, clock.now)
+    clock.advance(days=-20)  # the previous period: little about billing
+    for n in range(1, 21):
+        answer(n=n, score=9, comment="the agent was friendly and patient")
+    answer(n=21, score=2, comment="charged twice this month")
+    clock.advance(days=20)
+    for n in range(30, 50):
+        answer(n=n, score=1 if n % 2 else 9,
+               comment="charged twice this month" if n % 2 else "staff were lovely")
+    report = themes_source.theme_report(session, f, clock.now, examples=2)
+    assert report["state"] == themes_source.READY
+    by_name = {t["theme"]: t for t in report["themes"]}
+    billing = by_name["billing"]
+    assert billing["count"] == 10 and billing["share"] == 0.5
+    assert billing["detractor_share"] == 1.0 and billing["net_with"] == -100.0
+    assert billing["impact"] == -100.0 and billing["key_driver"] < 0
+    assert billing["sentiment"] == {"negative": 10} and len(billing["examples"]) == 2
+    assert [e["theme"] for e in report["emerging"]] == ["billing"] and billing["emerging"]
+    assert report["buckets"][0]["themes"]["billing"]["count"] == 10
+    drill = themes_source.theme_responses(session, "billing", f, limit=3)
+    assert drill["total"] == 10 and len(drill["responses"]) == 3
+    ids = [r["id"] for r in drill["responses"]]
+    assert themes_source.themes_for_responses(session, ids) == {i: ["billing"] for i in ids}
+    assert themes_source.theme_responses(session, "nope", f)["theme"] is None
+
+
+def test_taxonomy_page(api, session, clock, model) -> None:  # type: ignore[no-untyped-def]
+    assert "No themes yet" in api.get("/themes/taxonomy").text
+    install(session, model, clock.now)
+    billing = session.exec(select(Theme).where(Theme.name == "billing")).one()
+    api.patch(f"/api/themes/{billing.id}", json={"keywords": ["invoice"]})
+    page = api.get("/themes/taxonomy")
+    assert page.status_code == 200
+    assert "billing" in page.text and "invoice" in page.text and "n=" in page.text
