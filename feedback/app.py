@@ -47,6 +47,7 @@ ROUTE_MODULES = [
     "feedback.web.outreach",
     "feedback.inbound.webhooks", "feedback.inbound.api",
     "feedback.insights.endpoints",
+    "feedback.reports.endpoints", "feedback.reports.pages",
 ]
 
 

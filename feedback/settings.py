@@ -167,6 +167,14 @@ class Settings(BaseSettings):
     notification_retry_seconds: float = 30.0  # first retry; doubles each attempt (+ jitter)
     notification_timeout_seconds: float = 10.0
 
+    # --- CX lead reports (feedback/reports) ---------------------------------------------------
+    # Report days, weeks and the weekday x hour heatmap are in this zone (None: default_time_zone).
+    report_time_zone: str | None = None
+    # The weekly digest (last Monday-to-Sunday) goes to every active lead from this local hour
+    # on Monday; an idle worker catches up later in the week. Off: no digest.
+    report_digest: bool = True
+    report_digest_hour: int = Field(default=7, ge=0, le=23)
+
     @field_validator("recovery_business_hours")
     @classmethod
     def _check_business_hours(cls, v: dict[str, str]) -> dict[str, str]:

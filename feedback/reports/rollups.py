@@ -3,7 +3,8 @@
 One run, in one transaction:
 1. take the rollup lock (PostgreSQL advisory transaction lock; SQLite serialises writers), so
    two workers never recompute at once — the second one simply finds nothing left to do;
-2. find the days touched by rows it has not safely seen (ids above the safe watermark);
+2. find the days touched by rows it has not seen (ids above the last run's), and, once every
+   ten minutes, by rows above the safe watermark (late commits of lower ids);
 3. recompute those days and the days that have ended since the last run (capped per run, so
    the first backfill of a large database proceeds in bounded transactions);
 4. move the watermarks.
@@ -90,8 +91,14 @@ def refresh(session: Session, tz: ZoneInfo, now: datetime, *, worker: str = "",
     hi_resp, hi_inv = repo.max_ids(session)
     through = state.rolled_through
     dirty: set[date] = set()
+    matured = state.pending_at is None or now - state.pending_at >= COMMIT_LAG
     if through is not None:
-        touched = repo.touched_days(session, tz, state.safe_response_id, state.safe_invitation_id)
+        # Rows new since the last run always; the ids of the previous window once more when it
+        # has matured (every transaction that took one of them has committed by then). Not
+        # rescanning that window on every run is what lets a backfill finish.
+        after = ((state.safe_response_id, state.safe_invitation_id) if matured
+                 else (state.response_id, state.invitation_id))
+        touched = repo.touched_days(session, tz, *after)
         dirty = {d for d in touched if d < through}
         if len(dirty) > max_days:
             # A big historical import: roll forward again from its first day, in capped runs.
@@ -108,7 +115,7 @@ def refresh(session: Session, tz: ZoneInfo, now: datetime, *, worker: str = "",
     state.rolled_through = run.rolled_through = new_days[-1] + timedelta(days=1) if new_days else (
         through if through is not None else start)
     state.response_id, state.invitation_id = hi_resp, hi_inv
-    if state.pending_at is None or now - state.pending_at >= COMMIT_LAG:
+    if matured:
         state.safe_response_id = state.pending_response_id
         state.safe_invitation_id = state.pending_invitation_id
         state.pending_response_id, state.pending_invitation_id = hi_resp, hi_inv

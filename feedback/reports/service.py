@@ -52,7 +52,7 @@ def build_query(session: Session, settings: Any, now: datetime, *, frm: str | No
     return Query(f, repo.RollupView.live() if live else repo.rollup_view(session, tz))
 
 
-def _parse_choice(value: str | None, allowed: tuple[str, ...], name: str,
+def parse_choice(value: str | None, allowed: tuple[str, ...], name: str,
                   default: str) -> str:
     if not value:
         return default
@@ -66,11 +66,11 @@ def auto_grain(f: Filters) -> str:
 
 
 def grain_of(value: str | None, f: Filters) -> str:
-    return _parse_choice(value, GRAINS, "grain", auto_grain(f))
+    return parse_choice(value, GRAINS, "grain", auto_grain(f))
 
 
 def breakdown_of(value: str | None) -> str:
-    return _parse_choice(value, BREAKDOWNS, "by", "team")
+    return parse_choice(value, BREAKDOWNS, "by", "team")
 
 
 # --- counting ----------------------------------------------------------------------------------
@@ -182,11 +182,17 @@ def _key(value: Any) -> str:
     return NONE_KEY if value in (None, "") else str(value)
 
 
+def _grouped(session: Session, f: Filters, by: str, view: repo.RollupView) -> dict[tuple[Any, ...], Counts]:
+    rows = repo.response_rows(session, f, [by], view)
+    if by == "kind":  # the kind is then both the group key and the kind of the measures
+        rows = [(row[0], *row) for row in rows]
+    return _counts(rows, 1)
+
+
 def breakdown(session: Session, q: Query, by: str) -> list[dict[str, Any]]:
     """KPIs per team/agent/channel/queue/kind, with the change vs the previous period."""
     f = q.filters
-    cur = _counts(repo.response_rows(session, f, [by], q.view), 1)
-    prev = _counts(repo.response_rows(session, f.previous(), [by], q.view), 1)
+    cur, prev = _grouped(session, f, by, q.view), _grouped(session, f.previous(), by, q.view)
     rates: dict[tuple[Any, ...], tuple[int, int]] = {}
     if by != "agent":  # the invitation rollup has no agent; per-agent rates would read live rows
         rates = {tuple(r[:1]): (int(r[1]), int(r[2]))

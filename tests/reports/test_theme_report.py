@@ -1,0 +1,98 @@
+"""The theme report renders what `feedback.insights.analytics` returns. Insights is built on
+another branch, so a stand-in module with its documented shape is plugged into the adapter;
+without insights the pages say so instead of failing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from feedback.reports import themes_source
+from tests.reports.conftest import answer
+
+MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
+
+
+def _report(rid: int) -> dict[str, Any]:
+    theme = {"theme": "billing error", "count": 12, "share": 0.4, "detractor_share": 0.75,
+             "sentiment": {"negative": 9, "neutral": 2, "positive": 1}, "impact": -18.5,
+             "key_driver": -12.0, "mean_score": 3.1, "emerging": True,
+             "examples": [{"response_id": rid, "comment": "charged twice <b>again</b>",
+                           "sentiment": "negative", "confidence": 0.9,
+                           "submitted_at": "2026-03-10T12:00:00+00:00"}]}
+    return {"themes": [theme, {**theme, "theme": "friendly staff", "count": 8, "impact": 9.0,
+                               "emerging": False, "examples": []}],
+            "emerging": [{"theme": "billing error", "share": 0.4, "baseline_share": 0.1,
+                          "z": 3.2, "p_value": 0.001, "count": 12}],
+            "buckets": [{"start": "2026-03-02", "comments": 10,
+                         "themes": {"billing error": {"count": 2, "share": 0.2}}},
+                        {"start": "2026-03-09", "comments": 20,
+                         "themes": {"billing error": {"count": 10, "share": 0.5}}}]}
+
+
+@pytest.fixture
+def insights(monkeypatch, session, settings, clock):  # type: ignore[no-untyped-def]
+    detractor = answer(session, settings, clock.now, 1, "nps", 2, comment="charged twice")
+    analytics = SimpleNamespace(
+        has_links=lambda s: True,
+        report=lambda s, f, grain, examples: _report(detractor.id),
+        responses=lambda s, theme, f, limit, offset: (
+            {"theme": {"id": 1, "name": theme, "status": "active"}, "total": 1,
+             "responses": [{"id": detractor.id, "submitted_at": "2026-03-10T12:00:00+00:00",
+                            "kind": "nps", "score": 2, "classification": "detractor",
+                            "comment": "charged twice", "sentiment": "negative",
+                            "confidence": 0.9, "source": "model"}]}
+            if theme == "billing error" else {"theme": None, "responses": [], "total": 0}),
+        themes_for_responses=lambda s, ids: {i: ["billing error"] for i in ids},
+    )
+    monkeypatch.setattr(themes_source, "_parts", lambda: (SimpleNamespace(), analytics))
+    return detractor
+
+
+def test_theme_page_ranks_links_and_flags(api, insights):  # type: ignore[no-untyped-def]
+    page = api.get("/reports/themes", params=MARCH)
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert html.index('data-theme="billing error"') < html.index('data-theme="friendly staff"')
+    assert "emerging" in html and "40.0 %" in html
+    assert "charged twice &lt;b&gt;again&lt;/b&gt;" in html  # verbatims are escaped
+    assert "/queue/" in html  # the detractor's verbatim links to its recovery task
+    assert html.count("fb-chart--bar") >= 2 and "fb-chart--spark" in html
+    table = list(csv.DictReader(io.StringIO(
+        api.get("/api/reports/csv/themes", params=MARCH).content.decode("utf-8-sig"))))
+    assert [(t["theme"], t["responses"], t["impact_points"]) for t in table] == [
+        ("billing error", "12", "-18.5"), ("friendly staff", "8", "9.0")]
+
+
+def test_drill_down_and_export_themes(api, insights):  # type: ignore[no-untyped-def]
+    page = api.get("/reports/themes/billing%20error", params=MARCH)
+    assert page.status_code == 200 and f'id="r{insights.id}"' in page.text
+    assert api.get("/reports/themes/nothing", headers={"Accept": "text/html"}).status_code == 404
+    assert api.get("/api/reports/themes/nothing").status_code == 404
+    data = api.get("/api/reports/themes/billing error", params=MARCH).json()
+    assert data["total"] == 1 and data["responses"][0]["id"] == insights.id
+    rows = list(csv.DictReader(io.StringIO(api.get(
+        "/api/reports/export/responses", params=MARCH).content.decode("utf-8-sig"))))
+    assert rows[0]["themes"] == "billing error"
+
+
+def test_without_insights_the_pages_say_so(api, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(themes_source, "_parts", lambda: None)
+    page = api.get("/reports/themes", params=MARCH)
+    assert page.status_code == 200 and "No themes yet" in page.text
+    assert api.get("/api/reports/themes", params=MARCH).json()["state"] == "absent"
+
+
+def test_digest_quotes_the_top_themes(engine, settings, insights):  # type: ignore[no-untyped-def]
+    from feedback.reports.digest import compose
+
+    with Session(engine) as s:
+        _, body = compose(s, settings, datetime(2026, 3, 16, 8, tzinfo=UTC), date(2026, 3, 9))
+    assert "- billing error: 12 responses (emerging)" in body
+    assert "- friendly staff: 8 responses" in body
