@@ -19,6 +19,7 @@ from feedback.deps import Conf, Db
 from feedback.ingest.schemas import CustomerIn, InteractionIn
 from feedback.ingest.service import ingest_one
 from feedback.insights.demo import review_and_train
+from feedback.recovery.demo import work_demo_tasks
 from feedback.responses import record_response
 from surveys.errors import NotFound
 from surveys.models import Customer, Invitation, InvitationStatus
@@ -94,7 +95,9 @@ def ensure_demo_data(engine: Engine, settings: Conf, *, interactions: int = 1500
             for n in range(start, min(start + batch, interactions)):
                 answered += _one(session, settings, rnd, now, n, interactions)
     review_and_train(engine, settings, now)
-    return f"{interactions} interactions, {answered} responses, 5 staff users"
+    worked = work_demo_tasks(engine, settings, now, rnd)
+    return (f"{interactions} interactions, {answered} responses, 5 staff users, "
+            f"{worked} recovery tasks worked")
 
 
 def _one(session: Session, settings: Conf, rnd: random.Random, now: Any, n: int, total: int) -> int:

@@ -144,8 +144,11 @@ class Dispatcher:
         decision = decide(
             now, phone=customer.phone, email=customer.email, opted_out=opted_out,
             preferred=channel if channel != "link" else "auto", expires_at=inv.expires_at,
-            # The reminder belongs to a survey already counted; the fatigue rule is for new ones.
-            last_surveyed_at=None if reminder else customer.last_surveyed_at,
+            # The reminder belongs to a survey already counted; the fatigue rule is for new
+            # surveys ("survey"), not for a purpose-made follow-up (recovery's, which keeps its
+            # own one-per-fatigue-window rule when it schedules one).
+            last_surveyed_at=(None if reminder or inv.purpose != "survey"
+                              else customer.last_surveyed_at),
             fatigue_days=self.policy.fatigue_days, tz_name=customer.time_zone,
             default_tz=self.policy.default_tz,
             quiet_start=self.policy.quiet_start if quiet else time(0),

@@ -27,24 +27,44 @@ def insert_ignore(session: Session | Connection, table: sa.Table, values: dict[s
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     else:  # pragma: no cover - we ship SQLite and PostgreSQL only
         raise RuntimeError(f"unsupported database {dialect}")
-    stmt = insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
-    return session.execute(stmt).rowcount or 0  # type: ignore[union-attr]
+    # Counted from RETURNING: psycopg reports rowcount -1 for an INSERT SQLAlchemy executes
+    # with its own implicit RETURNING, so rowcount cannot say whether the row went in.
+    # A list goes as executemany: SQLAlchemy batches it into multi-row statements it compiles
+    # once ("insertmanyvalues"), instead of compiling one statement with every row in it.
+    stmt = (insert(table).on_conflict_do_nothing(index_elements=conflict)
+            .returning(table.c[conflict[0]]))
+    return len(session.execute(stmt, values if isinstance(values, list) else [values]).all())
 
 
-def enqueue(session: Session, *, kind: str, target: str, dedupe_key: str, now: datetime,
-            subject: str | None = None, body: str | None = None,
-            payload: dict[str, Any] | None = None, send_at: datetime | None = None) -> bool:
-    """Queue a notification in the caller's transaction. Idempotent on `dedupe_key`: returns
-    False (and changes nothing) when that notification already exists — sent or not."""
+def notification(*, kind: str, target: str, dedupe_key: str, now: datetime,
+                 subject: str | None = None, body: str | None = None,
+                 payload: dict[str, Any] | None = None,
+                 send_at: datetime | None = None) -> dict[str, Any]:
+    """One outbox row, checked, ready for `enqueue_many`."""
     kind = NotificationKind(kind).value
     if not target:
         raise ValidationFailed("a notification needs a target", field="target")
-    return insert_ignore(session, _N, {
+    return {
         "kind": kind, "target": target[:1000], "subject": (subject or "")[:300] or None,
         "body": body, "payload": payload or {}, "dedupe_key": dedupe_key[:300],
         "status": NotificationStatus.PENDING.value, "attempts": 0,
         "next_attempt_at": send_at or now, "created_at": now,
-    }, ["dedupe_key"]) == 1
+    }
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Queue rows in the caller's transaction, one statement for all; a row whose dedupe key
+    exists already (sent or not) is skipped. Returns how many were new."""
+    if not rows:
+        return 0
+    unique = list({r["dedupe_key"]: r for r in rows}.values())  # one statement, one row per key
+    return insert_ignore(session, _N, unique, ["dedupe_key"])
+
+
+def enqueue(session: Session, **fields: Any) -> bool:
+    """Queue one notification (see `notification` for the fields). Idempotent on
+    `dedupe_key`: returns False (and changes nothing) when it exists already."""
+    return enqueue_many(session, [notification(**fields)]) == 1
 
 
 @dataclass(frozen=True)

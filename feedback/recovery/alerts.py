@@ -2,6 +2,9 @@
 
 Each notification has a deterministic dedupe key — task, window, kind, channel, recipient — so
 whichever worker (or retry) gets there first inserts it and every later insert is a no-op.
+The functions here only build the rows; the watcher inserts a whole batch's rows at once, and
+reads the leads once per batch (`active_leads`), so a scan costs a few statements per batch
+rather than per task.
 """
 
 from __future__ import annotations
@@ -12,17 +15,20 @@ from typing import Any
 from sqlmodel import Session, select
 
 from feedback.auth.models import Role, User
-from feedback.notifications.outbox import enqueue
+from feedback.notifications.outbox import notification
 from feedback.recovery.models import RecoveryTask
 from surveys.models import Customer
 
 WINDOW_LABEL = {"first_contact": "first contact", "resolution": "resolution"}
 
 
-def _leads(session: Session, team: str | None) -> list[User]:
+def active_leads(session: Session) -> list[User]:
+    return list(session.exec(select(User).where(User.role == Role.LEAD, User.active.is_(True))  # type: ignore[attr-defined]
+                             .order_by(User.id)).all())  # type: ignore[arg-type]
+
+
+def _leads(leads: list[User], team: str | None) -> list[User]:
     """The team's leads; every lead when the team has none (someone must hear of a breach)."""
-    leads = list(session.exec(select(User).where(User.role == Role.LEAD,
-                                                 User.active.is_(True))).all())  # type: ignore[attr-defined]
     own = [u for u in leads if team and u.team == team]
     return own or leads
 
@@ -48,49 +54,47 @@ def _email_body(f: dict[str, Any], headline: str) -> str:
             f"{WINDOW_LABEL[f['window']].capitalize()} due: {f['due_at']}\n\nOpen it: {f['url']}\n")
 
 
-def warn(session: Session, task: RecoveryTask, window: str, *, now: datetime, settings: Any) -> int:
+def warning(session: Session, task: RecoveryTask, window: str, *, now: datetime, settings: Any,
+            leads: list[User]) -> list[dict[str, Any]]:
     """80 % of a window has passed: tell the owner (or, with no owner, the team's leads)."""
     f = _facts(session, task, window, settings)
     owner = session.get(User, task.owner_id) if task.owner_id else None
-    people = [owner] if owner and owner.active else _leads(session, task.team)
+    people = [owner] if owner and owner.active else _leads(leads, task.team)
     subject = f"Recovery task #{task.id}: {WINDOW_LABEL[window]} due soon"
     headline = (f"The {WINDOW_LABEL[window]} deadline of this recovery task is close "
                 f"({int(settings.recovery_warn_fraction * 100)} % of the window has passed).")
-    sent = 0
-    for person in people:
-        sent += enqueue(session, kind="email", target=person.email, now=now, subject=subject,
-                        body=_email_body(f, headline), payload={"event": "recovery.sla_warning", **f},
-                        dedupe_key=f"recovery:{task.id}:{window}:warning:email:{person.email}")
-    return sent
+    return [notification(kind="email", target=person.email, now=now, subject=subject,
+                         body=_email_body(f, headline), payload={"event": "recovery.sla_warning", **f},
+                         dedupe_key=f"recovery:{task.id}:{window}:warning:email:{person.email}")
+            for person in people]
 
 
-def escalate(session: Session, task: RecoveryTask, window: str, *, now: datetime,
-             settings: Any) -> int:
+def escalation(session: Session, task: RecoveryTask, window: str, *, now: datetime,
+               settings: Any, leads: list[User]) -> list[dict[str, Any]]:
     """A deadline passed: email the team's leads (and the owner, and any configured address),
     post to the generic webhook and to Slack when configured."""
     f = _facts(session, task, window, settings)
     label = WINDOW_LABEL[window]
     subject = f"SLA breach: recovery task #{task.id} missed its {label} deadline"
     headline = f"This recovery task missed its {label} deadline and needs a lead's attention."
-    emails = [u.email for u in _leads(session, task.team)] + list(settings.recovery_escalation_emails)
+    emails = [u.email for u in _leads(leads, task.team)] + list(settings.recovery_escalation_emails)
     if f["owner_email"]:
         emails.append(f["owner_email"])
     event = {"event": "recovery.sla_breach", "occurred_at": now.isoformat(), **f}
-    sent = 0
-    for email in dict.fromkeys(emails):  # each address once, in order
-        sent += enqueue(session, kind="email", target=email, now=now, subject=subject,
-                        body=_email_body(f, headline), payload=event,
-                        dedupe_key=f"recovery:{task.id}:{window}:escalation:email:{email}")
+    rows = [notification(kind="email", target=email, now=now, subject=subject,
+                         body=_email_body(f, headline), payload=event,
+                         dedupe_key=f"recovery:{task.id}:{window}:escalation:email:{email}")
+            for email in dict.fromkeys(emails)]  # each address once, in order
     base = f"recovery:{task.id}:{window}:escalation"
     if settings.recovery_webhook_url:
-        sent += enqueue(session, kind="webhook", target=settings.recovery_webhook_url, now=now,
-                        subject=subject, payload={"id": f"{base}:webhook", **event},
-                        dedupe_key=f"{base}:webhook")
+        rows.append(notification(kind="webhook", target=settings.recovery_webhook_url, now=now,
+                                 subject=subject, payload={"id": f"{base}:webhook", **event},
+                                 dedupe_key=f"{base}:webhook"))
     if settings.recovery_slack_webhook_url:
         owner = f["owner"] or "nobody"
         text = (f":rotating_light: Recovery task #{task.id} ({task.priority}, team {task.team or '—'}, "
                 f"owner {owner}) missed its {label} deadline ({f['due_at'][:16].replace('T', ' ')} UTC). "
                 f"<{f['url']}|Open the task>")
-        sent += enqueue(session, kind="slack", target=settings.recovery_slack_webhook_url, now=now,
-                        subject=subject, payload={"text": text}, dedupe_key=f"{base}:slack")
-    return sent
+        rows.append(notification(kind="slack", target=settings.recovery_slack_webhook_url, now=now,
+                                 subject=subject, payload={"text": text}, dedupe_key=f"{base}:slack"))
+    return rows

@@ -76,6 +76,11 @@ class RecoveryTask(SQLModel, table=True):
         sa.Index("ix_recovery_task_team_due", "team", "next_due_at"),
         sa.Index("ix_recovery_task_owner_due", "owner_id", "next_due_at"),
         sa.Index("ix_recovery_task_status_due", "status", "next_due_at"),
+        # Open tasks only (next_due_at is set exactly while a task is open), with what the
+        # queue filters and counts by: its numbers come from the index alone.
+        sa.Index("ix_recovery_task_open", "next_due_at", "owner_id", "team", "priority",
+                 postgresql_where=sa.text("next_due_at IS NOT NULL"),
+                 sqlite_where=sa.text("next_due_at IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -72,6 +72,8 @@ def _queue(db: Session, principal: Any, settings: Settings, now: datetime,
         **_common(now), "principal": principal, "filters": filters, "result": result,
         "counts": repository.queue_counts(db, principal, settings, now), "error": error,
         "teams": repository.teams(db), "statuses": repository.STATUS_CHOICES,
+        # Leads look at one person's queue; members have "mine".
+        "owners": repository.assignable_users(db) if principal.role in ("lead", "admin") else [],
     })
 
 
@@ -114,9 +116,6 @@ def _do(request: Request[Any, Any, Any], db: Session, now: datetime, settings: S
             raise
         return _task_page(db, request, task_id, settings, now, error=exc.message,
                           form=data, status=exc.status_code)
-    back = str(data.get("next") or "")
-    if back.startswith("/queue") and not back.startswith("//"):
-        return Redirect(back, status_code=303)
     return Redirect(f"/queue/{task_id}?done={quote(done)}", status_code=303)
 
 

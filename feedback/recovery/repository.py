@@ -1,8 +1,9 @@
 """Reading tasks: who may see which, the filtered queue, and one task with its context.
 
 The queue is one indexed range read: open tasks carry `next_due_at`, finished ones do not, so
-"open, nearest deadline first" walks `ix_recovery_task_next_due_at` (or the team/owner/status
-composite indexes when filtered) and stops after a page.
+"open, nearest deadline first" walks the partial index `ix_recovery_task_open` (open tasks
+only, with owner, team and priority in it, so filters and the counts above the queue are read
+from the index) and stops after a page.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from sqlmodel import Session, select
 from feedback.auth.models import Role, User
 from feedback.recovery.models import (
     DONE,
-    OPEN,
     Priority,
     RecoveryContactAttempt,
     RecoveryEvent,
@@ -35,6 +35,7 @@ _U = User.__table__  # type: ignore[attr-defined]
 _R = Response.__table__  # type: ignore[attr-defined]
 STATUS_CHOICES = ("open", "all", "overdue", *(s.value for s in TaskStatus))
 SOON = timedelta(hours=4)  # "due soon" in the queue
+_OPEN = _T.c.next_due_at.is_not(None)  # ⇔ status is new, assigned or contacted
 
 
 # --- Who sees what ---------------------------------------------------------------------------
@@ -132,11 +133,11 @@ class Page:
 def _where(filters: Filters, principal: Any, settings: Any, now: datetime) -> list[Any]:
     where = [visible_clause(principal, settings)]
     if filters.status == "open":
-        # Open tasks are exactly those with a next deadline; saying so lets the planner walk
-        # the next_due_at index in queue order.
-        where += [_T.c.status.in_([s.value for s in OPEN]), _T.c.next_due_at.is_not(None)]
+        # Open tasks are exactly those with a next deadline (service.schedule keeps it so):
+        # the condition alone lets the planner answer from ix_recovery_task_open.
+        where.append(_OPEN)
     elif filters.status == "overdue":
-        where += [_T.c.status.in_([s.value for s in OPEN]), _T.c.next_due_at < now]
+        where.append(_T.c.next_due_at < now)
     elif filters.status != "all":
         where.append(_T.c.status == filters.status)
     if filters.mine:
@@ -183,7 +184,6 @@ def list_tasks(session: Session, filters: Filters, principal: Any, settings: Any
 
 def queue_counts(session: Session, principal: Any, settings: Any, now: datetime) -> dict[str, int]:
     """The numbers above the queue: open, overdue, due within SOON, unassigned, mine."""
-    open_ = _T.c.status.in_([s.value for s in OPEN])
     mine = _T.c.owner_id == principal.user_id if principal.user_id else sa.false()
 
     def n(cond: Any) -> Any:
@@ -192,7 +192,7 @@ def queue_counts(session: Session, principal: Any, settings: Any, now: datetime)
     stmt = sa.select(sa.func.count(), n(_T.c.next_due_at < now),
                      n(sa.and_(_T.c.next_due_at >= now, _T.c.next_due_at < now + SOON)),
                      n(_T.c.owner_id.is_(None)), n(mine)).where(
-        visible_clause(principal, settings), open_)
+        visible_clause(principal, settings), _OPEN)
     total, overdue, soon, unassigned, mine_n = session.execute(stmt).one()
     return {"open": int(total), "overdue": int(overdue), "due_soon": int(soon),
             "unassigned": int(unassigned), "mine": int(mine_n)}

@@ -16,12 +16,15 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from feedback.auth.models import User
 from feedback.db import transaction
 from feedback.notifications.delivery import deliver_due
+from feedback.notifications.outbox import enqueue_many
 from feedback.recovery import alerts
 from feedback.recovery.models import OPEN, RecoveryTask
 from feedback.recovery.service import SYSTEM, record, schedule
 from feedback.worker import Job, JobContext
+from surveys.models import Customer
 
 log = logging.getLogger(__name__)
 WINDOWS = ("first_contact", "resolution")
@@ -36,8 +39,9 @@ class SlaReport:
 
 
 def check_task(session: Session, task: RecoveryTask, *, now: datetime, settings: Any,
-               report: SlaReport) -> None:
-    """Handle every warning and breach of this task that is due and not yet handled."""
+               report: SlaReport, leads: list[User], outbox: list[dict[str, Any]]) -> None:
+    """Handle every warning and breach of this task that is due and not yet handled; the
+    notifications it owes are appended to `outbox` (inserted by the caller, per batch)."""
     for window in WINDOWS:
         if window == "first_contact" and task.first_contact_at is not None:
             continue
@@ -47,21 +51,33 @@ def check_task(session: Session, task: RecoveryTask, *, now: datetime, settings:
             # A warning that was never sent is moot once the deadline has passed.
             if getattr(task, f"{window}_warned_at") is None:
                 setattr(task, f"{window}_warned_at", now)
-            n = alerts.escalate(session, task, window, now=now, settings=settings)
+            rows = alerts.escalation(session, task, window, now=now, settings=settings, leads=leads)
             record(session, task, SYSTEM, "breach", now, after=window,
                    note=f"{alerts.WINDOW_LABEL[window]} deadline {due:%Y-%m-%d %H:%M} UTC missed; "
-                        f"{n} escalation(s) queued")
+                        f"{len(rows)} escalation(s) queued")
             report.breaches += 1
-            report.notifications += n
         elif getattr(task, f"{window}_warned_at") is None and now >= getattr(task, f"{window}_warn_at"):
             setattr(task, f"{window}_warned_at", now)
-            n = alerts.warn(session, task, window, now=now, settings=settings)
+            rows = alerts.warning(session, task, window, now=now, settings=settings, leads=leads)
             record(session, task, SYSTEM, "warning", now, after=window,
-                   note=f"{alerts.WINDOW_LABEL[window]} due {due:%Y-%m-%d %H:%M} UTC; {n} warning(s) queued")
+                   note=f"{alerts.WINDOW_LABEL[window]} due {due:%Y-%m-%d %H:%M} UTC; "
+                        f"{len(rows)} warning(s) queued")
             report.warnings += 1
-            report.notifications += n
+        else:
+            continue
+        outbox.extend(rows)
     schedule(task)
     session.add(task)
+
+
+def _prefetch(session: Session, tasks: list[RecoveryTask]) -> list[Any]:
+    """Load the batch's owners and customers in two queries: the notifications read them with
+    session.get, which then finds them in the identity map. The identity map holds objects
+    weakly, so the caller keeps the returned list for as long as the batch runs."""
+    owners = {t.owner_id for t in tasks if t.owner_id is not None}
+    people = list(session.exec(select(User).where(User.id.in_(owners))).all()) if owners else []  # type: ignore[union-attr]
+    return people + list(session.exec(select(Customer).where(
+        Customer.id.in_({t.customer_id for t in tasks}))).all())  # type: ignore[attr-defined]
 
 
 def scan_sla(engine: Engine, settings: Any, now: datetime, *, batch: int = 200,
@@ -76,8 +92,13 @@ def scan_sla(engine: Engine, settings: Any, now: datetime, *, batch: int = 200,
                     .order_by(RecoveryTask.sla_next_at).limit(batch)  # type: ignore[arg-type]
                     .with_for_update(skip_locked=True))
             tasks = list(session.exec(stmt).all())
-            for task in tasks:
-                check_task(session, task, now=now, settings=settings, report=report)
+            if tasks:
+                loaded = _prefetch(session, tasks)  # noqa: F841 - kept alive for the batch
+                leads, outbox = alerts.active_leads(session), []
+                for task in tasks:
+                    check_task(session, task, now=now, settings=settings, report=report,
+                               leads=leads, outbox=outbox)
+                report.notifications += enqueue_many(session, outbox)
             report.tasks += len(tasks)
         if len(tasks) < batch:
             break

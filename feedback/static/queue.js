@@ -36,4 +36,5 @@
 
   tick();
   setInterval(tick, 30000);
+  root.setAttribute("data-live", "1"); // the times on the page now keep themselves current
 })();

@@ -55,3 +55,12 @@ def answer(session: Session, settings: Any, clock: Any) -> Callable[..., Respons
         return response
 
     return make
+
+
+def sign_in(client: Any, email: str, password: str = "s3cret-pass") -> None:
+    """Sign a TestClient in through the login form (with its CSRF token)."""
+    client.get("/login")
+    token = client.cookies.get("csrftoken")
+    r = client.post("/login", data={"email": email, "password": password, "_csrf_token": token},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text

@@ -96,8 +96,12 @@ def browser() -> Iterator[Any]:
 def sign_in(driver: Any, server: LiveServer, email: str, password: str) -> None:
     """Sign in through the real login form (session cookie + CSRF token, as a person would)."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{server.url}/login")
     driver.find_element(By.NAME, "email").send_keys(email)
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit], form input[type=submit]").click()
+    # Wait for the redirect away from /login: a page opened before the session cookie arrives
+    # would be the login page again.
+    WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)

@@ -1,0 +1,144 @@
+"""Escalations leave through a real HTTP server on 127.0.0.1: signed generic JSON, Slack's
+shape, and a receiver that is down and then up gets the message later — never lost."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from feedback.notifications.delivery import SIGNATURE_HEADER, deliver_due, verify
+from feedback.notifications.models import Notification
+from feedback.recovery.tasks import scan_sla
+
+SECRET = "webhook-secret-for-tests"
+
+
+class Receiver:
+    """A webhook receiver on a fixed local port that can be stopped and started again."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:  # a free port, then released: nothing listens there yet
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
+        self.status = 200
+        self._server: ThreadingHTTPServer | None = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.received.append((self.path, dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def breached(engine, settings, clock, answer, staff, receiver):  # type: ignore[no-untyped-def]
+    """One task whose first-contact deadline passed, escalated to the webhook and Slack."""
+    settings.recovery_webhook_url = receiver.url("/hook")
+    settings.recovery_slack_webhook_url = receiver.url("/slack")
+    settings.recovery_webhook_secret = SECRET
+    settings.notification_retry_seconds = 30
+    staff("Lena", role="lead")
+    answer(score=3)
+    assert scan_sla(engine, settings, clock.advance(hours=25)).breaches == 1
+
+
+def _http_notes(engine):  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return {n.kind: n for n in s.exec(select(Notification)
+                                          .where(Notification.kind.in_(["webhook", "slack"]))).all()}  # type: ignore[attr-defined]
+
+
+def _deliver(engine, settings, clock):  # type: ignore[no-untyped-def]
+    return deliver_due(engine, settings, clock, worker="test-worker")
+
+
+def test_receiver_down_then_up_gets_each_message_once(engine, settings, clock, receiver, breached):  # type: ignore[no-untyped-def]
+    report = _deliver(engine, settings, clock)  # nothing listens on the port yet
+    assert report.retried == 2 and report.sent == 1  # the lead's email is logged, not HTTP
+    notes = _http_notes(engine)
+    assert {n.status for n in notes.values()} == {"pending"}
+    assert all("ConnectError" in (n.last_error or "") for n in notes.values())
+    receiver.start()
+    assert _deliver(engine, settings, clock).sent == 0  # not before the retry time
+    clock.advance(seconds=31)  # the first retry comes within 15–30 s
+    assert _deliver(engine, settings, clock).sent == 2
+    clock.advance(hours=1)
+    assert _deliver(engine, settings, clock).sent == 0  # nothing twice
+    assert sorted(path for path, _, _ in receiver.received) == ["/hook", "/slack"]
+    notes = _http_notes(engine)
+    assert {(n.status, n.attempts) for n in notes.values()} == {("sent", 2)}
+
+
+def test_generic_webhook_is_signed_json_and_slack_gets_text(engine, settings, clock, receiver, breached):  # type: ignore[no-untyped-def]
+    receiver.start()
+    _deliver(engine, settings, clock)
+    got = {path: (headers, body) for path, headers, body in receiver.received}
+    headers, body = got["/hook"]
+    assert verify(SECRET, body, headers[SIGNATURE_HEADER])
+    assert not verify(SECRET, body + b" ", headers[SIGNATURE_HEADER])
+    assert not verify("another-secret", body, headers[SIGNATURE_HEADER])
+    event = json.loads(body)
+    assert event["event"] == "recovery.sla_breach" and event["window"] == "first_contact"
+    assert event["task_id"] and event["url"].endswith(f"/queue/{event['task_id']}")
+    assert headers["X-Feedback-Delivery"] == event["id"]
+    slack = json.loads(got["/slack"][1])
+    assert list(slack) == ["text"]  # Slack incoming webhooks take {"text": ...}
+    assert "missed its first contact deadline" in slack["text"] and "|Open the task>" in slack["text"]
+
+
+def test_server_errors_are_retried_and_refusals_are_not(engine, settings, clock, receiver, breached):  # type: ignore[no-untyped-def]
+    receiver.start()
+    receiver.status = 503
+    assert _deliver(engine, settings, clock).retried == 2
+    receiver.status = 400
+    clock.advance(seconds=31)
+    report = _deliver(engine, settings, clock)
+    assert report.failed == 2 and "HTTP 400" in report.errors[0]
+    assert {n.status for n in _http_notes(engine).values()} == {"failed"}
+    clock.advance(days=1)
+    assert _deliver(engine, settings, clock).sent == 0
+
+
+def test_a_receiver_down_for_good_is_given_up_after_max_attempts(engine, settings, clock, breached):  # type: ignore[no-untyped-def]
+    settings.notification_max_attempts = 3
+    for _ in range(3):
+        _deliver(engine, settings, clock)
+        clock.advance(minutes=10)
+    notes = _http_notes(engine)
+    assert {(n.status, n.attempts) for n in notes.values()} == {("failed", 3)}
+    assert all(n.last_error for n in notes.values())
