@@ -26,6 +26,22 @@ def test_staff_login_session_and_logout(client, engine):  # type: ignore[no-unty
     assert client.post("/api/interactions", json={}).status_code == 403
 
 
+@pytest.mark.parametrize(("role", "sees_reports"), [("lead", True), ("recovery", False),
+                                                     ("admin", True)])
+def test_navigation_offers_only_pages_the_role_may_open(client, engine, role, sees_reports):  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        create_user(s, email="u@example.com", name="U", role=role, password="s3cret-pass",
+                    team="Billing")
+    client.get("/login")
+    client.post("/login", data={"email": "u@example.com", "password": "s3cret-pass",
+                                "_csrf_token": client.cookies.get("csrftoken")})
+    for page in ("/", "/queue"):
+        html = client.get(page).text
+        assert 'href="/queue"' in html
+        assert ('href="/reports/loop"' in html) is sees_reports
+    assert (client.get("/reports/loop").status_code == 200) is sees_reports
+
+
 def test_login_form_needs_csrf_token(client, engine):  # type: ignore[no-untyped-def]
     with transaction(engine) as s:
         create_user(s, email="a@example.com", name="A", role="lead", password="s3cret-pass")
