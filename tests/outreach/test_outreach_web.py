@@ -69,6 +69,10 @@ def test_outbox_page_and_api_show_dev_messages(api, session, settings, clock, en
     assert email[0]["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     page = api.get("/outbox")
     assert page.status_code == 200 and "ana2@example.com" in page.text
+    # the e-mail is shown as the customer sees it, escaped into a script-less sandbox
+    assert '<iframe title="E-mail to ana2@example.com' in page.text
+    assert 'sandbox="allow-top-navigation-by-user-activation allow-popups"' in page.text
+    assert "srcdoc=\"&lt;" in page.text and "score=9" in page.text
     assert api.get("/api/outbox", params={"channel": "fax"}).status_code == 422
     assert api.get("/api/outbox", params={"limit": 0}).status_code == 422
 
