@@ -22,6 +22,9 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from feedback.notifications.outbox import Claimed, backoff, claim_due, mark_failed, mark_sent
+from outreach.channels.base import OutboundMessage, PermanentSendError, TransientSendError
+from outreach.channels.factory import build_channels
+from outreach.devoutbox import DevOutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -71,26 +74,12 @@ def post_json(client: httpx.Client, url: str, payload: dict[str, Any], *,
 def send_via_outreach(note: Claimed, settings: Any, cache: dict[str, Any]) -> str:
     """The one seam to outreach's channels (email/SMS). Returns how the message left.
 
-    Until `outreach.channels.factory` exists the message is logged and counted as delivered to
-    the "log" target, so development and the demo work without an SMTP server or Twilio.
+    An unconfigured channel is outreach's dev transport: with a `dev_sink` in `cache` (the
+    dev outbox store, as `deliver_due` provides) staff e-mails land in `/outbox` beside the
+    customers' surveys, so a newcomer sees escalations too; without one they are logged.
     """
-    try:
-        from outreach.channels.base import (  # type: ignore[import-not-found]
-            OutboundMessage,
-            PermanentSendError,
-            TransientSendError,
-        )
-        from outreach.channels.factory import build_channels  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("outreach"):
-            raise  # outreach is there but something it needs is missing: say so
-        log.info("notification %s (%s to %s): %s — %s", note.id, note.kind, note.target,
-                 note.subject, (note.body or "")[:500])
-        return "log"
     if "channels" not in cache:
-        # dev_sink None: an unconfigured channel only logs (the dev outbox's DB sink can be
-        # passed here once outreach exposes one).
-        cache["channels"] = build_channels(settings, None)
+        cache["channels"] = build_channels(settings, cache.get("dev_sink"))
     channel = cache["channels"].get(note.kind)
     if channel is None:
         raise Permanent(f"no {note.kind} channel is configured")
@@ -136,6 +125,7 @@ def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
     own_client = client is None
     client = client or httpx.Client(follow_redirects=False)
     cache = extras if extras is not None else {}
+    cache.setdefault("dev_sink", DevOutboxStore(engine, clock))
     try:
         for note in claimed:
             try:

@@ -142,3 +142,21 @@ def test_a_receiver_down_for_good_is_given_up_after_max_attempts(engine, setting
     notes = _http_notes(engine)
     assert {(n.status, n.attempts) for n in notes.values()} == {("failed", 3)}
     assert all(n.last_error for n in notes.values())
+
+
+def test_staff_email_without_smtp_lands_in_the_dev_outbox(engine, settings, clock):  # type: ignore[no-untyped-def]
+    """No SMTP configured: an escalation e-mail is recorded where a newcomer looks (/outbox),
+    not only logged."""
+    from feedback.db import transaction
+    from feedback.notifications.outbox import enqueue
+    from outreach.models import DevOutboxMessage
+
+    with transaction(engine) as s:
+        enqueue(s, kind="email", target="lead@example.com", dedupe_key="esc-1", now=clock.now,
+                subject="Task 7 breached its first-contact window", body="Call the customer.")
+    report = deliver_due(engine, settings, clock, worker="w1")
+    assert report.sent == 1
+    with Session(engine) as s:
+        row = s.exec(select(DevOutboxMessage)).one()
+        assert (row.channel, row.to, row.subject) == (
+            "email", "lead@example.com", "Task 7 breached its first-contact window")
