@@ -8,14 +8,15 @@ import random
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from litestar import get
 from litestar.response import Redirect
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from feedback.auth.service import create_user
 from feedback.db import transaction
-from feedback.deps import Conf, Db
+from feedback.deps import Conf, Db, Now
 from feedback.ingest.schemas import CustomerIn, InteractionIn
 from feedback.ingest.service import ingest_one
 from feedback.insights.demo import review_and_train
@@ -141,12 +142,17 @@ def _one(session: Session, settings: Conf, rnd: random.Random, now: Any, n: int,
 
 
 @get("/demo/survey", sync_to_thread=True, include_in_schema=False)
-def demo_survey(db: Db, settings: Conf) -> Redirect:
-    """Open a fresh survey link in demo mode, so a newcomer can answer one."""
+def demo_survey(db: Db, settings: Conf, now: Now, locale: str = "en") -> Redirect:
+    """Open a fresh survey link in demo mode, so a newcomer can answer one: an ordinary survey
+    in `locale` (`?locale=fa` shows the right-to-left page, `zh-CN` the Chinese one)."""
     if not settings.demo:
         raise NotFound("not found")
-    inv = db.exec(select(Invitation).where(Invitation.status.in_(["scheduled", "sent"]))  # type: ignore[attr-defined]
-                  .order_by(Invitation.id.desc())).first()  # type: ignore[union-attr]
+    inv = db.exec(
+        select(Invitation).where(col(Invitation.status).in_(["scheduled", "sent"]),
+                                 Invitation.expires_at > now)
+        .order_by(sa.case((Invitation.purpose == "survey", 0), else_=1),
+                  sa.case((Invitation.locale == locale, 0), else_=1),
+                  col(Invitation.id).desc())).first()
     if inv is None:
         raise NotFound("no open survey in the demo data")
     return Redirect(f"/s/{inv.token}")

@@ -94,3 +94,20 @@ def test_demo_data_seeds_every_screen(tmp_path):  # type: ignore[no-untyped-def]
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(ResponseTheme)).one() > 0
     engine.dispose()
+
+
+def test_demo_survey_opens_an_ordinary_survey_in_the_asked_language(settings, engine, clock, session):  # type: ignore[no-untyped-def]
+    from litestar.testing import TestClient
+
+    from feedback.app import create_app
+    from tests.factories import make_invitation
+
+    en = make_invitation(session, settings, clock.now, 1)
+    fa = make_invitation(session, settings, clock.now, 2, customer={"locale": "fa"})
+    demo = create_app(settings.model_copy(update={"demo": True}), engine=engine, clock=clock)
+    with TestClient(demo, base_url="http://testserver.local") as c:
+        assert c.get("/demo/survey", follow_redirects=False).headers["location"] == f"/s/{en.token}"
+        r = c.get("/demo/survey?locale=fa", follow_redirects=False)
+        assert r.headers["location"] == f"/s/{fa.token}"
+    with TestClient(create_app(settings, engine=engine, clock=clock)) as c:
+        assert c.get("/demo/survey", follow_redirects=False).status_code == 404  # demo only
