@@ -8,7 +8,6 @@ goes through the functions below, so a change in recovery's tables is fixed here
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from datetime import datetime
 from types import ModuleType
@@ -18,20 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from feedback.reports.figures import Filters
-
-
-def _module(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-            return None
-        raise
+from feedback.reports.figures import Filters, optional_module
 
 
 def _parts() -> tuple[ModuleType, ModuleType] | None:
-    models, metrics = _module("feedback.recovery.models"), _module("feedback.recovery.metrics")
+    models, metrics = optional_module("feedback.recovery.models"), optional_module("feedback.recovery.metrics")
     if models is None or metrics is None or not hasattr(metrics, "loop_metrics"):
         return None
     return models, metrics

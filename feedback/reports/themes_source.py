@@ -8,31 +8,21 @@ so a change in insights' tables is fixed here only.
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
 from types import ModuleType
 from typing import Any
 
 from sqlmodel import Session
 
-from feedback.reports.figures import Filters
+from feedback.reports.figures import Filters, optional_module
 
 ABSENT = "absent"  # the insights module is not installed
 UNTRAINED = "untrained"  # installed, but no theme has been assigned to any response yet
 READY = "ready"
 
 
-def _module(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-            return None
-        raise
-
-
 def _parts() -> tuple[ModuleType, ModuleType] | None:
-    models, analytics = _module("feedback.insights.models"), _module("feedback.insights.analytics")
+    models, analytics = optional_module("feedback.insights.models"), optional_module("feedback.insights.analytics")
     if models is None or analytics is None:
         return None
     return models, analytics
