@@ -76,7 +76,7 @@ def current_revisions(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def migrate(engine: Engine, target: str = "heads") -> None:
+def migrate(engine: Engine, target: str = "head") -> None:
     """Apply every migration. Safe to call from several processes at once."""
     from alembic import command
 

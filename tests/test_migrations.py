@@ -46,3 +46,8 @@ def test_models_match_migrations(migrated_engine):  # type: ignore[no-untyped-de
         ctx = MigrationContext.configure(conn, opts={"compare_type": False})
         diff = compare_metadata(ctx, metadata())
     assert diff == [], f"models and migrations differ; write a migration: {diff}"
+
+
+def test_history_is_linear():  # type: ignore[no-untyped-def]
+    # `alembic upgrade head` (what every Alembic user types) needs exactly one head.
+    assert len(head_revisions()) == 1
