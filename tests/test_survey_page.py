@@ -43,8 +43,20 @@ def test_email_scanner_get_records_nothing(client, session, settings, clock, eng
         r = client.get(f"/s/{inv.token}?score=9")
         assert r.status_code == 200
         assert 'value="9" required\n               checked' in r.text
-        assert 'data-autosubmit="1"' in r.text
+        assert "autosubmit" not in r.text and 'id="confirm"' in r.text
     assert _responses(engine) == 0
+    with Session(engine) as s:  # a fetch is not an open: only a person's signal is
+        assert s.get(Invitation, inv.id).opened_at is None  # type: ignore[union-attr]
+    assert client.post(f"/s/{inv.token}/seen").status_code == 204
+    with Session(engine) as s:
+        assert s.get(Invitation, inv.id).status == "opened"  # type: ignore[union-attr]
+
+
+def test_head_answers_like_get_without_a_body(client, session, settings, clock):  # type: ignore[no-untyped-def]
+    inv = make_invitation(session, settings, clock.now)
+    r = client.head(f"/s/{inv.token}?score=9")
+    assert r.status_code == 200 and r.content == b"" and r.headers["content-type"].startswith("text/html")
+    assert client.head("/s/no-such-token").status_code == 404
 
 
 def test_one_click_then_comment_is_one_response(client, session, settings, clock, engine):  # type: ignore[no-untyped-def]

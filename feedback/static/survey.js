@@ -1,15 +1,21 @@
-// One-click answers from an e-mail: the link only pre-selects the score; this records it with
-// a POST as soon as a person's browser runs the page (a scanner that only fetches records
-// nothing). Without JavaScript the customer taps "Send" once.
+// The survey page's only script. It never answers anything: a score is recorded only by a tap on
+// "Confirm"/"Send" (mail scanners run pages' scripts in real browsers, so nothing may happen on
+// load). It reports the first sign of a person — a pointer, touch or key event — so that the
+// invitation counts as opened, which a scanner's fetch no longer does.
 (function () {
   var form = document.getElementById("survey-form");
-  if (!form || !form.dataset.autosubmit || !window.fetch) return;
-  var picked = form.querySelector("input[name=score]:checked");
-  if (!picked) return;
-  var body = new URLSearchParams({ score: picked.value, src: "email-click" });
-  fetch(form.action, { method: "POST", body: body, credentials: "same-origin", redirect: "follow" })
-    .then(function (r) {
-      if (r.ok || r.redirected) { window.location.replace(form.action); }
-    })
-    .catch(function () { /* the visible form still works */ });
+  if (!form || !form.dataset.seen) return;
+  var sent = false;
+  function seen() {
+    if (sent) return;
+    sent = true;
+    ["pointerdown", "touchstart", "keydown"].forEach(function (e) {
+      document.removeEventListener(e, seen, true);
+    });
+    if (navigator.sendBeacon) { navigator.sendBeacon(form.dataset.seen); return; }
+    if (window.fetch) { fetch(form.dataset.seen, { method: "POST", credentials: "same-origin" }); }
+  }
+  ["pointerdown", "touchstart", "keydown"].forEach(function (e) {
+    document.addEventListener(e, seen, true);
+  });
 })();

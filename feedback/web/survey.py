@@ -1,9 +1,11 @@
-"""The customer's survey page: GET/POST /s/{token}.
+"""The customer's survey page: GET/HEAD/POST /s/{token}.
 
-A bare GET never records an answer: e-mail security scanners open every link in a message,
-including the one-click score buttons. The score from `?score=9` is only pre-selected; it is
-recorded by a POST — sent automatically by a few lines of JavaScript where JavaScript runs, by
-one tap on "Send" where it does not. Scanners that fetch without running scripts record nothing.
+Nothing that a machine does on load records anything: e-mail security scanners (Safe Links,
+Mimecast, Proofpoint) open every link in a message, the one-click score buttons included, and
+some run the page's JavaScript in a real browser. So the score from `?score=9` is only
+pre-selected, and one tap on the large "Confirm" button at the top of the page POSTs it. The GET
+does not mark the invitation opened either: `POST /s/{token}/seen`, sent by the page's script on
+the first pointer, touch or key event (a person's signal, not a page load), does.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Request, get, head, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
+from litestar.response import Response as LitestarResponse
 from sqlmodel import Session
 
 from feedback import i18n
@@ -106,15 +109,34 @@ def survey_page(token: str, request: Request[Any, Any, Any], db: Db, settings: C
     except DomainError:
         return _unknown(request)
     locale = _locale(db, invitation, request)
-    if not is_expired(invitation, now) and response_for(db, invitation) is None:
-        mark_opened(invitation, now)
-        db.add(invitation)
     preselect = _parse_score(score)
     kind = SurveyKind(db.get(SurveyDefinition, invitation.survey_id).kind)  # type: ignore[union-attr]
     if preselect is not None and not SCALES[kind].contains(preselect):
         preselect = None
     return _render(db, invitation, locale, settings, now, preselect=preselect,
                    source="email-click" if preselect is not None else "web")
+
+
+@head("/s/{token:str}", sync_to_thread=True, include_in_schema=False)
+def survey_head(token: str, db: Db) -> LitestarResponse[None]:
+    """What a link checker's HEAD gets: the GET's status and type, no body, nothing recorded."""
+    try:
+        invitation_by_token(db, token)
+    except DomainError:
+        return LitestarResponse(None, status_code=404, media_type="text/html; charset=utf-8")
+    return LitestarResponse(None, status_code=200, media_type="text/html; charset=utf-8")
+
+
+@post("/s/{token:str}/seen", sync_to_thread=True, include_in_schema=False, status_code=204)
+def survey_seen(token: str, db: Db, now: Now) -> None:
+    """The page's script reports a person's first touch, click or key: only then is it opened."""
+    try:
+        invitation = invitation_by_token(db, token)
+    except DomainError:
+        return
+    if not is_expired(invitation, now) and response_for(db, invitation) is None:
+        mark_opened(invitation, now)
+        db.add(invitation)
 
 
 @post("/s/{token:str}", sync_to_thread=True, include_in_schema=False, status_code=303)
@@ -133,8 +155,8 @@ def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings:
             record_response(db, invitation, score=data.get("score"), comment=comment,
                             source=source or "web", now=now, settings=settings)
         elif str(existing.score) == (data.get("score") or "").strip() or "score" not in data:
-            # The same answer again (the auto-submit, then the tap on "Send"), maybe now with
-            # the comment: keep the one response, add the comment.
+            # The same answer again (the tap on "Confirm", then "Send" with a comment, or a
+            # double tap): keep the one response, add the comment.
             record_comment(db, invitation, comment, now=now, settings=settings)
         else:
             raise Conflict("this survey has already been answered", code="already_answered")
@@ -166,4 +188,4 @@ def survey_comment(token: str, request: Request[Any, Any, Any], db: Db, settings
     return Redirect(f"/s/{token}?saved=1", status_code=303)
 
 
-routes = [survey_page, survey_submit, survey_comment]
+routes = [survey_page, survey_head, survey_seen, survey_submit, survey_comment]
