@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -88,6 +88,7 @@ class _Loaded:
     survey: SurveyDefinition
     interaction_channel: str | None
     opted_out: set[str]  # read at send time, not at scheduling time
+    opt_out_rule: str  # the opt-out rows behind `opted_out`, in words, for the contact log
 
 
 class Dispatcher:
@@ -133,6 +134,13 @@ class Dispatcher:
         now = self.clock()
         reminder = claimed.purpose == "reminder"
         opted_out = loaded.opted_out
+        if reminder and inv.channel in opted_out:
+            # A reminder belongs to the survey as it was sent: the customer closed that channel
+            # (an SMS STOP ends the survey), so it is dropped, never re-routed to the other one.
+            return self._not_now(claimed, inv, Decision(
+                "skip", Reason.OPTED_OUT, channel=inv.channel,  # type: ignore[arg-type]
+                rule=f"a reminder only follows its survey's channel ({inv.channel}); "
+                     f"{loaded.opt_out_rule}"), now)
         channel = self._channel(inv, customer, opted_out)
         if claimed.recovering and channel != "link":
             # Before any policy decision: a deferral would turn the row back into a plain
@@ -154,6 +162,8 @@ class Dispatcher:
             quiet_start=self.policy.quiet_start if quiet else time(0),
             quiet_end=self.policy.quiet_end if quiet else time(0))
         if decision.action != "send":
+            if decision.reason == Reason.OPTED_OUT:
+                decision = replace(decision, rule=loaded.opt_out_rule or None)
             return self._not_now(claimed, inv, decision, now)
         assert decision.channel in ("sms", "email")
         message = compose(self.catalog, self.site, Invite(
@@ -204,8 +214,11 @@ class Dispatcher:
                 .join(SurveyDefinition, SurveyDefinition.id == Invitation.survey_id)  # type: ignore[arg-type]
                 .outerjoin(Interaction, Interaction.id == Invitation.interaction_id)  # type: ignore[arg-type]
                 .where(Invitation.id == invitation_id)).one()
-            opted_out = optouts.opted_out_channels(session, [customer.phone, customer.email])
-        return _Loaded(inv, customer, survey, interaction_channel, opted_out)
+            rows = optouts.list_for(session, [customer.phone, customer.email])
+        opted_out = {"sms", "email"} if any(r.channel == "all" for r in rows) else {
+            r.channel for r in rows} & {"sms", "email"}
+        return _Loaded(inv, customer, survey, interaction_channel, opted_out,
+                       optouts.describe(rows))
 
     @staticmethod
     def _channel(inv: Invitation, customer: Customer, opted_out: set[str]) -> str:

@@ -85,6 +85,22 @@ def is_opted_out(session: Session, channel: str, address: str | None) -> bool:
     return bool(address) and channel in opted_out_channels(session, [address])
 
 
+_SOURCES = {"sms": "an SMS STOP", "unsubscribe_link": "the email unsubscribe link",
+            "provider": "the provider (opted out elsewhere)", "api": "staff (admin API)",
+            "bounce": "a hard bounce"}
+
+
+def describe(rows: Iterable[OptOut]) -> str:
+    """Which opt-out rule closed which channel, for the contact log: "sms closed by an SMS STOP
+    on 2026-12-01; all channels closed by the email unsubscribe link on …"."""
+    parts = []
+    for row in rows:
+        what = "all channels" if row.channel == "all" else row.channel
+        how = _SOURCES.get(row.source, row.source)
+        parts.append(f"{what} closed by {how} on {row.created_at:%Y-%m-%d}")
+    return "; ".join(parts)
+
+
 def list_for(session: Session, addresses: Iterable[str | None]) -> list[OptOut]:
     wanted = sorted({canonical(a) for a in addresses if a})
     if not wanted:

@@ -70,12 +70,15 @@ class Decision:
     reason: Reason | None = None
     not_before: datetime | None = None
     channel: ContactChannel | None = None
+    rule: str | None = None  # which rule applied, in words, for the contact log
 
     @property
     def explanation(self) -> str:
         if self.reason is None:
             return "Send now."
         text = self.reason.explanation
+        if self.rule:
+            text += f" Rule: {self.rule}."
         if self.not_before is not None:
             text += f" Next attempt at {self.not_before.strftime('%Y-%m-%d %H:%M')} UTC."
         return text

@@ -25,6 +25,8 @@ from feedback.responses import record_comment, record_response
 from feedback.settings import Settings
 from feedback.web.survey import survey_texts
 from outreach import optouts
+from outreach.models import ContactEvent
+from outreach.policy import Reason
 from outreach.sms_parse import ParsedReply, parse_reply
 from surveys.errors import Conflict, Gone
 from surveys.models import (
@@ -98,6 +100,7 @@ def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, custom
     if parsed.kind == "opt_out":
         optouts.record(session, "sms", phone, source="sms", now=now, customer_id=customer_id,
                        note=f"replied {parsed.keyword}")
+        _end_surveys(session, phone, now)
         _forget(session, conversation)
         # Twilio also blocks the number on its standard keywords (and may send its own
         # confirmation); ours covers the local keywords (TD, لغو) Twilio does not know.
@@ -141,6 +144,26 @@ def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, custom
         return Outcome.UNPARSED, say("sms.unparsed", url=_survey_url(settings, invitation))
     _expect(session, phone, invitation, Awaiting.SCORE, now, settings)
     return Outcome.CLARIFY, say("sms.clarify", low=scale[0], high=scale[1])
+
+
+def _end_surveys(session: Session, phone: str, now: datetime) -> None:
+    """STOP ends the surveys in flight on every channel: their reminders are dropped here (and
+    dispatch never re-routes a reminder to a channel the survey was not sent on), each with a
+    contact-log line naming the rule. The link stays valid if the customer wants to answer."""
+    ids = [c for c in session.exec(select(Customer.id).where(Customer.phone == phone)).all()]
+    if not ids:
+        return
+    pending = session.exec(select(Invitation).where(
+        Invitation.customer_id.in_(ids),  # type: ignore[union-attr]
+        Invitation.remind_at.is_not(None))).all()  # type: ignore[union-attr]
+    for inv in pending:
+        inv.remind_at = None
+        session.add(inv)
+        session.add(ContactEvent(
+            invitation_id=inv.id, customer_id=inv.customer_id, at=now, kind="reminder",
+            action="skip", reason=Reason.OPTED_OUT.value, channel=inv.channel,
+            detail=f"{Reason.OPTED_OUT.explanation} Rule: an SMS STOP ends this survey on every "
+                   "channel (no reminder by email either) and all SMS."))
 
 
 def _fit(comment: str | None) -> str | None:

@@ -8,10 +8,12 @@ mail clients call without a form or cookies, so it ignores the body and needs no
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.response import Template
 from sqlmodel import Session, select
 
@@ -50,12 +52,18 @@ def unsubscribe_confirm(token: str, request: Request[Any, Any, Any], db: Db,
 
 @post("/u/{token:str}", sync_to_thread=True, include_in_schema=False, status_code=200)
 def unsubscribe_submit(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
-                       now: Now) -> Template:
+                       now: Now, data: Annotated[dict[str, str] | None, Body(media_type=RequestEncodingType.URL_ENCODED)] = None,
+                       ) -> Template:
+    """`scope=all` (the page's second button) stops every feedback request, on every channel;
+    anything else — the first button, an RFC 8058 one-click POST — only the link's channel."""
     found = unsubscribe.verify(settings.secret_key, token)
+    everything = (data or {}).get("scope") == "all"
     if found is not None:
-        optouts.record(db, found.channel, found.address, source="unsubscribe_link", now=now,
-                       customer_id=found.customer_id)
-    return _unsubscribe_page(request, db, token, settings, state="done")
+        optouts.record(db, "all" if everything else found.channel, found.address,
+                       source="unsubscribe_link", now=now, customer_id=found.customer_id,
+                       note="stop all feedback requests" if everything else None)
+    return _unsubscribe_page(request, db, token, settings,
+                             state="done_all" if everything else "done")
 
 
 def _limit(value: int | None) -> int:

@@ -4,6 +4,7 @@ keywords, duplicates and unknown senders — on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -279,3 +280,18 @@ def test_an_over_long_reply_is_cut_not_lost(sms, sent_invitation, session):  # t
     assert len(_response(session, first).comment) == MAX_COMMENT  # type: ignore[arg-type,union-attr]
     assert len(_response(session, second).comment) == MAX_COMMENT  # type: ignore[arg-type,union-attr]
     assert max(len(m.body) for m in session.exec(select(InboundSms))) == 5002
+
+
+def test_stop_ends_the_survey_on_every_channel_and_logs_the_rule(sms, sent_invitation, session, clock):  # type: ignore[no-untyped-def]
+    from outreach.models import ContactEvent
+
+    inv = sent_invitation()
+    inv.remind_at = clock.now + timedelta(hours=24)
+    session.add(inv)
+    session.commit()
+    sms("STOP")
+    session.expire_all()
+    assert session.get(Invitation, inv.id).remind_at is None
+    [event] = session.exec(select(ContactEvent).where(ContactEvent.invitation_id == inv.id)).all()
+    assert (event.kind, event.action, event.reason) == ("reminder", "skip", "opted_out")
+    assert "SMS STOP ends this survey on every channel" in event.detail
