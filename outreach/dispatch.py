@@ -34,7 +34,14 @@ from outreach.channels.base import (
 from outreach.claims import Claim, I, claim, expire_due, settle
 from outreach.messages import Catalog, Invite, Site, compose
 from outreach.models import ContactEvent
-from outreach.policy import Decision, Reason, choose_channel, decide, retry_delay
+from outreach.policy import (
+    Decision,
+    Reason,
+    choose_channel,
+    decide,
+    infer_zone,
+    retry_delay,
+)
 from surveys.models import Customer, Interaction, Invitation, InvitationStatus, SurveyDefinition
 
 log = logging.getLogger(__name__)
@@ -157,7 +164,8 @@ class Dispatcher:
             # own one-per-fatigue-window rule when it schedules one).
             last_surveyed_at=(None if reminder or inv.purpose != "survey"
                               else customer.last_surveyed_at),
-            fatigue_days=self.policy.fatigue_days, tz_name=customer.time_zone,
+            fatigue_days=self.policy.fatigue_days,
+            tz_name=infer_zone(customer.time_zone, customer.phone, now, self.policy.default_tz),
             default_tz=self.policy.default_tz,
             quiet_start=self.policy.quiet_start if quiet else time(0),
             quiet_end=self.policy.quiet_end if quiet else time(0))

@@ -13,6 +13,9 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+from phonenumbers import timezone as phone_timezone
+
 ContactChannel = Literal["sms", "email", "link"]
 Action = Literal["send", "defer", "skip"]
 
@@ -103,6 +106,45 @@ def resolve_zone(tz_name: str | None, default_tz: str = "UTC") -> ZoneInfo:
         return ZoneInfo(default_tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"default time zone {default_tz!r} does not exist") from exc
+
+
+def infer_zone(tz_name: str | None, phone: str | None, now: datetime,
+               default_tz: str = "UTC") -> str:
+    """The zone to read quiet hours in: the customer's own (when it exists), else the one their
+    phone number belongs to, else `default_tz`.
+
+    A number that spans several zones (a US toll-free number, most of Russia's mobiles) gets the
+    one that wakes latest — the smallest UTC offset at `now` — so the morning end of quiet hours
+    has come everywhere the customer may be. Unknown or unparsable numbers give the default.
+    """
+    name = (tz_name or "").strip()
+    if name:
+        try:
+            ZoneInfo(name)
+            return name
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    zones = _phone_zones(phone)
+    if not zones:
+        return default_tz
+    return min(zones, key=lambda z: (now.astimezone(ZoneInfo(z)).utcoffset(), z))
+
+
+def _phone_zones(phone: str | None) -> list[str]:
+    if not phone or not phone.strip():
+        return []
+    try:
+        number = phonenumbers.parse(phone.strip(), None)
+    except phonenumbers.NumberParseException:
+        return []
+    found = []
+    for zone in phone_timezone.time_zones_for_number(number):
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue  # "Etc/Unknown", or a zone this system's tzdata lacks
+        found.append(zone)
+    return found
 
 
 def in_quiet_hours(wall: time, quiet_start: time, quiet_end: time) -> bool:
