@@ -150,9 +150,10 @@ class Settings(BaseSettings):
     recovery_keywords_on_positive: bool = False  # "helped me cancel" from a promoter is fine
     recovery_vip_tiers: list[str] = Field(default_factory=lambda: ["gold", "vip", "platinum"])
     recovery_repeat_days: int = 90  # a second negative answer within this is high priority
-    # round_robin: all available recovery members in turn; team: members of the interaction's
-    # team (round robin among them, everyone if none is available); none: the queue claims.
-    recovery_assignment: Literal["round_robin", "team", "none"] = "round_robin"
+    # team: available members of the task's team in turn, else the team's lead, else nobody (the
+    # team's queue claims it) — never another team's agent; round_robin: everyone in turn, but
+    # only when recovery_agents_see_all_teams (else as team); none: the queue claims.
+    recovery_assignment: Literal["round_robin", "team", "none"] = "team"
     recovery_agents_see_all_teams: bool = False
     recovery_root_causes: list[str] = Field(default_factory=lambda: [
         "wait time", "agent behaviour", "billing error", "product defect", "outage",

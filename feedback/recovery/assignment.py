@@ -1,4 +1,10 @@
-"""Who gets a new task: round robin over the recovery team, fair and safe under concurrency.
+"""Who gets a new task: round robin within the task's team, fair and safe under concurrency.
+
+Ownership follows visibility: a recovery member sees their own team's queue, so a task goes to
+an available member of *its* team; when none is available, to that team's lead; when there is
+no lead either, nobody — it waits in the team's queue. Never to another team's agent (who could
+not find it again once released). Only when agents see every team
+(`recovery_agents_see_all_teams`) does `round_robin` rotate over everyone.
 
 Each member has a `recovery_assignee` row holding the sequence number of their last
 assignment; the next task goes to the eligible member with the lowest number (the one who
@@ -18,6 +24,7 @@ from sqlmodel import Session, select
 from feedback.auth.models import Role, User
 from feedback.notifications.outbox import insert_ignore
 from feedback.recovery.models import RecoveryAssignee
+from surveys.errors import NotFound
 
 _A = RecoveryAssignee.__table__  # type: ignore[attr-defined]
 
@@ -54,16 +61,33 @@ def next_in_turn(session: Session, users: list[User], now: datetime) -> User | N
     return next(u for u in users if u.id == chosen)
 
 
+def team_leads(session: Session, team: str) -> list[User]:
+    return list(session.exec(select(User).where(
+        User.role == Role.LEAD, User.active.is_(True), User.team == team)  # type: ignore[attr-defined]
+        .order_by(User.id)).all())  # type: ignore[arg-type]
+
+
 def choose_owner(session: Session, *, team: str | None, settings: Any, now: datetime) -> User | None:
     """The owner a new task gets under the configured policy, or None (the queue claims it)."""
     mode = settings.recovery_assignment
     if mode == "none":
         return None
-    if mode == "team" and team:
-        owner = next_in_turn(session, eligible(session, team), now)
-        if owner is not None:
-            return owner
-    return next_in_turn(session, eligible(session), now)
+    if team is None or (mode == "round_robin" and settings.recovery_agents_see_all_teams):
+        return next_in_turn(session, eligible(session), now)
+    owner = next_in_turn(session, eligible(session, team), now)
+    if owner is None:
+        owner = next_in_turn(session, team_leads(session, team), now)
+    return owner
+
+
+def set_availability(session: Session, user_id: int, available: bool) -> User:
+    """Mark a recovery member on or off rotation (admins). Off members keep their tasks."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found", code="unknown_user")
+    user.available = available
+    session.add(user)
+    return user
 
 
 def staff_user(session: Session, user_id: int) -> User | None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, post, put
 from litestar.params import JSONBody, QueryParameter
 
 from feedback.auth.guards import provide_principal, require
 from feedback.deps import Conf, Db, Now
-from feedback.recovery import actions, metrics, repository
+from feedback.recovery import actions, assignment, metrics, repository
 from feedback.recovery.schemas import (
     AssignIn,
     CloseIn,
@@ -172,5 +172,15 @@ def get_metrics(db: Db, now: Now, settings: Conf,
                                          now=now))
 
 
-routes = [list_tasks, get_task, claim, release, assign, priority, contact, resolve, close,
+@put("/api/recovery/members/{user_id:int}/availability", sync_to_thread=True,
+     guards=[require()], tags=_TAGS, summary="Put a recovery member on or off rotation (admins)")
+def set_availability(user_id: int, db: Db, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    available = data.get("available") if isinstance(data, dict) else None
+    if not isinstance(available, bool):
+        raise ValidationFailed("available must be true or false", field="available")
+    user = assignment.set_availability(db, user_id, available)
+    return {"id": user.id, "name": user.name, "team": user.team, "available": user.available}
+
+
+routes = [set_availability, list_tasks, get_task, claim, release, assign, priority, contact, resolve, close,
           get_metrics]

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from feedback.auth.guards import provide_principal, require
 from feedback.deps import Conf, Db, Now
-from feedback.recovery import actions, repository, sla
+from feedback.recovery import actions, assignment, repository, sla
 from feedback.recovery.models import ContactChannel, ContactResult, Outcome, Priority
 from feedback.recovery.schemas import (
     AssignIn,
@@ -40,6 +40,7 @@ DONE_MESSAGES = {
     "claimed": "The task is yours.", "released": "The task is back in the queue.",
     "assigned": "Task assigned.", "contact": "Contact attempt logged.",
     "resolved": "Task resolved.", "closed": "Task closed.", "priority": "Priority changed.",
+    "availability": "Availability saved.",
 }
 
 
@@ -61,16 +62,18 @@ def queue_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf
         error = exc.message if isinstance(exc, ValidationFailed) else "page must be 1 or more"
         filters, page = repository.Filters(), 1
         return _queue(db, principal, settings, now, filters, page, error=error, status=422)
-    return _queue(db, principal, settings, now, filters, page)
+    return _queue(db, principal, settings, now, filters, page,
+                  notice=DONE_MESSAGES.get(params.get("done") or ""))
 
 
 def _queue(db: Session, principal: Any, settings: Settings, now: datetime,
            filters: repository.Filters, page: int, *, error: str | None = None,
-           status: int = 200) -> Template:
+           status: int = 200, notice: str | None = None) -> Template:
     result = repository.list_tasks(db, filters, principal, settings, now, page=page, per_page=50)
     return Template(template_name="recovery/queue.html", status_code=status, context={
         **_common(now), "principal": principal, "filters": filters, "result": result,
         "counts": repository.queue_counts(db, principal, settings, now), "error": error,
+        "notice": notice,
         "teams": repository.teams(db), "statuses": repository.STATUS_CHOICES,
         # Leads look at one person's queue; members have "mine".
         "owners": repository.assignable_users(db) if principal.role in ("lead", "admin") else [],
@@ -116,6 +119,10 @@ def _do(request: Request[Any, Any, Any], db: Session, now: datetime, settings: S
             raise
         return _task_page(db, request, task_id, settings, now, error=exc.message,
                           form=data, status=exc.status_code)
+    if not repository.can_see(db, task_id, principal, settings):
+        # Released (or handed over) a task of another team: back to a queue this user may see,
+        # not to a page that now answers 403.
+        return Redirect(f"/queue?done={quote(done)}", status_code=303)
     return Redirect(f"/queue/{task_id}?done={quote(done)}", status_code=303)
 
 
@@ -180,5 +187,23 @@ def close_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, 
                _form(data, "reason"))
 
 
-routes = [queue_page, task_page, claim_form, release_form, assign_form, priority_form,
+@post("/staff/{user_id:int}/availability", sync_to_thread=True, guards=[require()],
+      include_in_schema=False, status_code=303)
+def availability_form(user_id: int, db: Db, data: Form) -> Redirect:
+    """The users page's on/off switch for round-robin assignment (admins)."""
+    available = _flag(data.get("available"), "available")
+    assignment.set_availability(db, user_id, available)
+    return Redirect("/queue?done=availability", status_code=303)
+
+
+def _flag(raw: str | None, field: str) -> bool:
+    value = (raw or "").strip().lower()
+    if value in ("1", "true", "on", "yes"):
+        return True
+    if value in ("0", "false", "off", "no"):
+        return False
+    raise ValidationFailed(f"{field} must be true or false", field=field)
+
+
+routes = [availability_form, queue_page, task_page, claim_form, release_form, assign_form, priority_form,
           contact_form, resolve_form, close_form]

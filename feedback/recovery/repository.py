@@ -72,6 +72,17 @@ def check_visible(principal: Any, task: RecoveryTask, settings: Any) -> None:
                     "you can see your own team's tasks")
 
 
+def can_see(session: Session, task_id: int, principal: Any, settings: Any) -> bool:
+    task = session.get(RecoveryTask, task_id)
+    if task is None:
+        return False
+    try:
+        check_visible(principal, task, settings)
+    except Forbidden:
+        return False
+    return True
+
+
 # --- The queue -----------------------------------------------------------------------------
 
 

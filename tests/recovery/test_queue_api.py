@@ -251,3 +251,61 @@ def test_the_owner_releases_and_the_task_returns_to_the_queue(app, world):  # ty
         r = rita.post(f"/queue/{tid}/release", data={"_csrf_token": _csrf(rita), "note": "on leave"})
         assert r.status_code == 200 and "back in the queue" in r.text
         assert _ids(rita.get("/api/recovery/tasks?unassigned=1")) == [tid]
+
+
+def test_releasing_another_teams_task_redirects_to_the_queue_not_a_403(app, world, engine):  # type: ignore[no-untyped-def]
+    from litestar.testing import TestClient
+
+    from feedback.auth.models import User
+    from feedback.recovery.service import SYSTEM, assign
+
+    tid = world["sales"]
+    with Session(engine) as s:  # a lead handed Rita (Billing) a Sales task
+        task, rita_user = s.get(RecoveryTask, tid), s.get(User, world["people"]["rita"].id)
+        assign(s, task, rita_user, SYSTEM, task.opened_at)  # type: ignore[arg-type]
+        s.commit()
+    with TestClient(app, base_url="http://testserver.local") as rita:
+        sign_in(rita, world["people"]["rita"].email)
+        assert rita.get(f"/queue/{tid}").status_code == 200  # hers while she owns it
+        r = rita.post(f"/queue/{tid}/release", data={"_csrf_token": _csrf(rita)},
+                      follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/queue?done=released"
+        page = rita.get(r.headers["location"])
+        assert page.status_code == 200 and "back in the queue" in page.text
+
+
+def test_admins_set_a_members_availability(client, api_key, world, engine):  # type: ignore[no-untyped-def]
+    from feedback.auth.models import User
+
+    ravi = world["people"]["ravi"].id
+    url = f"/api/recovery/members/{ravi}/availability"
+    client.headers.update(api_key("lead", "Billing"))
+    assert client.put(url, json={"available": False}).status_code == 403
+    client.headers.update(api_key("admin"))
+    assert client.put(url, json={"available": "no"}).json()["field"] == "available"
+    assert client.put("/api/recovery/members/99999/availability",
+                      json={"available": False}).status_code == 404
+    r = client.put(url, json={"available": False})
+    assert r.status_code == 200 and r.json()["available"] is False
+    with Session(engine) as s:
+        assert s.get(User, ravi).available is False  # type: ignore[union-attr]
+
+
+def test_the_availability_switch_on_the_users_page(app, world, staff, engine):  # type: ignore[no-untyped-def]
+    from litestar.testing import TestClient
+
+    from feedback.auth.models import User
+
+    admin = staff("Ada", role="admin", password=PASSWORD)
+    sam = world["people"]["sam"].id
+    with TestClient(app, base_url="http://testserver.local") as c:
+        sign_in(c, world["people"]["lena"].email)  # a lead may not
+        assert c.post(f"/staff/{sam}/availability",
+                      data={"_csrf_token": _csrf(c), "available": "off"}).status_code == 403
+    with TestClient(app, base_url="http://testserver.local") as c:
+        sign_in(c, admin.email)
+        r = c.post(f"/staff/{sam}/availability", data={"_csrf_token": _csrf(c), "available": "off"},
+                   follow_redirects=False)
+        assert r.status_code == 303
+    with Session(engine) as s:
+        assert s.get(User, sam).available is False  # type: ignore[union-attr]
