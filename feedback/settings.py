@@ -158,6 +158,8 @@ class Settings(BaseSettings):
     recovery_root_causes: list[str] = Field(default_factory=lambda: [
         "wait time", "agent behaviour", "billing error", "product defect", "outage",
         "policy", "price", "communication", "other"])
+    # A customer's SMS after the survey joins their task while open or resolved this recently.
+    recovery_reply_window_days: int = 14
     recovery_followup: bool = True  # ask again after resolution (recovery_followup purpose)
     recovery_followup_delay_hours: float = 24.0
     recovery_escalation_emails: list[str] = Field(default_factory=list)
@@ -204,7 +206,16 @@ class Settings(BaseSettings):
     dispatch_max_attempts: int = 8  # then the invitation is marked failed with the last error
     # Health check: alert when invitations have waited this long and nothing was sent meanwhile.
     dispatch_stall_minutes: int = 30
-    dispatch_alert_webhook_url: str | None = None  # JSON POST {"event": "dispatch.stalled", ...}
+    # Pipeline alerts (feedback.health): POSTed as signed JSON through the notification outbox
+    # (X-Feedback-Signature with recovery_webhook_secret), and e-mailed to active admins.
+    dispatch_alert_webhook_url: str | None = None
+    dispatch_pause_probe_minutes: int = 5  # a channel paused for bad credentials is retried
+    health_failure_window_minutes: int = 30  # failure-rate spike: over this window …
+    health_failure_min_attempts: int = 10  # … with at least this many send attempts …
+    health_failure_rate: float = 0.5  # … this share failing (or retrying) alerts
+    # No interaction ingested for this many hours alerts; "*" is any interaction, other keys are
+    # interaction channels (phone, chat, email, …: each source on its own clock). 0 disables.
+    health_ingest_silence_hours: dict[str, float] = Field(default_factory=lambda: {"*": 24.0})
 
     # --- Inbound SMS and delivery reports (feedback/inbound) -----------------------------------
     # Webhooks are verified with twilio_auth_token against public_url + path (the URL set in

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
-from outreach import optouts
+from outreach import optouts, pauses
 from outreach.channels.base import (
     Channel,
     PermanentSendError,
@@ -62,6 +62,7 @@ class DispatchPolicy:
     retry_cap: timedelta = timedelta(hours=1)
     max_attempts: int = 8
     batch_size: int = 50
+    pause_probe: timedelta = timedelta(minutes=5)  # a paused channel is tested this often
 
     @classmethod
     def from_settings(cls, s: Any) -> DispatchPolicy:
@@ -74,7 +75,8 @@ class DispatchPolicy:
             lease=timedelta(seconds=s.lease_seconds),
             retry_base=timedelta(seconds=s.dispatch_retry_base_seconds),
             retry_cap=timedelta(seconds=s.dispatch_retry_cap_seconds),
-            max_attempts=s.dispatch_max_attempts, batch_size=s.worker_batch_size)
+            max_attempts=s.dispatch_max_attempts, batch_size=s.worker_batch_size,
+            pause_probe=timedelta(minutes=s.dispatch_pause_probe_minutes))
 
 
 @dataclass
@@ -105,6 +107,8 @@ class Dispatcher:
         self.engine, self.channels, self.catalog, self.site = engine, channels, catalog, site
         self.policy, self.worker, self.clock = policy, worker, clock
         self.rng = rng or random.Random()
+        self._started = False
+        self._paused: dict[str, pauses.Pause] = {}
 
     # --- the passes -----------------------------------------------------------------------
 
@@ -113,6 +117,10 @@ class Dispatcher:
         report = DispatchReport()
         for purpose in ("invitation", "reminder"):
             with self.engine.begin() as conn:
+                if not self._started:
+                    pauses.probe_now(conn, self.clock())
+                    self._started = True
+                self._paused = pauses.active(conn)
                 claims = claim(conn, purpose, now=self.clock(), worker=self.worker,  # type: ignore[arg-type]
                                lease=self.policy.lease, limit=self.policy.batch_size)
             for claimed in claims:
@@ -155,6 +163,9 @@ class Dispatcher:
             recovered = self._reconcile(claimed, loaded, channel, now)
             if recovered is not None:
                 return recovered
+        if channel in self._paused and not self._probe(channel, now):
+            return self._hold(claimed, inv, channel, self._paused[channel].probe_at, now,
+                              self._paused[channel].reason)
         quiet = channel in self.policy.quiet_channels
         decision = decide(
             now, phone=customer.phone, email=customer.email, opted_out=opted_out,
@@ -186,9 +197,50 @@ class Dispatcher:
         except TransientSendError as exc:
             return self._retry(claimed, inv, decision.channel, exc, self.clock(), reminder)
         except PermanentSendError as exc:
+            if exc.kind == "config":
+                return self._pause(claimed, inv, decision.channel, exc, self.clock())
             return self._failed(claimed, inv, decision.channel, exc, self.clock(), reminder)
+        if decision.channel in self._paused:  # the probe went through: the channel works again
+            with self.engine.begin() as conn:
+                held = pauses.resume(conn, decision.channel, self.clock())
+            self._paused.pop(decision.channel, None)
+            log.warning("channel %s works again; %d held invitations are due", decision.channel, held)
         reason = Reason.CHANNEL_UNAVAILABLE if result.provider == "dev" else Reason.SENT
         return self._sent(claimed, inv, decision.channel, result, self.clock(), reminder, reason)
+
+    # --- paused channels (see outreach.pauses) ------------------------------------------------
+
+    def _probe(self, channel: str, now: datetime) -> bool:
+        with self.engine.begin() as conn:
+            return pauses.take_probe(conn, channel, now=now, probe_after=self.policy.pause_probe)
+
+    def _pause(self, claimed: Claim, inv: Invitation, channel: str, exc: PermanentSendError,
+               now: datetime) -> str:
+        """The provider refused our configuration: no customer's survey is at fault, so the
+        invitation is held, not failed, and the channel pauses until it works again."""
+        with self.engine.begin() as conn:
+            pauses.pause(conn, channel, reason=f"{exc.kind}: {exc.reason}", code=exc.code, now=now,
+                         probe_after=self.policy.pause_probe)
+            self._paused = pauses.active(conn)
+        log.error("channel %s paused: the provider refused our configuration (%s)", channel,
+                  exc.reason)
+        return self._hold(claimed, inv, channel, now + self.policy.pause_probe, now, exc.reason)
+
+    def _hold(self, claimed: Claim, inv: Invitation, channel: str, until: datetime,
+              now: datetime, why: str) -> str:
+        until = max(until, now)
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "updated_at": now}
+        if claimed.purpose == "reminder":
+            values["remind_at"] = until
+        else:
+            values.update(status=InvitationStatus.SCHEDULED, send_at=until, channel=channel,
+                          status_reason=pauses.HELD)
+        with self.engine.begin() as conn:
+            if settle(conn, claimed, **values):
+                self._event(conn, inv.id, inv.customer_id, claimed.purpose, "defer",  # type: ignore[arg-type]
+                            Reason.CHANNEL_PAUSED, now, channel=channel, not_before=until,
+                            detail=f"{Reason.CHANNEL_PAUSED.explanation} ({why})"[:1000])
+        return "held"
 
     def _reconcile(self, claimed: Claim, loaded: _Loaded, channel: str, now: datetime) -> str | None:
         """Settle as sent if the provider already has this message; None if it has not (or the

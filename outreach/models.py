@@ -51,3 +51,21 @@ class ContactEvent(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=10)
     detail: str | None = Field(default=None, max_length=1000)
     not_before: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+
+
+class ChannelPause(SQLModel, table=True):
+    """A channel the provider refused for configuration reasons (bad Twilio credentials, SMTP
+    authentication): dispatch holds that channel's invitations instead of failing each one.
+
+    One row per paused channel. `probe_at` is when one message may test the channel again (a
+    worker that starts up probes at once: it may carry the fixed configuration); a probe that
+    is accepted deletes the row and the held invitations become due."""
+
+    __tablename__ = "channel_pause"
+
+    channel: str = Field(primary_key=True, max_length=10)
+    reason: str = Field(max_length=1000)
+    code: str | None = Field(default=None, max_length=40)
+    paused_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    probe_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))

@@ -40,6 +40,7 @@ class Reason(StrEnum):
     CHANNEL_UNAVAILABLE = "channel_unavailable"
     ALREADY_SENT = "already_sent"
     LINK_ONLY = "link_only"
+    CHANNEL_PAUSED = "channel_paused"
 
     @property
     def explanation(self) -> str:
@@ -62,6 +63,8 @@ _EXPLANATIONS: dict[Reason, str] = {
     Reason.ALREADY_SENT: "The provider already has this message (found after an interruption); "
                          "it was not sent twice.",
     Reason.LINK_ONLY: "The survey rule asks for a link only; no message is sent.",
+    Reason.CHANNEL_PAUSED: "The provider refused our configuration (e.g. credentials); the "
+                           "channel is paused and the message waits until it works again.",
 }
 
 

@@ -1,4 +1,6 @@
-"""The worker's outreach jobs: dispatch (invitations and reminders), expiry, health check.
+"""The worker's outreach jobs: dispatch (invitations and reminders) and expiry. (The health
+check that pages a human is `feedback.health`: its alerts live in the database and go through
+the notification outbox, which outreach may not import.)
 
 The context's `extras` supply what outreach cannot import from the application: `catalog` (the
 message catalogs, `feedback.i18n`). Channels are built once per worker and kept in `extras`.
@@ -8,17 +10,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any, NamedTuple
 
-from outreach import health
 from outreach.channels.factory import build_channels
 from outreach.devoutbox import DevOutboxStore
 from outreach.dispatch import Dispatcher, DispatchPolicy, DispatchReport
 from outreach.messages import Site
 
 _DISPATCHER = "outreach.dispatcher"
-_ALERTED = "outreach.stall_alerted"
 
 
 def dispatcher(ctx: Any) -> Dispatcher:
@@ -46,16 +45,6 @@ def expire_invitations(ctx: Any) -> int:
     return dispatcher(ctx).expire()
 
 
-def check_health(ctx: Any) -> health.Health:
-    s = ctx.settings
-    result = health.check(ctx.engine, ctx.now(), timedelta(minutes=s.dispatch_stall_minutes))
-    if result.stalled and not ctx.extras.get(_ALERTED):
-        health.alert(result, webhook_url=s.dispatch_alert_webhook_url,
-                     timeout=s.notification_timeout_seconds)
-    ctx.extras[_ALERTED] = result.stalled  # a new stall after a recovery alerts again
-    return result
-
-
 class Job(NamedTuple):
     """The shape `feedback.worker` schedules (name, func, seconds, cron). Declared here because
     outreach may not import the application; the worker reads these attributes only."""
@@ -69,5 +58,4 @@ class Job(NamedTuple):
 JOBS = [
     Job("outreach.dispatch", dispatch_due, seconds=10),
     Job("outreach.expire", expire_invitations, seconds=300),
-    Job("outreach.health", check_health, seconds=60),
 ]

@@ -12,9 +12,10 @@ from litestar.response import Redirect, Template
 from sqlmodel import select
 
 from feedback.auth.guards import require, resolve_principal
-from feedback.auth.models import User
+from feedback.auth.models import Role, User
 from feedback.auth.service import verify_password
 from feedback.deps import Db
+from feedback.health.service import open_alerts
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -50,11 +51,14 @@ def logout(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/", sync_to_thread=True, include_in_schema=False)
-def home(request: Request[Any, Any, Any]) -> Redirect | Template:
+def home(request: Request[Any, Any, Any], db: Db) -> Redirect | Template:
     principal = resolve_principal(request)
     if principal is None:
         return Redirect("/login")
-    return Template(template_name="staff/home.html", context={"principal": principal})
+    # Admins see the pipeline's open alerts here until someone resolves them.
+    alerts = open_alerts(db) if principal.role == Role.ADMIN else []
+    return Template(template_name="staff/home.html",
+                    context={"principal": principal, "alerts": alerts})
 
 
 @get("/whoami", sync_to_thread=True, guards=[require("lead", "recovery")], include_in_schema=False)

@@ -1,13 +1,10 @@
 """Dispatch through the real channels: the `twilio` client against Prism (Twilio's OpenAPI
-contract) and SMTP to a local aiosmtpd server; plus the worker's job wiring and the health check."""
+contract) and SMTP to a local aiosmtpd server; plus the worker's job wiring and the stall count
+(the alerting is tests/health)."""
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,11 +13,11 @@ from sqlmodel import Session
 from feedback.worker import JobContext, collect_jobs
 from outreach import health
 from outreach.channels.factory import build_channels
-from outreach.tasks import check_health, dispatch_due, expire_invitations
+from outreach.tasks import dispatch_due, expire_invitations
 from surveys.models import Invitation
 from tests.factories import make_invitation
 from tests.outreach.conftest import outbox
-from tests.support.prism import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, free_port
+from tests.support.prism import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 
 def reload(engine: Any, inv: Invitation) -> Invitation:
@@ -65,7 +62,7 @@ def test_email_through_smtp_multipart_with_buttons_and_one_click_unsubscribe(
 
 
 def test_worker_jobs_dispatch_and_expire(session, settings, clock, engine) -> None:
-    assert {"outreach.dispatch", "outreach.expire", "outreach.health"} <= {
+    assert {"outreach.dispatch", "outreach.expire", "health.check"} <= {
         j.name for j in collect_jobs()}
     ctx = JobContext(engine=engine, settings=settings, clock=clock, worker_id="job-test")
     ctx.extras["channels"] = {}  # the notification outbox's cache shares the context's extras
@@ -80,61 +77,6 @@ def test_job_context_without_a_catalog_is_refused(settings, engine, clock) -> No
     ctx = JobContext(engine=engine, settings=settings, clock=clock, extras={})
     with pytest.raises(RuntimeError, match="catalog"):
         dispatch_due(ctx)
-
-
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]]
-    status = 200
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append(json.loads(body))
-        self.send_response(self.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, type[_Hook]]]:
-    hook = type("Hook", (_Hook,), {"received": []})
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", hook
-    server.shutdown()
-    server.server_close()
-
-
-def test_health_check_alerts_once_per_stall_by_log_and_webhook(
-        session, settings, clock, engine, webhook, caplog) -> None:
-    url, hook = webhook
-    conf = settings.model_copy(update={"dispatch_alert_webhook_url": url,
-                                       "dispatch_stall_minutes": 30})
-    ctx = JobContext(engine=engine, settings=conf, clock=clock, worker_id="health")
-    make_invitation(session, settings, clock())
-    assert not check_health(ctx).stalled  # due, but not for 30 minutes yet
-    clock.advance(minutes=31)
-    result = check_health(ctx)
-    assert result.stalled and result.due == 1 and result.last_sent_at is None
-    assert hook.received == [{"event": "dispatch.stalled", "due": 1, "stalled": True,
-                              "last_sent_at": None}]
-    assert "dispatch stalled" in caplog.text
-    check_health(ctx)
-    assert len(hook.received) == 1  # once per stall
-    dispatch_due(ctx)
-    assert not check_health(ctx).stalled
-
-
-def test_health_alert_survives_a_failing_webhook(webhook) -> None:
-    url, hook = webhook
-    hook.status = 500
-    stalled = health.Health(due=3, last_sent_at=None, stalled=True)
-    assert health.alert(stalled, webhook_url=url) is False
-    assert health.alert(stalled, webhook_url=f"http://127.0.0.1:{free_port()}/") is False
-    assert health.alert(stalled, webhook_url=None) is False
 
 
 def test_health_is_quiet_while_sending_keeps_up(session, settings, clock, engine,
