@@ -33,6 +33,7 @@ class Outcome(StrEnum):
     OPT_IN = "opt_in"
     HELP = "help"
     NO_SURVEY = "no_survey"  # unknown number, or nothing open for it
+    TASK_REPLY = "task_reply"  # no survey open, but a recovery task: the words went there
     ALREADY_ANSWERED = "already_answered"
     IGNORED_OPTED_OUT = "ignored_opted_out"  # stored, but we no longer text this number
 

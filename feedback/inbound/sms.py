@@ -5,7 +5,9 @@ The conversation is short and kept in the database (`sms_conversation`, one row 
              ──► "9"              → answer recorded, follow-up question; the next SMS is the comment
              ──► "eleven?" / "11" → one clarifying SMS; a second unreadable reply is stored, and
                                     answered with the survey link — never a third question.
-Keywords (STOP, START, HELP, …) win over everything. Answers go through
+Keywords (STOP, START, HELP, …) win over everything. With no survey open, a message from a
+customer with a recovery task (open, or resolved within 14 days) goes to that task's timeline
+and its owner, and the customer is told it arrived. Answers go through
 `feedback.responses.record_response`, exactly like the web page, so a detractor's SMS opens a
 recovery task the same way.
 """
@@ -21,6 +23,7 @@ from sqlmodel import Session, select
 
 from feedback import i18n
 from feedback.inbound.models import Awaiting, InboundSms, Outcome, SmsConversation
+from feedback.recovery.service import customer_reply
 from feedback.responses import record_comment, record_response
 from feedback.settings import Settings
 from feedback.web.survey import survey_texts
@@ -82,7 +85,8 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
                        else customers[0].id if customers else None)
 
     outcome, reply = _act(session, parsed, message.body, phone=phone, customer_id=row.customer_id,
-                          invitation=invitation, conversation=conversation, locale=locale,
+                          customer_ids=[c.id for c in customers if c.id is not None],
+                          message_sid=message.message_sid, invitation=invitation, conversation=conversation, locale=locale,
                           scale=(low, high), now=now, settings=settings)
     row.outcome, row.reply = outcome, reply
     session.add(row)
@@ -90,6 +94,7 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
 
 
 def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, customer_id: int | None,
+         customer_ids: list[int], message_sid: str,
          invitation: Invitation | None, conversation: SmsConversation | None, locale: str,
          scale: tuple[int, int], now: datetime, settings: Settings) -> tuple[str, str | None]:
     company = settings.company_name
@@ -114,6 +119,10 @@ def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, custom
         # They said STOP: keep what they wrote (staff can read it), but text them nothing more.
         return Outcome.IGNORED_OPTED_OUT, None
     if invitation is None:
+        task = customer_reply(session, customer_ids, body, via="sms", ref=message_sid, now=now,
+                              settings=settings)
+        if task is not None:
+            return Outcome.TASK_REPLY, say("sms.reply_received")
         return Outcome.NO_SURVEY, say("sms.no_survey")
 
     try:

@@ -27,7 +27,7 @@ def active_leads(session: Session) -> list[User]:
                              .order_by(User.id)).all())  # type: ignore[arg-type]
 
 
-def _leads(leads: list[User], team: str | None) -> list[User]:
+def leads_for(leads: list[User], team: str | None) -> list[User]:
     """The team's leads; every lead when the team has none (someone must hear of a breach)."""
     own = [u for u in leads if team and u.team == team]
     return own or leads
@@ -59,7 +59,7 @@ def warning(session: Session, task: RecoveryTask, window: str, *, now: datetime,
     """80 % of a window has passed: tell the owner (or, with no owner, the team's leads)."""
     f = _facts(session, task, window, settings)
     owner = session.get(User, task.owner_id) if task.owner_id else None
-    people = [owner] if owner and owner.active else _leads(leads, task.team)
+    people = [owner] if owner and owner.active else leads_for(leads, task.team)
     subject = f"Recovery task #{task.id}: {WINDOW_LABEL[window]} due soon"
     headline = (f"The {WINDOW_LABEL[window]} deadline of this recovery task is close "
                 f"({int(settings.recovery_warn_fraction * 100)} % of the window has passed).")
@@ -77,7 +77,7 @@ def escalation(session: Session, task: RecoveryTask, window: str, *, now: dateti
     label = WINDOW_LABEL[window]
     subject = f"SLA breach: recovery task #{task.id} missed its {label} deadline"
     headline = f"This recovery task missed its {label} deadline and needs a lead's attention."
-    emails = [u.email for u in _leads(leads, task.team)] + list(settings.recovery_escalation_emails)
+    emails = [u.email for u in leads_for(leads, task.team)] + list(settings.recovery_escalation_emails)
     if f["owner_email"]:
         emails.append(f["owner_email"])
     event = {"event": "recovery.sla_breach", "occurred_at": now.isoformat(), **f}

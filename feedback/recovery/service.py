@@ -8,7 +8,7 @@ the outbox (sent by a job after commit).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from feedback.auth.models import Role, User
-from feedback.recovery import assignment, sla, triggers
+from feedback.notifications.outbox import enqueue_many, notification
+from feedback.recovery import alerts, assignment, sla, triggers
 from feedback.recovery.models import (
     DONE,
     OPEN,
@@ -330,3 +331,38 @@ def finish(session: Session, task: RecoveryTask, status: TaskStatus, actor: Acto
     record(session, task, actor, "status", now, before=before, after=status,
            note="; ".join(x for x in (outcome and f"outcome: {outcome}",
                                       root_cause and f"root cause: {root_cause}", note) if x))
+
+
+def customer_reply(session: Session, customer_ids: list[int], text: str, *, via: str, ref: str,
+                   now: datetime, settings: Settings) -> RecoveryTask | None:
+    """A customer's own words after the survey (an SMS "please call me after 5pm") reach their
+    recovery task — the open one, else the last one resolved within
+    `recovery_reply_window_days` — as a timeline entry, and its owner (or, with no owner, the
+    team's leads) gets an e-mail through the outbox. None when there is no such task."""
+    if not customer_ids:
+        return None
+    since = now - timedelta(days=settings.recovery_reply_window_days)
+    task = session.exec(
+        select(RecoveryTask).where(
+            RecoveryTask.customer_id.in_(customer_ids),  # type: ignore[attr-defined]
+            sa.or_(RecoveryTask.resolved_at.is_(None),  # type: ignore[union-attr]
+                   RecoveryTask.resolved_at >= since))  # type: ignore[operator]
+        .order_by(RecoveryTask.resolved_at.is_not(None),  # type: ignore[union-attr]
+                  sa.desc(RecoveryTask.opened_at))).first()  # type: ignore[arg-type]
+    if task is None:
+        return None
+    record(session, task, Actor("customer"), "customer_reply", now, after=via,
+           note=text[:4000])
+    task.updated_at = now
+    session.add(task)
+    owner = session.get(User, task.owner_id) if task.owner_id else None
+    people = ([owner.email] if owner and owner.active else
+              [u.email for u in alerts.leads_for(alerts.active_leads(session), task.team)])
+    subject = f"Customer replied on recovery task #{task.id}"
+    body = (f"The customer wrote ({via}, {now:%Y-%m-%d %H:%M} UTC):\n\n{text[:4000]}\n\n"
+            f"Open the task: {settings.public_url}/queue/{task.id}\n")
+    enqueue_many(session, [notification(
+        kind="email", target=email, now=now, subject=subject, body=body,
+        payload={"event": "recovery.customer_reply", "task_id": task.id},
+        dedupe_key=f"recovery:{task.id}:reply:{ref}:{email}") for email in dict.fromkeys(people)])
+    return task

@@ -295,3 +295,35 @@ def test_stop_ends_the_survey_on_every_channel_and_logs_the_rule(sms, sent_invit
     [event] = session.exec(select(ContactEvent).where(ContactEvent.invitation_id == inv.id)).all()
     assert (event.kind, event.action, event.reason) == ("reminder", "skip", "opted_out")
     assert "SMS STOP ends this survey on every channel" in event.detail
+
+
+def test_a_reply_after_the_survey_reaches_the_recovery_task_and_its_owner(
+        sms, sent_invitation, session, clock, engine):  # type: ignore[no-untyped-def]
+    from feedback.auth.service import create_user
+    from feedback.db import transaction
+    from feedback.notifications.models import Notification
+    from feedback.recovery.models import RecoveryEvent
+
+    with transaction(engine) as s:
+        create_user(s, email="rita@example.com", name="Rita", role="recovery", team="Billing")
+    sent_invitation()
+    sms("2 nobody called me back")  # the detractor's answer, with its comment: a task for Rita
+    clock.advance(hours=2)
+    reply = _message(sms("please call me after 5pm"))
+    assert "passed your message" in reply and "no open survey" not in reply
+    session.expire_all()
+    task = session.exec(select(RecoveryTask)).one()
+    [event] = session.exec(select(RecoveryEvent).where(RecoveryEvent.action == "customer_reply")).all()
+    assert (event.task_id, event.note, event.actor) == (task.id, "please call me after 5pm", "customer")
+    [note] = session.exec(select(Notification).where(
+        Notification.dedupe_key.like(f"recovery:{task.id}:reply:%"))).all()  # type: ignore[attr-defined]
+    assert note.target == "rita@example.com" and "please call me after 5pm" in (note.body or "")
+    assert session.exec(select(InboundSms).order_by(InboundSms.id.desc())).first().outcome == "task_reply"  # type: ignore[union-attr]
+    # STOP and HELP keep precedence over the task
+    assert "unsubscribed" in _message(sms("STOP"))
+    # … and a task resolved more than 14 days ago no longer takes replies
+    task.resolved_at, task.status = clock.now - timedelta(days=15), "resolved"
+    session.add(task)
+    session.commit()
+    sms("START")
+    assert "no open survey" in _message(sms("hello again"))
