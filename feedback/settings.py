@@ -158,6 +158,10 @@ class Settings(BaseSettings):
     recovery_root_causes: list[str] = Field(default_factory=lambda: [
         "wait time", "agent behaviour", "billing error", "product defect", "outage",
         "policy", "price", "communication", "other"])
+    # Contact results that stop the first-contact clock (others are logged, the clock runs on).
+    recovery_first_contact_results: list[
+        Literal["reached", "no_answer", "left_message", "wrong_number", "sent"]] = Field(
+        default_factory=lambda: ["reached"])
     # A customer's SMS after the survey joins their task while open or resolved this recently.
     recovery_reply_window_days: int = 14
     recovery_followup: bool = True  # ask again after resolution (recovery_followup purpose)

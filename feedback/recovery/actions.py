@@ -106,8 +106,8 @@ def _address(session: Session, task: RecoveryTask, channel: ContactChannel) -> s
 def log_contact(session: Session, task_id: int, data: ContactIn, principal: Any,
                 settings: Settings, now: datetime) -> RecoveryContactAttempt:
     """Record a call, SMS or email to the customer. An SMS/email with a message is sent
-    through the outreach channels (via the outbox, after commit); the first attempt stops the
-    first-contact clock."""
+    through the outreach channels (via the outbox, after commit); the first attempt whose result
+    is in `recovery_first_contact_results` (by default: reached) stops the first-contact clock."""
     actor = Actor.of(principal)
     task = load(session, task_id, principal, settings, lock=True)
     service._require_open(task)
@@ -137,7 +137,9 @@ def log_contact(session: Session, task_id: int, data: ContactIn, principal: Any,
                 body=data.message, payload={"task_id": task.id, "attempt_id": attempt.id})
         attempt.notification_id = session.exec(
             select(Notification.id).where(Notification.dedupe_key == key)).one()
-    first = task.first_contact_at is None
+    # Only an attempt that reached the customer (by default) meets the first-contact SLA: a
+    # call nobody answered, or a wrong number, leaves the deadline — and its escalation — running.
+    first = task.first_contact_at is None and result in settings.recovery_first_contact_results
     if first:
         task.first_contact_at = now
     if result == ContactResult.REACHED and task.reached_at is None:
@@ -169,7 +171,9 @@ def resolve(session: Session, task_id: int, data: ResolveIn, principal: Any, set
                                    field="root_cause")
     elif data.outcome != Outcome.UNREACHABLE:
         raise ValidationFailed("root_cause: say what caused the problem", field="root_cause")
-    if task.first_contact_at is None:
+    # Any attempt will do here (an unreachable customer was never "contacted" for the SLA).
+    if session.exec(select(RecoveryContactAttempt.id).where(
+            RecoveryContactAttempt.task_id == task.id)).first() is None:
         raise Conflict("log at least one contact attempt before resolving", code="no_contact")
     _take_for_work(session, task, actor, now)
     status = TaskStatus.UNREACHABLE if data.outcome == Outcome.UNREACHABLE else TaskStatus.RESOLVED

@@ -20,7 +20,9 @@ from sqlmodel import Session
 
 from feedback.auth.models import User
 from feedback.kpis import make_filters
+from feedback.recovery import sla
 from feedback.recovery.models import DONE, Outcome, RecoveryTask, TaskStatus
+from feedback.recovery.sla import Calendar
 from surveys.errors import ValidationFailed
 from surveys.scoring import NEGATIVE
 from surveys.stats import percentile
@@ -43,8 +45,13 @@ def parse_period(now: datetime, frm: str | None = None, to: str | None = None) -
     return Period(f.start, f.end)
 
 
-def _hours(a: datetime | None, b: datetime | None) -> float | None:
-    return None if a is None or b is None else (b - a).total_seconds() / 3600.0
+def _hours(a: datetime | None, b: datetime | None, calendar: Calendar | None = None) -> float | None:
+    """Hours from a to b: open (business) hours when the SLA runs on a calendar, so a task
+    opened Friday evening and reached Monday at 09:30 took 0.5 h, as its deadline counted."""
+    if a is None or b is None:
+        return None
+    span = calendar.open_time_between(a, b) if calendar is not None else b - a
+    return span.total_seconds() / 3600.0
 
 
 def _dist(values: list[float]) -> dict[str, Any]:
@@ -58,21 +65,22 @@ def _pct(k: int, n: int) -> float | None:
     return round(100.0 * k / n, 1) if n else None
 
 
-def summarize(rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+def summarize(rows: list[dict[str, Any]], now: datetime,
+              calendar: Calendar | None = None) -> dict[str, Any]:
     first, resolution, score_change = [], [], defaultdict(list)
     fc_due = fc_ok = res_due = res_ok = 0
     outcomes: dict[str, int] = defaultdict(int)
     followups = followup_answers = followup_not_negative = 0
     for r in rows:
         if r["first_contact_at"] is not None:
-            first.append(_hours(r["opened_at"], r["first_contact_at"]))
+            first.append(_hours(r["opened_at"], r["first_contact_at"], calendar))
         # Decided cases only: contacted, or still not contacted after the deadline.
         if r["first_contact_at"] is not None or r["first_contact_due_at"] <= now:
             fc_due += 1
             fc_ok += r["first_contact_at"] is not None and r["first_contact_at"] <= r["first_contact_due_at"]
         finished = r["status"] in (TaskStatus.RESOLVED, TaskStatus.UNREACHABLE)
         if finished:
-            resolution.append(_hours(r["opened_at"], r["resolved_at"]))
+            resolution.append(_hours(r["opened_at"], r["resolved_at"], calendar))
         if finished or (r["status"] not in DONE and r["resolution_due_at"] <= now):
             res_due += 1
             res_ok += finished and r["resolved_at"] <= r["resolution_due_at"]
@@ -136,9 +144,13 @@ def loop_metrics(session: Session, period: Period, *, group_by: str | None = Non
         raise ValidationFailed(f"group_by must be one of {', '.join(GROUPS)}", field="group_by")
     now = now or period.end
     rows = _rows(session, period)
+    # Durations in the unit the SLA counts: open hours when business hours are configured.
+    calendar = (sla.calendar_from_settings(settings)
+                if settings is not None and settings.recovery_business_hours else None)
     out: dict[str, Any] = {
         "from": period.start.date().isoformat(), "to": (period.end - timedelta(days=1)).date().isoformat(),
-        "group_by": group_by, "overall": summarize(rows, now), "groups": [],
+        "group_by": group_by, "overall": summarize(rows, now, calendar), "groups": [],
+        "durations_in": "business_hours" if calendar is not None else "hours",
     }
     if settings is not None:
         out["sla_hours"] = {"first_contact": settings.recovery_first_contact_hours,
@@ -148,5 +160,5 @@ def loop_metrics(session: Session, period: Period, *, group_by: str | None = Non
         buckets: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in rows:
             buckets[_key(r, group_by)].append(r)
-        out["groups"] = [{"key": k, **summarize(v, now)} for k, v in sorted(buckets.items())]
+        out["groups"] = [{"key": k, **summarize(v, now, calendar)} for k, v in sorted(buckets.items())]
     return out

@@ -157,3 +157,48 @@ def test_the_dispatcher_sends_the_followup_despite_the_recent_survey(api, engine
     assert [m.to for m in outbox(engine)] == ["+14155550100"]
     with Session(engine) as s:
         assert s.get(Invitation, done["followup_invitation_id"]).status == "sent"
+
+
+def test_only_a_reached_outcome_stops_the_first_contact_clock(api, engine, answer, clock, staff, settings):  # type: ignore[no-untyped-def]
+    from feedback.recovery.tasks import scan_sla
+
+    staff("Rita", team="Billing")
+    answer(n=1, score=2)
+    [tid] = _task_ids(engine)
+    start = clock.now
+    for result in ("no_answer", "wrong_number", "left_message"):
+        clock.advance(hours=1)
+        r = api.post(f"/api/recovery/tasks/{tid}/contact-attempts",
+                     json={"channel": "call", "result": result})
+        assert r.status_code == 201 and r.json()["first_contact_at"] is None
+    clock.now = start + timedelta(hours=25)
+    scan_sla(engine, settings, clock.now)  # the deadline still ran: it breaches
+    with Session(engine) as s:
+        task = s.get(RecoveryTask, tid)
+        assert task.first_contact_breached_at is not None  # type: ignore[union-attr]
+    r = api.post(f"/api/recovery/tasks/{tid}/contact-attempts", json={"channel": "call", "result": "reached"})
+    assert r.json()["first_contact_at"] == clock.now.isoformat()
+    # the list is configurable
+    settings.recovery_first_contact_results = ["reached", "left_message"]
+    answer(n=2, score=2, customer={"external_id": "C-2"})
+    tid2 = _task_ids(engine)[-1]
+    r = api.post(f"/api/recovery/tasks/{tid2}/contact-attempts",
+                 json={"channel": "call", "result": "left_message"})
+    assert r.json()["first_contact_at"] == clock.now.isoformat()
+
+
+def test_metrics_count_business_hours_when_the_sla_does(api, engine, answer, clock, staff, settings):  # type: ignore[no-untyped-def]
+    settings.recovery_business_hours = {"mon-fri": "09:00-17:00"}
+    staff("Rita", team="Billing")
+    start = clock.now  # Tuesday 12:00 UTC
+    answer(n=1, score=2)
+    [tid] = _task_ids(engine)
+    clock.now = start + timedelta(hours=22)  # Wednesday 10:00: 5 + 1 open hours later
+    api.post(f"/api/recovery/tasks/{tid}/contact-attempts", json={"channel": "call", "result": "reached"})
+    clock.now = start + timedelta(hours=23)
+    api.post(f"/api/recovery/tasks/{tid}/resolve", json={"outcome": "recovered", "root_cause": "price",
+                                                         "followup": False})
+    m = api.get("/api/recovery/metrics").json()
+    assert m["durations_in"] == "business_hours"
+    assert m["overall"]["first_contact_hours"]["median"] == 6.0
+    assert m["overall"]["resolution_hours"]["median"] == 7.0
