@@ -16,7 +16,7 @@ from feedback.insights import service as insights
 from feedback.recovery import service as recovery
 from feedback.settings import Settings
 from surveys.models import Customer, Invitation, Response
-from surveys.service import add_comment, submit_response
+from surveys.service import add_comment, change_score, submit_response
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,18 @@ def record_comment(session: Session, invitation: Invitation, comment: str | None
     window = timedelta(minutes=settings.answer_edit_window_minutes)
     response = add_comment(session, invitation, comment, now, window)
     after_response(session, response, now=now, settings=settings)
+    return response
+
+
+def record_score_change(session: Session, invitation: Invitation, score: object, *,
+                        now: datetime, settings: Settings) -> Response:
+    """A mis-tap corrected within the edit window. A recovery task the first score opened
+    stays (someone may already be on it) but its timeline says what the customer changed."""
+    window = timedelta(minutes=settings.answer_edit_window_minutes)
+    response, before = change_score(session, invitation, score, now, window, settings.thresholds)
+    if before != response.score:
+        recovery.on_score_change(session, response, before, now=now)
+        after_response(session, response, now=now, settings=settings)
     return response
 
 

@@ -63,6 +63,13 @@ def question(catalog: Catalog, site: Site, invite: Invite) -> str:
     return catalog.t(invite.locale, f"q.{invite.kind}", company=site.company, channel=channel)
 
 
+def end_labels(catalog: Catalog, invite: Invite) -> tuple[str, str]:
+    """What the two ends of the scale mean ("Not at all likely" / "Extremely likely"): a bare
+    0–10 row does not say which end is good."""
+    return (catalog.t(invite.locale, f"low.{invite.kind}"),
+            catalog.t(invite.locale, f"high.{invite.kind}"))
+
+
 def compose(catalog: Catalog, site: Site, invite: Invite) -> OutboundMessage:
     if invite.channel == "sms":
         return compose_sms(catalog, site, invite)
@@ -78,7 +85,9 @@ def _key(invite: Invite) -> str:
 
 def compose_sms(catalog: Catalog, site: Site, invite: Invite) -> OutboundMessage:
     url = survey_url(site, invite.token)
-    params = {"company": site.company, "low": invite.low, "high": invite.high, "url": url}
+    low_label, high_label = end_labels(catalog, invite)
+    params = {"company": site.company, "low": invite.low, "high": invite.high, "url": url,
+              "low_label": low_label, "high_label": high_label}
     key = "sms.reminder" if invite.reminder else "sms.invite"
     body = catalog.t(invite.locale, key, question=question(catalog, site, invite), **params)
     return OutboundMessage(
@@ -95,8 +104,11 @@ def compose_email(catalog: Catalog, site: Site, invite: Invite) -> OutboundMessa
     cta, footer = t(loc, "email.cta"), t(loc, "email.footer", company=site.company)
     unsub_label, unsub = t(loc, "email.unsubscribe"), unsubscribe_url(site, invite)
     scores = range(invite.low, invite.high + 1)
+    low_label, high_label = end_labels(catalog, invite)
+    label = {invite.low: low_label, invite.high: high_label}
     text_lines = [intro, "", body_line, "", q, ""] if intro else [body_line, "", q, ""]
-    text_lines += [f"  {n}: {survey_url(site, invite.token, n)}" for n in scores]
+    text_lines += [f"  {n}: {survey_url(site, invite.token, n)}"
+                   + (f" ({label[n]})" if n in label else "") for n in scores]
     text_lines += ["", f"{cta}: {survey_url(site, invite.token)}", "", footer,
                    f"{unsub_label}: {unsub}"]
     text = "\n".join(text_lines) + "\n"
@@ -105,12 +117,19 @@ def compose_email(catalog: Catalog, site: Site, invite: Invite) -> OutboundMessa
     buttons = "".join(
         f'<a href="{e(survey_url(site, invite.token, n))}" style="display:inline-block;'
         f'min-width:28px;padding:8px 6px;margin:2px;border:1px solid #1f5fbf;border-radius:4px;'
-        f'color:#1f5fbf;text-decoration:none;text-align:center">{n}</a>' for n in scores)
+        f'color:#1f5fbf;text-decoration:none;text-align:center"'
+        + (f' title="{e(label[n])}" aria-label="{n} – {e(label[n])}"' if n in label else "")
+        + f">{n}</a>" for n in scores)
+    # The scale's meaning under the buttons, start and end (a table: mail clients lack flexbox).
+    ends = (f'<table role="presentation" width="100%" style="font-size:12px;color:#444"><tr>'
+            f'<td align="{"right" if direction == "rtl" else "left"}">{invite.low} = {e(low_label)}</td>'
+            f'<td align="{"left" if direction == "rtl" else "right"}">{invite.high} = {e(high_label)}</td>'
+            f"</tr></table>")
     html_body = (
         f'<!doctype html><html lang="{e(loc)}" dir="{direction}"><body style="font-family:sans-serif">'
         + (f"<p>{e(intro)}</p>" if intro else "")
         + f"<p>{e(body_line)}</p><p><strong>{e(q)}</strong></p>"
-        f'<p>{buttons}</p><p><a href="{e(survey_url(site, invite.token))}">{e(cta)}</a></p>'
+        f'<p>{buttons}</p>{ends}<p><a href="{e(survey_url(site, invite.token))}">{e(cta)}</a></p>'
         f'<p style="color:#666;font-size:12px">{e(footer)}<br>'
         f'<a href="{e(unsub)}">{e(unsub_label)}</a></p></body></html>')
     return OutboundMessage(

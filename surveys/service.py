@@ -312,3 +312,27 @@ def open_invitations_for_customer(
     if channel:
         stmt = stmt.where(Invitation.channel == channel)
     return list(session.exec(stmt.order_by(sa.desc(Invitation.send_at))).all())  # type: ignore[arg-type]
+
+
+def change_score(
+    session: Session, invitation: Invitation, score: object, now: datetime, window: timedelta,
+    thresholds: Thresholds,
+) -> tuple[Response, int]:
+    """Correct a mis-tapped score within `window` of answering: the same response, new score
+    and classification. Returns the response and the score it had before."""
+    response = response_for(session, invitation)
+    if response is None:
+        raise Conflict("answer the question before changing it", code="not_answered")
+    if now - response.submitted_at > window:
+        raise Conflict("this answer can no longer be changed", code="answer_locked")
+    kind = SurveyKind(response.kind)
+    value = validate_score(kind, score)
+    before = response.score
+    # Conditional on the score read above: of two changes racing, the second sees its row gone.
+    changed = session.execute(
+        sa.update(Response).where(Response.id == response.id, Response.score == before)  # type: ignore[arg-type]
+        .values(score=value, classification=classify(kind, value, thresholds).value))
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("this answer was changed meanwhile; reload the page", code="answer_changed")
+    session.refresh(response)
+    return response, before

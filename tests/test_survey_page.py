@@ -159,3 +159,35 @@ def test_customer_token_gives_no_staff_access(client, session, settings, clock):
     assert client.get("/api/kpis").status_code == 401
     client.headers["Authorization"] = f"Bearer {inv.token}"
     assert client.get("/api/kpis").status_code == 401
+
+
+def test_thank_you_page_shows_the_score_and_a_mis_tap_can_be_changed(client, session, settings, clock, engine):  # type: ignore[no-untyped-def]
+    from feedback.recovery.models import RecoveryEvent, RecoveryTask
+
+    inv = make_invitation(session, settings, clock.now)
+    client.post(f"/s/{inv.token}", data={"score": "0", "src": "email-click"})
+    page = client.get(f"/s/{inv.token}").text
+    assert "Your answer: 0" in page and "0 = Not at all likely" in page
+    assert f'action="/s/{inv.token}/change"' in page and "Change my answer" in page
+    clock.advance(minutes=5)
+    r = client.post(f"/s/{inv.token}/change", data={"score": "10"}, follow_redirects=False)
+    assert r.status_code == 303
+    with Session(engine) as s:
+        resp = s.exec(select(Response)).one()
+        assert (resp.score, resp.classification) == (10, "promoter")
+        task = s.exec(select(RecoveryTask)).one()  # opened by the 0: kept, with the change noted
+        [event] = s.exec(select(RecoveryEvent).where(RecoveryEvent.action == "score_changed")).all()
+        assert (event.task_id, event.from_value, event.to_value) == (task.id, "0", "10")
+    assert "Your answer: 10" in client.get(f"/s/{inv.token}").text
+    assert client.post(f"/s/{inv.token}/change", data={"score": "11"}).status_code == 422
+    clock.advance(minutes=settings.answer_edit_window_minutes)
+    assert "Change my answer" not in client.get(f"/s/{inv.token}").text
+    late = client.post(f"/s/{inv.token}/change", data={"score": "3"})
+    assert late.status_code == 409 and "can no longer be changed" in late.text
+
+
+def test_thank_you_page_in_every_language(client, session, settings, clock):  # type: ignore[no-untyped-def]
+    for n, (locale, text) in enumerate([("zh-CN", "您的评分：9"), ("fa", "پاسخ شما: 9")], start=1):
+        inv = make_invitation(session, settings, clock.now, n, customer={"locale": locale})
+        client.post(f"/s/{inv.token}", data={"score": "9"})
+        assert text in client.get(f"/s/{inv.token}").text

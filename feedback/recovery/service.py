@@ -127,6 +127,16 @@ def on_response(session: Session, response: Response, *, now: datetime, settings
         _join(session, task, response, reasons, now=now, settings=settings)
 
 
+def on_score_change(session: Session, response: Response, before: int, *, now: datetime) -> None:
+    """The customer corrected their score: note it on the task the answer belongs to."""
+    link = session.exec(select(RecoveryTaskResponse)
+                        .where(RecoveryTaskResponse.response_id == response.id)).first()
+    task = session.get(RecoveryTask, link.task_id) if link is not None else None
+    if task is not None:
+        record(session, task, Actor("customer"), "score_changed", now, before=before,
+               after=response.score, note="changed on the thank-you page within the edit window")
+
+
 def open_task_for(session: Session, customer_id: int) -> RecoveryTask | None:
     return session.exec(select(RecoveryTask)
                         .where(RecoveryTask.open_customer_id == customer_id)).first()

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from feedback import i18n
 from feedback.deps import Conf, Db, Now
-from feedback.responses import record_comment, record_response
+from feedback.responses import record_comment, record_response, record_score_change
 from feedback.settings import Settings
 from feedback.web.templating import page_context
 from surveys.errors import Conflict, DomainError, Gone, ValidationFailed
@@ -77,12 +77,15 @@ def _render(session: Session, invitation: Invitation, locale: str, settings: Set
         state, status = "expired", 410
     can_comment = response is not None and (
         not response.comment or now - response.submitted_at <= _edit_window(settings))
+    # A mis-tap can be seen (the recorded score is shown) and corrected within the window.
+    can_change = response is not None and now - response.submitted_at <= _edit_window(settings)
     return Template(
         template_name="survey/page.html",
         status_code=status,
         context=page_context(
             locale, invitation=invitation, response=response, state=state, error=error,
             preselect=preselect, comment=comment, source=source, can_comment=can_comment,
+            can_change=can_change, edit_minutes=settings.answer_edit_window_minutes,
             recovery=response is not None and response.classification in {c.value for c in NEGATIVE},
             **texts,
         ),
@@ -188,4 +191,27 @@ def survey_comment(token: str, request: Request[Any, Any, Any], db: Db, settings
     return Redirect(f"/s/{token}?saved=1", status_code=303)
 
 
-routes = [survey_page, survey_head, survey_seen, survey_submit, survey_comment]
+@post("/s/{token:str}/change", sync_to_thread=True, include_in_schema=False, status_code=303)
+def survey_change(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
+                  now: Now, data: Form) -> Template | Redirect:
+    """The thank-you page's "change": a corrected score, within the edit window."""
+    try:
+        invitation = invitation_by_token(db, token)
+    except DomainError:
+        return _unknown(request)
+    locale = _locale(db, invitation, request)
+    try:
+        with db.begin_nested():
+            record_score_change(db, invitation, data.get("score"), now=now, settings=settings)
+    except ValidationFailed as exc:
+        scale = SCALES[SurveyKind(db.get(SurveyDefinition, invitation.survey_id).kind)]  # type: ignore[union-attr]
+        message = (i18n.t(locale, "error.score", low=scale.low, high=scale.high)
+                   if exc.field == "score" else exc.message)
+        return _render(db, invitation, locale, settings, now, error=message, status=422)
+    except Conflict as exc:
+        return _render(db, invitation, locale, settings, now, error=exc.message,
+                       status=exc.status_code)
+    return Redirect(f"/s/{token}", status_code=303)
+
+
+routes = [survey_change, survey_page, survey_head, survey_seen, survey_submit, survey_comment]

@@ -51,7 +51,7 @@ def test_sms_reminder_is_a_different_message_with_the_same_link() -> None:
                                        high=10))
     again = compose(i18n, SITE, invite(channel="sms", to="+14155550100", kind="nps", low=0,
                                        high=10, reminder=True))
-    assert "Reply with a number 0-10" in first.body and "reminder" in again.body
+    assert "Reply with a number 0 (Not at all likely) to 10" in first.body and "reminder" in again.body
     assert "https://fb.example.com/s/tok-7f3a" in again.body
     assert first.idempotency_key != again.idempotency_key
     assert first.status_callback == "https://fb.example.com/webhooks/twilio/status"
@@ -69,3 +69,20 @@ def test_unsubscribe_tokens_need_a_secret_and_refuse_bad_channels() -> None:
     assert unsubscribe.verify("k", fax) is None
     assert unsubscribe.verify("k", "") is None
     assert unsubscribe.verify("k", "x" * 3000) is None
+
+
+@pytest.mark.parametrize(("locale", "low", "high"), [
+    ("en", "Not at all likely", "Extremely likely"),
+    ("zh-CN", "完全不可能", "非常可能"),
+    ("fa", "اصلاً احتمال ندارد", "بسیار محتمل"),
+])
+def test_score_buttons_and_sms_say_which_end_is_which(locale, low, high) -> None:  # type: ignore[no-untyped-def]
+    nps = {"kind": "nps", "low": 0, "high": 10, "locale": locale}
+    mail = compose(i18n, SITE, invite(**nps))
+    assert mail.html is not None
+    assert f"0 = {low}" in mail.html and f"10 = {high}" in mail.html
+    assert f'aria-label="0 – {low}"' in mail.html
+    assert f"?score=0 ({low})" in mail.body and f"?score=10 ({high})" in mail.body
+    for reminder in (False, True):
+        sms = compose(i18n, SITE, invite(channel="sms", to="+14155550100", reminder=reminder, **nps))
+        assert low in sms.body and high in sms.body
