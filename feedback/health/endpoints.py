@@ -8,8 +8,9 @@ from litestar import Request, get, post
 
 from feedback.auth.guards import provide_principal, require
 from feedback.deps import Conf, Db, Now
-from feedback.health.models import PipelineAlert
-from feedback.health.service import alert_json, open_alerts, resolve_by_id
+from feedback.health.repository import latest, open_alerts
+from feedback.health.schemas import alert_json
+from feedback.health.service import resolve_by_id
 from surveys.errors import NotFound
 
 ADMIN = [require()]  # admin passes every guard; nobody else passes an empty one
@@ -19,13 +20,7 @@ _TAGS = ["health"]
 @get("/api/health/alerts", sync_to_thread=True, guards=ADMIN, tags=_TAGS,
      summary="Pipeline alerts: the open ones, or the latest 100 with ?all=1")
 def list_alerts(db: Db, all: bool = False) -> dict[str, Any]:  # noqa: A002 - the query name
-    if all:
-        from sqlmodel import select
-
-        rows = list(db.exec(select(PipelineAlert).order_by(
-            PipelineAlert.opened_at.desc()).limit(100)).all())  # type: ignore[attr-defined]
-    else:
-        rows = open_alerts(db)
+    rows = latest(db) if all else open_alerts(db)
     return {"alerts": [alert_json(a) for a in rows]}
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from feedback.auth.models import Role, User
 from feedback.health.models import PipelineAlert
+from feedback.health.schemas import alert_json
 from feedback.notifications.outbox import enqueue_many, insert_ignore, notification
 from outreach import health as dispatch_health
 from outreach import pauses
@@ -187,11 +188,6 @@ def resolve_by_id(session: Session, alert_id: int, settings: Any, now: datetime,
     return alert
 
 
-def open_alerts(session: Session) -> list[PipelineAlert]:
-    return list(session.exec(select(PipelineAlert).where(PipelineAlert.open_key.is_not(None))  # type: ignore[union-attr]
-                             .order_by(PipelineAlert.opened_at)).all())  # type: ignore[arg-type]
-
-
 def _notify(session: Session, alert: PipelineAlert, state: str, settings: Any, now: datetime) -> None:
     payload = {"event": f"pipeline.alert.{state}", "alert": alert_json(alert)}
     key = f"pipeline-alert:{alert.id}:{state}"
@@ -210,11 +206,3 @@ def _notify(session: Session, alert: PipelineAlert, state: str, settings: Any, n
     rows += [notification(kind="email", target=email, dedupe_key=f"{key}:email:{email}", now=now,
                           subject=subject, body=body) for email in admins if email]
     enqueue_many(session, rows)
-
-
-def alert_json(alert: PipelineAlert) -> dict[str, Any]:
-    return {"id": alert.id, "key": alert.key, "kind": alert.kind, "summary": alert.summary,
-            "detail": alert.detail, "open": alert.open_key is not None,
-            "opened_at": alert.opened_at.isoformat(), "last_seen_at": alert.last_seen_at.isoformat(),
-            "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-            "resolved_by": alert.resolved_by}

@@ -15,7 +15,7 @@ from feedback.auth.guards import require, resolve_principal
 from feedback.auth.models import Role, User
 from feedback.auth.service import verify_password
 from feedback.deps import Db
-from feedback.health.service import open_alerts
+from feedback.health.repository import open_alerts
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
