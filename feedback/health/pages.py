@@ -8,13 +8,14 @@ from typing import Any
 from litestar import Request, post
 from litestar.response import Redirect
 
-from feedback.auth.guards import provide_principal, require
+from feedback.auth.guards import provide_principal
+from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.health.service import resolve_by_id
 from surveys.errors import NotFound
 
 
-@post("/alerts/{alert_id:int}/resolve", sync_to_thread=True, guards=[require()],
+@post("/alerts/{alert_id:int}/resolve", sync_to_thread=True, guards=[allow("pipeline.alert.resolve")],
       include_in_schema=False, status_code=303)
 def resolve_form(alert_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
                  settings: Conf) -> Redirect:

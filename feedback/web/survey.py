@@ -21,6 +21,7 @@ from litestar.response import Response as LitestarResponse
 from sqlmodel import Session
 
 from feedback import i18n
+from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.responses import record_comment, record_response, record_score_change
 from feedback.settings import Settings
@@ -104,7 +105,7 @@ def _parse_score(raw: str | None) -> int | None:
     return int(raw.strip())
 
 
-@get("/s/{token:str}", sync_to_thread=True, include_in_schema=False)
+@get("/s/{token:str}", sync_to_thread=True, guards=[allow("public.survey")], include_in_schema=False)
 def survey_page(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                 now: Now, score: str | None = None) -> Template:
     try:
@@ -120,7 +121,7 @@ def survey_page(token: str, request: Request[Any, Any, Any], db: Db, settings: C
                    source="email-click" if preselect is not None else "web")
 
 
-@head("/s/{token:str}", sync_to_thread=True, include_in_schema=False)
+@head("/s/{token:str}", sync_to_thread=True, guards=[allow("public.survey")], include_in_schema=False)
 def survey_head(token: str, db: Db) -> LitestarResponse[None]:
     """What a link checker's HEAD gets: the GET's status and type, no body, nothing recorded."""
     try:
@@ -130,7 +131,8 @@ def survey_head(token: str, db: Db) -> LitestarResponse[None]:
     return LitestarResponse(None, status_code=200, media_type="text/html; charset=utf-8")
 
 
-@post("/s/{token:str}/seen", sync_to_thread=True, include_in_schema=False, status_code=204)
+@post("/s/{token:str}/seen", sync_to_thread=True, guards=[allow("public.survey")],
+      include_in_schema=False, status_code=204)
 def survey_seen(token: str, db: Db, now: Now) -> None:
     """The page's script reports a person's first touch, click or key: only then is it opened."""
     try:
@@ -142,7 +144,7 @@ def survey_seen(token: str, db: Db, now: Now) -> None:
         db.add(invitation)
 
 
-@post("/s/{token:str}", sync_to_thread=True, include_in_schema=False, status_code=303)
+@post("/s/{token:str}", sync_to_thread=True, guards=[allow("public.survey")], include_in_schema=False, status_code=303)
 def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                   now: Now, data: Form) -> Template | Redirect:
     try:
@@ -175,7 +177,7 @@ def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings:
     return Redirect(f"/s/{token}", status_code=303)
 
 
-@post("/s/{token:str}/comment", sync_to_thread=True, include_in_schema=False, status_code=303)
+@post("/s/{token:str}/comment", sync_to_thread=True, guards=[allow("public.survey")], include_in_schema=False, status_code=303)
 def survey_comment(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                    now: Now, data: Form) -> Template | Redirect:
     try:
@@ -191,7 +193,8 @@ def survey_comment(token: str, request: Request[Any, Any, Any], db: Db, settings
     return Redirect(f"/s/{token}?saved=1", status_code=303)
 
 
-@post("/s/{token:str}/change", sync_to_thread=True, include_in_schema=False, status_code=303)
+@post("/s/{token:str}/change", sync_to_thread=True, guards=[allow("public.survey")],
+      include_in_schema=False, status_code=303)
 def survey_change(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                   now: Now, data: Form) -> Template | Redirect:
     """The thank-you page's "change": a corrected score, within the edit window."""
