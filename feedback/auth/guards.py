@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from sqlmodel import Session
@@ -50,9 +51,11 @@ def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
     return principal
 
 
-def require(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal = resolve_principal(connection)
+def require(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Any]:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        # The key/session look-up queries the database: never on the event loop, where one
+        # wait for a pooled connection would stall every request of the process.
+        principal = await anyio.to_thread.run_sync(resolve_principal, connection)
         if principal is None:
             raise Unauthorized("sign in or send an API key")
         if not principal.has(*roles):
