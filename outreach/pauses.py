@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from outreach.models import ChannelPause
 from surveys.models import Invitation, InvitationStatus
+from surveys.sql import insert_ignore
 
 _P = ChannelPause.__table__  # type: ignore[attr-defined]
 _I = Invitation.__table__  # type: ignore[attr-defined]
@@ -48,12 +49,8 @@ def pause(conn: Connection, channel: str, *, reason: str, code: object, now: dat
         probe_at=now + probe_after, **values)).rowcount
     if updated:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    conn.execute(insert(_P).values(channel=channel, paused_at=now, probe_at=now + probe_after,
-                                   **values).on_conflict_do_nothing(index_elements=["channel"]))
+    insert_ignore(conn, _P, {"channel": channel, "paused_at": now, "probe_at": now + probe_after,
+                             **values}, ["channel"])
 
 
 def take_probe(conn: Connection, channel: str, *, now: datetime, probe_after: timedelta) -> bool:

@@ -23,11 +23,12 @@ from sqlmodel import Session, select
 from feedback.auth.models import Role, User
 from feedback.health.models import PipelineAlert
 from feedback.health.schemas import alert_json
-from feedback.notifications.outbox import enqueue_many, insert_ignore, notification
+from feedback.notifications.outbox import enqueue_many, notification
 from outreach import health as dispatch_health
 from outreach import pauses
 from outreach.models import ContactEvent
 from surveys.models import Interaction
+from surveys.sql import insert_ignore
 
 log = logging.getLogger(__name__)
 _A = PipelineAlert.__table__  # type: ignore[attr-defined]
