@@ -31,6 +31,7 @@ from feedback.insights.training import Example, train
 from feedback.settings import Settings
 from surveys.errors import Conflict, NotFound, ValidationFailed
 from surveys.models import Response
+from surveys.stats import wilson_interval
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -289,6 +290,31 @@ def train_now(session: Session, *, now: datetime, min_examples: int = 20) -> The
     except IntegrityError:
         return None
     return row
+
+
+MIN_HELD_OUT = 10  # held-out answers of a theme below which its figures are "no data"
+
+
+def held_out_figures(evaluation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per theme: F1 with precision and recall and their Wilson 95 % intervals, or
+    `{"no_data": True, "n": support}` when the held-out split had fewer than MIN_HELD_OUT
+    answers about it (a figure on 1–9 answers says nothing a lead can rely on)."""
+    out: dict[str, dict[str, Any]] = {}
+    for theme, fig in (evaluation.get("themes") or {}).items():
+        n = int(fig.get("support") or 0)
+        if n < MIN_HELD_OUT:
+            out[theme] = {"no_data": True, "n": n}
+            continue
+        tp = int(fig.get("tp", round(fig.get("recall", 0.0) * n)))
+        predicted = tp + int(fig["fp"]) if "fp" in fig else (
+            round(tp / fig["precision"]) if fig.get("precision") else tp)
+        entry: dict[str, Any] = {"no_data": False, "n": n, "f1": fig.get("f1", 0.0),
+                                 "precision": fig.get("precision", 0.0),
+                                 "recall": fig.get("recall", 0.0), "predicted": predicted,
+                                 "recall_interval": wilson_interval(tp, n)}
+        entry["precision_interval"] = wilson_interval(tp, predicted) if predicted else None
+        out[theme] = entry
+    return out
 
 
 def list_versions(session: Session, limit: int = 20) -> list[ThemeModelVersion]:

@@ -19,6 +19,7 @@ from feedback.reports.figures import Filters, optional_module
 ABSENT = "absent"  # the insights module is not installed
 UNTRAINED = "untrained"  # installed, but no theme has been assigned to any response yet
 READY = "ready"
+MIN_N = 5  # mirrors feedback.insights.analytics.MIN_N (that module is optional here)
 
 
 def _parts() -> tuple[ModuleType, ModuleType] | None:
