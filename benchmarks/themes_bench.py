@@ -72,7 +72,9 @@ def run_set(name: str, data: list[Example], k: int | None) -> None:
     ev = evaluate(model, test)
     print(f"[{name}] train {len(fit)} / test {len(test)} comments, {len(model.themes)} themes")
     print(f"  micro-F1 {ev['micro_f1']:.3f}  macro-F1 {ev['macro_f1']:.3f}  "
-          f"sentiment accuracy {ev.get('sentiment_accuracy', float('nan')):.3f}")
+          f"sentiment accuracy {ev.get('sentiment_accuracy', float('nan')):.3f} (comment), "
+          f"{ev.get('mention_sentiment_accuracy', float('nan')):.3f} per theme mention "
+          f"(n={ev.get('n_mentions', 0)})")
     print(f"  training {train_s:.1f} s (incl. held-out split, 3-fold threshold tuning, refit)")
     # Discovery is scored on the single-label comments only: with one true topic per comment,
     # NMI / ARI and the number of topics are well defined.

@@ -282,4 +282,15 @@ def evaluate(model: ThemeModel, test: Sequence[Example]) -> dict[str, object]:
         got = model.predict_sentiment([ex.text for ex in test])
         pairs = [(t, g) for t, g in zip(truth_sent, got, strict=True) if t]
         out["sentiment_accuracy"] = round(sum(t == g for t, g in pairs) / len(pairs), 4)
+    labelled = [(ex, [(t, s) for t, s in ex.themes if s]) for ex in test]
+    labelled = [(ex, ms) for ex, ms in labelled if ms]
+    if model.sentiment_weights is not None and labelled:
+        # Per theme: the sentiment the model gives each labelled mention (the true theme is
+        # given, as in aspect-category sentiment evaluation), against its label.
+        got_m = model.mention_sentiments([ex.text for ex, _ in labelled],
+                                         [[t for t, _ in ms] for _, ms in labelled])
+        hits = [g == s for (_, ms), gs in zip(labelled, got_m, strict=True)
+                for (_, s), g in zip(ms, gs, strict=True)]
+        out["mention_sentiment_accuracy"] = round(sum(hits) / len(hits), 4)
+        out["n_mentions"] = len(hits)
     return out
