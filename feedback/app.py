@@ -46,7 +46,7 @@ ROUTE_MODULES = [
     "feedback.recovery.endpoints", "feedback.recovery.pages",
     "feedback.web.outreach",
     "feedback.inbound.webhooks", "feedback.inbound.api",
-    "feedback.insights.endpoints",
+    "feedback.insights.endpoints", "feedback.insights.pages",
     "feedback.reports.endpoints", "feedback.reports.pages",
 ]
 

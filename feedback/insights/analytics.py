@@ -310,3 +310,7 @@ def themes_for_responses(session: Session, response_ids: list[int]) -> dict[int,
     for rid, name in session.execute(stmt):
         out[rid].append(name)
     return dict(out)
+
+
+def theme_names(session: Session) -> list[str]:
+    return list(session.exec(select(Theme.name).order_by(col(Theme.name))))

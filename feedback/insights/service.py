@@ -235,6 +235,29 @@ def correct_response(session: Session, response_id: int, labels: Sequence[tuple[
     return themes_for(session, response_id)
 
 
+def _current_labels(session: Session, response_id: int) -> list[tuple[str, str | None]]:
+    stmt = (select(Theme.name, ResponseTheme.sentiment)
+            .join(ResponseTheme, col(ResponseTheme.theme_id) == Theme.id)
+            .where(ResponseTheme.response_id == response_id).order_by(Theme.name))
+    return [(name, sentiment) for name, sentiment in session.exec(stmt)]
+
+
+def tag_response(session: Session, response_id: int, theme: str, *, now: datetime,
+                 reviewer: str) -> list[str]:
+    """Add one theme to a response (a page's "tag"); the others are kept and confirmed."""
+    labels = _current_labels(session, response_id)
+    if theme not in {t for t, _ in labels}:
+        labels.append((theme, None))
+    return correct_response(session, response_id, labels, now=now, reviewer=reviewer)
+
+
+def untag_response(session: Session, response_id: int, theme: str, *, now: datetime,
+                   reviewer: str) -> list[str]:
+    """Remove one theme from a response; the remaining ones are confirmed by the reviewer."""
+    labels = [(t, s) for t, s in _current_labels(session, response_id) if t != theme]
+    return correct_response(session, response_id, labels, now=now, reviewer=reviewer)
+
+
 def _mark_reviewed(session: Session, response_id: int, reviewer: str, now: datetime) -> None:
     review = session.get(ThemeReview, response_id) or ThemeReview(response_id=response_id,
                                                                    reviewer=reviewer,

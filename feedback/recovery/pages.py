@@ -31,6 +31,7 @@ from feedback.recovery.schemas import (
     ResolveIn,
     parse,
 )
+from feedback.recovery.triggers import theme_names
 from feedback.settings import Settings
 from surveys.errors import DomainError, ValidationFailed
 
@@ -92,6 +93,9 @@ def _task_page(db: Session, request: Request[Any, Any, Any], task_id: int, setti
         "results": [r.value for r in ContactResult],
         "can_act": principal.role in ("lead", "admin") or task.owner_id in (None, principal.user_id),
         "is_lead": principal.role in ("lead", "admin"),
+        # Leads correct the response's themes from here (insights' tag/untag forms).
+        "all_themes": theme_names(db) if principal.role in ("lead", "admin") else [],
+        "back": f"/queue/{task_id}",
     })
 
 

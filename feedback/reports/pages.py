@@ -203,8 +203,10 @@ def theme_page(theme: str, request: Request[Any, Any, Any], db: Db, now: Now,
         raise NotFound(f"no theme {theme!r}")
     ids = [r["id"] for r in found["responses"]]
     tasks = {rid: loop_source.task_url(t) for rid, t in loop_source.tasks_for_responses(db, ids).items()}
+    back = f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
     return Template(template_name="reports/theme.html", context=_common(
-        db, q, p, found=found, page=page, theme=theme, tasks=tasks))
+        db, q, p, found=found, page=page, theme=theme, tasks=tasks, back=back,
+        tags=themes_source.themes_for_responses(db, ids), all_themes=themes_source.names(db)))
 
 
 # --- closed loop -------------------------------------------------------------------------------

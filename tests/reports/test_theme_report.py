@@ -56,6 +56,7 @@ def insights(monkeypatch, session, settings, clock):  # type: ignore[no-untyped-
                             "confidence": 0.9, "source": "model"}]}
             if theme == "billing error" else {"theme": None, "responses": [], "total": 0}),
         themes_for_responses=lambda s, ids: {i: ["billing error"] for i in ids},
+        theme_names=lambda s: ["billing error", "friendly staff"],
     )
     monkeypatch.setattr(themes_source, "_parts", lambda: (SimpleNamespace(), analytics))
     return detractor
