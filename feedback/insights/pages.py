@@ -17,13 +17,14 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
-from feedback.auth.guards import provide_principal, require
+from feedback.auth.guards import provide_principal
+from feedback.auth.permissions import allow
 from feedback.deps import Db, Now
 from feedback.insights import service
 from surveys.errors import ValidationFailed
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-LEAD = [require("lead")]
+WRITE = [allow("theme.write")]
 
 
 def _back(value: str | None, response_id: int) -> str:
@@ -43,7 +44,7 @@ def _theme(data: dict[str, str]) -> str:
     return name
 
 
-@post("/themes/responses/{response_id:int}/tag", sync_to_thread=True, guards=LEAD,
+@post("/themes/responses/{response_id:int}/tag", sync_to_thread=True, guards=WRITE,
       include_in_schema=False)
 def tag(response_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
         data: Form) -> Redirect:
@@ -52,7 +53,7 @@ def tag(response_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
     return Redirect(_back(data.get("back"), response_id), status_code=303)
 
 
-@post("/themes/responses/{response_id:int}/untag", sync_to_thread=True, guards=LEAD,
+@post("/themes/responses/{response_id:int}/untag", sync_to_thread=True, guards=WRITE,
       include_in_schema=False)
 def untag(response_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
           data: Form) -> Redirect:
