@@ -24,6 +24,9 @@ console = Console(stderr=True)
 
 
 def _mount_optional() -> None:
+    from feedback.privacy.cli import customers_app
+
+    app.add_typer(customers_app, name="customers")
     # The themes CLI is a stable contract of its own (feedback themes train/classify/discover).
     try:
         from feedback.insights.cli import themes_app
