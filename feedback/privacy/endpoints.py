@@ -1,7 +1,8 @@
 """The privacy JSON API: find a customer, export everything about them, erase them.
 
-Find is for staff (recovery members see customers their team served); export is for leads and
-admins (it is every piece of personal data we hold); erase is for admins only and needs a reason.
+Find is for staff (team-scoped: a customer belongs to the teams that served them); export is for
+leads (it is every piece of personal data we hold); erase is for admins only and needs a reason.
+The permission table (`customer.find`, `customer.export`, `customer.erase`) decides.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.params import JSONBody
 
-from feedback.auth.guards import provide_principal, require
+from feedback.auth.guards import provide_principal
+from feedback.auth.permissions import allow, request_team
 from feedback.deps import Conf, Db, Now
 from feedback.privacy import repository, service
 from feedback.privacy.schemas import customer_json, parse_erase
@@ -19,29 +21,27 @@ from feedback.privacy.schemas import customer_json, parse_erase
 _TAGS = ["privacy"]
 
 
-def _team(request: Request[Any, Any, Any]) -> str | None:
-    principal = provide_principal(request)
-    return principal.team if principal.role == "recovery" else None
-
-
-@get("/api/customers", sync_to_thread=True, guards=[require("lead", "recovery")], tags=_TAGS,
+@get("/api/customers", sync_to_thread=True, guards=[allow("customer.find")], tags=_TAGS,
      summary="Find customers by external id, e-mail or phone (every given key must match)")
 def find_customers(request: Request[Any, Any, Any], db: Db, settings: Conf,
                    external_id: str | None = None, email: str | None = None,
                    phone: str | None = None) -> dict[str, Any]:
     found = service.find(db, external_id=external_id, email=email, phone=phone,
-                         team=_team(request), phone_region=settings.default_phone_region)
+                         team=request_team(request), phone_region=settings.default_phone_region)
     return {"items": [customer_json(c, repository.erasure(db, int(c.id or 0)) is not None)
                       for c in found]}
 
 
-@get("/api/customers/{customer_id:int}/export", sync_to_thread=True, guards=[require("lead")],
-     tags=_TAGS, summary="Everything held about one customer, as one JSON document")
-def export_customer(customer_id: int, db: Db, now: Now) -> dict[str, Any]:
+@get("/api/customers/{customer_id:int}/export", sync_to_thread=True,
+     guards=[allow("customer.export")], tags=_TAGS,
+     summary="Everything held about one customer, as one JSON document")
+def export_customer(customer_id: int, request: Request[Any, Any, Any], db: Db,
+                    now: Now) -> dict[str, Any]:
+    service.visible(db, customer_id, request_team(request))
     return service.export(db, customer_id, now)
 
 
-@post("/api/customers/{customer_id:int}/erase", sync_to_thread=True, guards=[require()],
+@post("/api/customers/{customer_id:int}/erase", sync_to_thread=True, guards=[allow("customer.erase")],
       tags=_TAGS, status_code=200,
       summary="Erase one customer's personal data (admin; idempotent; scores stay counted)")
 def erase_customer(customer_id: int, request: Request[Any, Any, Any], db: Db, now: Now,

@@ -9,10 +9,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from feedback.auth.guards import provide_principal, require
+from feedback.auth.guards import provide_principal
+from feedback.auth.permissions import allow, request_team
 from feedback.deps import Conf, Db, Now
 from feedback.privacy import repository, service
-from feedback.privacy.endpoints import _team
 from feedback.privacy.schemas import customer_json, parse_erase
 from surveys.errors import ValidationFailed
 
@@ -27,7 +27,7 @@ def _page(request: Request[Any, Any, Any], db: Db, settings: Conf, *, error: str
     customers: list[dict[str, Any]] = []
     if searched and error is None:
         try:
-            found = service.find(db, **q, team=_team(request),
+            found = service.find(db, **q, team=request_team(request),
                                  phone_region=settings.default_phone_region)
             customers = [customer_json(c, repository.erasure(db, int(c.id or 0)) is not None)
                          for c in found]
@@ -35,17 +35,18 @@ def _page(request: Request[Any, Any, Any], db: Db, settings: Conf, *, error: str
             error, status = exc.message, 422
     return Template(template_name="privacy/customers.html", status_code=status, context={
         "q": q, "searched": searched, "customers": customers, "error": error, "notice": notice,
-        "is_lead": principal.has("lead"), "is_admin": principal.role == "admin"})
+        "can_export": principal.can("customer.export"),
+        "can_erase": principal.can("customer.erase")})
 
 
-@get("/customers", sync_to_thread=True, guards=[require("lead", "recovery")],
+@get("/customers", sync_to_thread=True, guards=[allow("customer.find")],
      include_in_schema=False)
 def customers_page(request: Request[Any, Any, Any], db: Db, settings: Conf) -> Template:
     notice = "Customer erased." if request.query_params.get("done") == "erased" else None
     return _page(request, db, settings, notice=notice)
 
 
-@post("/customers/{customer_id:int}/erase", sync_to_thread=True, guards=[require()],
+@post("/customers/{customer_id:int}/erase", sync_to_thread=True, guards=[allow("customer.erase")],
       include_in_schema=False)
 def erase_form(customer_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
                settings: Conf, data: Form) -> Template | Redirect:

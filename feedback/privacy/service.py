@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from feedback.auth.permissions import EVERY_TEAM
 from feedback.privacy import repository as repo
 from feedback.privacy.models import Erasure
 from outreach import optouts
@@ -207,9 +208,18 @@ def erase(session: Session, customer_id: int, *, reason: str, actor: str, now: d
     return ErasureResult(cid, record.erased_at, already=not first, counts=counts)
 
 
+def _team_filter(team: Any) -> tuple[bool, str | None]:
+    """(visible at all, team to filter by) for a permission-table team scope."""
+    if team is EVERY_TEAM:
+        return True, None
+    return team is not None, team
+
+
 def find(session: Session, *, external_id: str | None, email: str | None, phone: str | None,
-         team: str | None, phone_region: str | None) -> list[Customer]:
-    """Customers matching every given key; the phone is read like an ingested one (E.164)."""
+         team: Any, phone_region: str | None) -> list[Customer]:
+    """Customers matching every given key; the phone is read like an ingested one (E.164).
+    `team` is the caller's scope (`team_scope`): a team-scoped caller finds only customers
+    an interaction of their team touched."""
     external_id, email, phone = (v.strip() if v else None for v in (external_id, email, phone))
     if not (external_id or email or phone):
         raise ValidationFailed("give external_id, email or phone", field="external_id")
@@ -223,15 +233,19 @@ def find(session: Session, *, external_id: str | None, email: str | None, phone:
             phone = normalise_phone(phone, phone_region)
         except ValueError as exc:
             raise ValidationFailed(f"phone: {exc}", field="phone") from None
+    any_team, only = _team_filter(team)
+    if not any_team:
+        return []
     return repo.find_customers(session, external_id=external_id, email=email, phone=phone,
-                               team=team)
+                               team=only)
 
 
-def visible(session: Session, customer_id: int, team: str | None) -> Customer:
-    """The customer, if a staff member of `team` (None: every team) may see them; else 404
-    (a 403 would confirm to another team that the customer exists)."""
+def visible(session: Session, customer_id: int, team: Any) -> Customer:
+    """The customer, if a caller of scope `team` may see them; else 404 (a 403 would confirm
+    to another team that the customer exists)."""
     customer = customer_or_404(session, customer_id)
-    if team and not repo.find_customers(session, external_id=None, email=None, phone=None,
-                                         team=team, ids=[customer_id]):
+    any_team, only = _team_filter(team)
+    if not any_team or (only and not repo.find_customers(
+            session, external_id=None, email=None, phone=None, team=only, ids=[customer_id])):
         raise NotFound(f"customer {customer_id} not found", code="unknown_customer")
     return customer
