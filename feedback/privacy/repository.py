@@ -37,8 +37,10 @@ def as_dict(row: SQLModel) -> dict[str, Any]:
 
 
 def addresses(customer: Customer, session: Session) -> list[str]:
-    """The customer's phone and e-mail (canonical), plus addresses of opt-outs filed under them."""
-    found = {optouts.canonical(a) for a in (customer.phone, customer.email) if a}
+    """The customer's phone and e-mail, canonical and as stored (so equality queries can use
+    the address indexes), plus addresses of opt-outs filed under them."""
+    raw = {a.strip() for a in (customer.phone, customer.email) if a}
+    found = raw | {optouts.canonical(a) for a in raw}
     found |= {o.address for o in session.exec(select(OptOut).where(OptOut.customer_id == customer.id))
               if not o.address.startswith(optouts.SUPPRESSION_PREFIX)}
     return sorted(found)
@@ -83,7 +85,7 @@ def contact_events(session: Session, cid: int) -> list[ContactEvent]:
 def outbox_messages(session: Session, addrs: list[str], tokens: list[str]) -> list[DevOutboxMessage]:
     conds = []
     if addrs:
-        conds.append(sa.func.lower(DevOutboxMessage.to).in_(addrs))
+        conds.append(col(DevOutboxMessage.to).in_(addrs))
     if tokens:
         conds.append(col(DevOutboxMessage.marker).in_(tokens))
     if not conds:
@@ -107,7 +109,7 @@ def conversations(session: Session, phones: list[str]) -> list[SmsConversation]:
 def bounces(session: Session, emails: list[str], invitation_ids: list[int]) -> list[EmailBounce]:
     conds = []
     if emails:
-        conds.append(sa.func.lower(EmailBounce.address).in_(emails))
+        conds.append(col(EmailBounce.address).in_(emails))
     if invitation_ids:
         conds.append(col(EmailBounce.invitation_id).in_(invitation_ids))
     if not conds:
@@ -143,7 +145,7 @@ def notifications(session: Session, addrs: list[str], notification_ids: list[int
     short)."""
     conds: list[Any] = []
     if addrs:
-        conds.append(sa.func.lower(Notification.target).in_(addrs))
+        conds.append(col(Notification.target).in_(addrs))
     if notification_ids:
         conds.append(col(Notification.id).in_(notification_ids))
     for needle in needles:

@@ -138,8 +138,9 @@ def erase(session: Session, customer_id: int, *, reason: str, actor: str, now: d
             row.customer_id, row.note = None, None
             session.add(row)
     session.flush()
-    for address in addrs if suppress_all else sorted(closed):
-        optouts.suppress(session, address, key, channel="all" if suppress_all else closed[address],
+    targets = addrs if suppress_all else sorted(closed)
+    for address in sorted({optouts.canonical(a) for a in targets}):
+        optouts.suppress(session, address, key, channel="all" if suppress_all else closed.get(address, "all"),
                          now=now)
         count("suppressions", 1)
 
@@ -149,7 +150,7 @@ def erase(session: Session, customer_id: int, *, reason: str, actor: str, now: d
         count("outbox_messages_deleted", 1)
     notif_ids = [a.notification_id for a in attempts if a.notification_id]
     for n in repo.notifications(session, addrs, notif_ids, needles):
-        if n.target and n.target.lower() in addrs:
+        if n.target and n.target in addrs:
             n.target = ERASED
             if n.status == "pending":
                 n.status, n.next_attempt_at, n.last_error = "failed", None, "customer erased"
