@@ -163,3 +163,18 @@ def test_erase_waits_for_a_message_being_sent(session, engine, settings, clock, 
     assert r.status_code == 409 and "retry" in r.text
     clock.advance(minutes=3)  # the lease ran out: the worker died; nothing is in flight
     assert api.post(f"/api/customers/{inv.customer_id}/erase", json={"reason": "DSR"}).status_code == 200
+
+
+def test_dispatch_rechecks_the_suppression_at_send_time(session, engine, settings, clock, api,  # type: ignore[no-untyped-def]
+                                                        make_dispatcher):
+    # Another customer record with the erased customer's phone (a second CRM id, say) already
+    # had a survey scheduled: dispatch reads the hashed suppression when it is due.
+    erased = make_invitation(session, settings, clock.now, n=1, customer=CUSTOMER)
+    other = make_invitation(session, settings, clock.now, n=2, customer={
+        "external_id": "OTHER-1", "name": "Someone", "phone": PHONE, "email": None})
+    assert other.customer_id != erased.customer_id
+    r = api.post(f"/api/customers/{erased.customer_id}/erase", json={"reason": "DSR"})
+    assert r.status_code == 200, r.text
+    assert make_dispatcher().run_once()["sent"] == 0
+    session.expire_all()
+    assert session.get(Invitation, other.id).status == "suppressed"  # type: ignore[union-attr]
