@@ -48,6 +48,7 @@ ROUTE_MODULES = [
     "feedback.inbound.webhooks", "feedback.inbound.api",
     "feedback.insights.endpoints",
     "feedback.reports.endpoints", "feedback.reports.pages",
+    "feedback.operations.endpoints", "feedback.operations.pages",
 ]
 
 
