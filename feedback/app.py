@@ -27,6 +27,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.engine import Engine
 
 from feedback import deps
+from feedback.auth.permissions import allow
 from feedback.db import check_schema, make_engine, migrate, transaction
 from feedback.errors import error_handler
 from feedback.settings import Settings
@@ -52,7 +53,7 @@ ROUTE_MODULES = [
 ]
 
 
-@get("/health", sync_to_thread=False, include_in_schema=False)
+@get("/health", sync_to_thread=False, guards=[allow("public.health")], include_in_schema=False)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -116,7 +117,7 @@ def create_app(
             # out). Registering them together avoids that.
             Router(path="/", route_handlers=_routes()),
             create_static_files_router(path="/static", directories=[HERE / "static"],
-                                       include_in_schema=False),
+                                       include_in_schema=False, guards=[allow("public.static")]),
         ],
         state=State({"settings": settings, "clock": clock or utcnow}),
         dependencies={
@@ -138,8 +139,12 @@ def create_app(
             directory=HERE / "templates", engine=JinjaTemplateEngine,
             engine_callback=_engine_callback,
         ),
-        openapi_config=OpenAPIConfig(title="Feedback", version="0.1.0", path="/schema",
-                                     description="Closed-loop customer feedback API"),
+        openapi_config=OpenAPIConfig(
+            title="Feedback", version="0.1.0", path="/schema",
+            description="Closed-loop customer feedback API",
+            # Its own router so the document's routes declare an action like every other.
+            openapi_router=Router(path="/schema", route_handlers=[],
+                                  guards=[allow("public.docs")])),
         exception_handlers={Exception: error_handler},
         debug=settings.debug,
     )

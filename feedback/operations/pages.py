@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from litestar import Request, get
 from litestar.response import Template
 
+from feedback.auth.permissions import team_params
 from feedback.deps import Conf, Db, Now
 from feedback.operations import service
 from feedback.operations.models import BREAKDOWNS
@@ -56,7 +57,7 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
 
 @get("/reports/operations", **PAGE)
 def operations_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Template:
-    p = dict(request.query_params)
+    p = team_params(request)
     oq = operations_query(db, settings, now, p)
     data = service.report(db, oq.filters, now, grain=oq.grain, by=oq.by, window=oq.window)
 
