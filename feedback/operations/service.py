@@ -7,6 +7,7 @@ is `surveys.kpis` through `reports.figures.Counts`, exactly as on the dashboard.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -95,12 +96,34 @@ def _key(value: Any) -> str:
     return NONE_KEY if value is None else str(value)
 
 
-def breakdown(session: Session, f: Filters, by: str, *, window: timedelta,
-              now: datetime) -> list[dict[str, Any]]:
-    counts = repo.queue_counts(session, f, by)
-    fcr = repo.fcr_views(session, f, window=window, now=now, by=by)
-    rows = [{"key": _key(k), **formulas.summary(c), "fcr": fcr_summary(fcr.get(k))}
-            for k, c in counts.items()]
+@dataclass
+class Grouped:
+    """Queue counts and FCR views per value of one dimension. Every measure is a count or a
+    sum, so the whole is the sum of its groups: one scan serves the total and the breakdown."""
+
+    counts: dict[Any, QueueCounts]
+    fcr: dict[Any, dict[str, int]]
+
+    @classmethod
+    def read(cls, session: Session, f: Filters, by: str, *, window: timedelta,
+             now: datetime) -> Grouped:
+        return cls(repo.queue_counts(session, f, by),
+                   repo.fcr_views(session, f, window=window, now=now, by=by))
+
+    def total(self) -> tuple[QueueCounts, dict[str, int]]:
+        counts = QueueCounts()
+        for c in self.counts.values():
+            counts.add(c)
+        fcr: dict[str, int] = {}
+        for views in self.fcr.values():
+            for name, v in views.items():
+                fcr[name] = fcr.get(name, 0) + v
+        return counts, fcr
+
+
+def breakdown(g: Grouped) -> list[dict[str, Any]]:
+    rows = [{"key": _key(k), **formulas.summary(c), "fcr": fcr_summary(g.fcr.get(k))}
+            for k, c in g.counts.items()]
     return sorted(rows, key=lambda r: (-r["contacts"], r["key"]))[:200]
 
 
@@ -167,12 +190,11 @@ def satisfaction(session: Session, f: Filters) -> dict[str, Any]:
                          "worst": lv["worst"]} for lv in ranked]}
 
 
-def scorecard(session: Session, f: Filters, *, window: timedelta, now: datetime,
-              overall: QueueCounts) -> dict[str, Any]:
+def scorecard(session: Session, f: Filters, agents: Grouped, overall: QueueCounts
+              ) -> dict[str, Any]:
     """Speed next to quality for every agent: AHT against the centre's, satisfaction against
     the centre's, FCR and recovery outcomes — the quadrant, never one number."""
-    counts = repo.queue_counts(session, f, "agent")
-    fcr = repo.fcr_views(session, f, window=window, now=now, by="agent")
+    counts, fcr = agents.counts, agents.fcr
     sat = _counts_by(repo.satisfaction_by(session, f, repo.ITX.c.agent))
     rec = repo.recovery_outcomes(session, f, "agent")
     everyone = Counts()
@@ -205,16 +227,19 @@ def scorecard(session: Session, f: Filters, *, window: timedelta, now: datetime,
 
 def report(session: Session, f: Filters, now: datetime, *, grain: str, by: str,
            window: timedelta) -> dict[str, Any]:
-    overall = repo.queue_counts(session, f).get(None) or QueueCounts()
+    grouped = Grouped.read(session, f, by, window=window, now=now)
+    agents = grouped if by == "agent" else Grouped.read(session, f, "agent", window=window,
+                                                        now=now)
+    overall, fcr = grouped.total()
     return {
         "filters": f.to_dict(), "grain": grain, "by": by,
         "repeat_window_days": window.days,
         "kpis": formulas.summary(overall),
-        "fcr": fcr_summary(repo.fcr_views(session, f, window=window, now=now).get(None)),
+        "fcr": fcr_summary(fcr),
         "trend": trend(session, f, grain),
-        "breakdown": breakdown(session, f, by, window=window, now=now),
+        "breakdown": breakdown(grouped),
         "satisfaction": satisfaction(session, f),
-        "scorecard": scorecard(session, f, window=window, now=now, overall=overall),
+        "scorecard": scorecard(session, f, agents, overall),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import func, select
+from sqlmodel import select
 
 from feedback.auth.service import create_user
 from feedback.notifications.models import Notification
