@@ -190,6 +190,17 @@ def satisfaction(session: Session, f: Filters) -> dict[str, Any]:
                          "worst": lv["worst"]} for lv in ranked]}
 
 
+def strongest_effect(session: Session, f: Filters) -> str | None:
+    """One line for the weekly digest: the lever that moves satisfaction most, or None."""
+    sat = satisfaction(session, f)
+    if not sat["ranking"]:
+        return None
+    top = sat["ranking"][0]
+    flag = "significant" if top["significant"] else "not significant yet"
+    return (f"{top['label']}: {sat['kpi'].upper()} {top['spread']:.1f} points apart between "
+            f"“{top['best']}” and “{top['worst']}” ({flag})")
+
+
 def scorecard(session: Session, f: Filters, agents: Grouped, overall: QueueCounts
               ) -> dict[str, Any]:
     """Speed next to quality for every agent: AHT against the centre's, satisfaction against

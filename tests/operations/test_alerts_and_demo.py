@@ -61,3 +61,18 @@ def test_demo_data_tells_the_operations_story(engine, settings, session):  # typ
            for b in lv["bands"]}
     kind = data["satisfaction"]["kpi"]
     assert fcr["no"][kind]["value"] < fcr["yes"][kind]["value"]  # unresolved contacts hurt
+
+
+def test_digest_names_the_strongest_operational_effect(session, settings):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from feedback.reports.digest import compose
+
+    # Transferred customers are detractors, the others promoters (12 each): the lever is clear.
+    for i in range(12):
+        at = datetime(2026, 3, 2, 8, tzinfo=UTC) + timedelta(hours=4 * i)
+        contact(session, settings, 500 + i, at.isoformat(), transfers=0, score=10)
+        contact(session, settings, 600 + i, (at + timedelta(hours=1)).isoformat(), transfers=2,
+                score=1)
+    _, body = compose(session, settings, datetime(2026, 3, 10, 8, tzinfo=UTC), date(2026, 3, 2))
+    assert "Strongest operational effect on satisfaction: Transfers: NPS 200.0 points" in body
