@@ -50,6 +50,7 @@ ROUTE_MODULES = [
     "feedback.insights.endpoints",
     "feedback.reports.endpoints", "feedback.reports.pages",
     "feedback.privacy.endpoints", "feedback.privacy.pages",
+    "feedback.operations.endpoints", "feedback.operations.pages",
 ]
 
 

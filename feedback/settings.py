@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     quiet_hours_end: time = time(8, 0)
     fatigue_days: int = 30
     answer_edit_window_minutes: int = 30
+    # The survey page asks "Was your issue resolved?" (optional yes/no): customer-reported FCR.
+    survey_ask_resolved: bool = True
 
     # Classification thresholds
     nps_promoter_min: int = 9

@@ -36,6 +36,7 @@ TASK_MODULES = [
     "feedback.insights.tasks",
     "feedback.reports.tasks",
     "feedback.privacy.tasks",
+    "feedback.operations.tasks",
 ]
 
 

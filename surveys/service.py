@@ -116,6 +116,8 @@ class InteractionData:
     team: str | None = None
     queue: str | None = None
     meta: dict[str, Any] | None = None
+    # Optional operational columns (offered_at, talk_seconds, …): only those sent are written.
+    operations: dict[str, Any] | None = None
 
 
 def upsert_interaction(
@@ -148,6 +150,9 @@ def upsert_interaction(
             setattr(interaction, field, value)
     if data.meta is not None:
         interaction.meta = data.meta
+    for field, value in (data.operations or {}).items():
+        if value is not None:
+            setattr(interaction, field, value)
     interaction.updated_at = now
     session.add(interaction)
     session.flush()
@@ -253,8 +258,10 @@ def submit_response(
     now: datetime,
     thresholds: Thresholds,
     redactor: Redactor | None = None,
+    resolved: bool | None = None,
 ) -> Response:
-    """Record the answer to an invitation — exactly once.
+    """Record the answer to an invitation — exactly once. `resolved` is the customer's
+    optional answer to "was your issue resolved?" (None: not asked or not answered).
 
     The insert itself decides who answered first (`ON CONFLICT (invitation_id) DO NOTHING`):
     of two concurrent submits (double tap, SMS and web at once) one row goes in and the other
@@ -290,6 +297,7 @@ def submit_response(
         channel=interaction.channel if interaction else None,
         queue=interaction.queue if interaction else None,
         purpose=invitation.purpose,
+        resolved=resolved,
         submitted_at=now,
     )
     stmt = (dialect_insert(session, Response).values(**values)

@@ -125,7 +125,8 @@ def ingest_one(session: Session, item: InteractionIn, *, now: datetime, settings
     customer = upsert_customer(session, CustomerData(**c.model_dump()), now)
     interaction, created = upsert_interaction(session, customer, InteractionData(
         external_id=item.external_id, channel=item.channel.value, occurred_at=item.occurred_at,
-        agent=item.agent, team=item.team, queue=item.queue, meta=item.metadata), now)
+        agent=item.agent, team=item.team, queue=item.queue, meta=item.metadata,
+        operations=item.operations()), now)
     # A new interaction cannot have an invitation yet: skip the look-up on the hot path.
     existing = None if created else invitation_for(session, interaction.id)  # type: ignore[arg-type]
     if existing is not None:
