@@ -49,6 +49,8 @@ ROUTE_MODULES = [
     "feedback.inbound.webhooks", "feedback.inbound.api",
     "feedback.insights.endpoints", "feedback.insights.pages",
     "feedback.reports.endpoints", "feedback.reports.pages",
+    "feedback.privacy.endpoints", "feedback.privacy.pages",
+    "feedback.operations.endpoints", "feedback.operations.pages",
 ]
 
 
@@ -61,7 +63,7 @@ def _routes() -> list[Any]:
     handlers: list[Any] = [health]
     for name in ROUTE_MODULES:
         handlers.extend(importlib.import_module(name).routes)
-    return handlers
+    return [deps.bind_transactions(h) for h in handlers]
 
 
 def prepare_database(settings: Settings, engine: Engine) -> None:
@@ -120,7 +122,7 @@ def create_app(
         ],
         state=State({"settings": settings, "clock": clock or utcnow}),
         dependencies={
-            "db": Provide(deps.provide_db),
+            "db": Provide(deps.provide_db, sync_to_thread=False),
             "now": Provide(deps.provide_now, sync_to_thread=False),
             "settings": Provide(deps.provide_settings, sync_to_thread=False),
         },
