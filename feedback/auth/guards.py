@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from sqlmodel import Session
 
+from feedback.auth import sessions
 from feedback.auth.service import Principal, principal_from_key, principal_from_user
+from feedback.db import transaction
 from surveys.errors import Forbidden, Unauthorized
 
 _SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -31,16 +32,20 @@ def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
         return connection.scope["state"]["principal"]
     state = connection.app.state
     principal = None
-    with Session(state.engine) as session:
+    now = state.clock()
+    # Its own short transaction, committed before the request's begins: it may mark the
+    # session used (idle timeout) and must not hold a lock while the handler works.
+    with transaction(state.engine) as session:
         key = _api_key(connection)
         if key:
-            principal = principal_from_key(session, key, state.settings.admin_api_key)
+            principal = principal_from_key(session, key, state.settings.admin_api_key, now)
             if principal is None:
-                raise Unauthorized("invalid or revoked API key")
+                raise Unauthorized("invalid, expired or revoked API key")
         else:
-            user_id = (connection.scope.get("session") or {}).get("user_id")
+            sid = (connection.scope.get("session") or {}).get("sid")
+            user_id = sessions.user_of(session, str(sid), now, state.settings) if sid else None
             if user_id is not None:
-                principal = principal_from_user(session, int(user_id))
+                principal = principal_from_user(session, user_id)
                 method = connection.scope.get("method", "GET")
                 if (principal is not None and method not in _SAFE
                         and connection.url.path.startswith("/api/")):
