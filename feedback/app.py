@@ -51,6 +51,7 @@ ROUTE_MODULES = [
     "feedback.inbound.webhooks", "feedback.inbound.api",
     "feedback.insights.endpoints",
     "feedback.reports.endpoints", "feedback.reports.pages",
+    "feedback.auth.endpoints", "feedback.auth.pages",
 ]
 
 

@@ -25,7 +25,7 @@ CSP_DOCS = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.j
             "https://unpkg.com https://fonts.googleapis.com; font-src 'self' data: "
             "https://fonts.gstatic.com; img-src 'self' data: https:; connect-src 'self'; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-TOKEN_PATHS = ("/s/", "/u/", "/demo/survey")
+TOKEN_PATHS = ("/s/", "/u/", "/demo/survey", "/account/password/")
 
 
 def headers_for(path: str, *, https: bool) -> list[tuple[bytes, bytes]]:
