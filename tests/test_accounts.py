@@ -161,3 +161,21 @@ def test_the_users_page_invites_and_deactivates(client: Any, engine: Any) -> Non
     r = client.post("/api-keys", data={"name": "desk", "role": "ingest", **csrf})
     assert r.status_code == 200 and "fbk_" in r.text
     assert "user.deactivate" in client.get("/audit").text
+
+
+def test_the_command_line_invites_with_a_link_not_a_password(engine: Any, db_url: str,
+                                                             monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from feedback.cli import app
+
+    monkeypatch.setenv("FEEDBACK_DATABASE_URL", db_url)
+    monkeypatch.setenv("FEEDBACK_SECRET_KEY", "x" * 32)
+    result = CliRunner().invoke(app, ["users", "invite", "cli@example.com", "Cleo",
+                                      "--role", "lead", "--team", "Sales"])
+    assert result.exit_code == 0, result.output
+    assert "/account/password/" in result.output.strip().splitlines()[-1]
+    with transaction(engine) as s:
+        from feedback.auth.models import User
+        user = s.exec(select(User).where(User.email == "cli@example.com")).one()
+        assert user.password_hash is None and user.team == "Sales"
