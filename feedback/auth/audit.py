@@ -24,17 +24,24 @@ def record(db: Session | Any, now: datetime, *, actor: str, action: str,
         target=target[:320] if target else None, detail=detail, ip=ip[:64] if ip else None))
 
 
-def of_request(db: Session, request: Any, now: datetime, action: str, *,
+def of_request(db: Session | None, request: Any, now: datetime, action: str, *,
                target: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    """Record an action taken by the principal of `request`."""
+    """Record an action taken by the principal of `request`. With `db=None` (a GET, whose
+    session only reads: exports) the row is written in a short transaction of its own."""
     from feedback.auth.guards import resolve_principal
+    from feedback.db import transaction
 
     principal = resolve_principal(request)
     actor = "anonymous" if principal is None else (
         principal.name if principal.via == "session" else f"API key {principal.name}")
-    record(db, now, actor=actor, action=action, target=target, detail=detail,
-           actor_user_id=getattr(principal, "user_id", None),
-           ip=request.client.host if request.client else None)
+    values = {"actor": actor, "action": action, "target": target, "detail": detail,
+              "actor_user_id": getattr(principal, "user_id", None),
+              "ip": request.client.host if request.client else None}
+    if db is not None:
+        record(db, now, **values)
+        return
+    with transaction(request.app.state.engine) as own:
+        record(own, now, **values)
 
 
 def events(db: Session, *, limit: int = 200, before_id: int | None = None,

@@ -47,16 +47,20 @@ def _live(now: datetime, settings: Any) -> Any:
     return sa.and_(_S.c.revoked_at.is_(None), _S.c.expires_at > now, _S.c.last_seen_at > now - idle)
 
 
-def user_of(db: Session, token: str, now: datetime, settings: Any) -> int | None:
-    """The user of a live session, marking it used (at most once a minute), or None."""
+def user_of(db: Session, token: str, now: datetime,
+            settings: Any) -> tuple[int, int | None] | None:
+    """(user id, the session row to `touch` or None) for a live session, else None. Only
+    reads: the caller marks the session used, at most once a minute, in a write of its own."""
     row = db.execute(sa.select(_S.c.id, _S.c.user_id, _S.c.last_seen_at).where(
         _S.c.token_hash == _hash(token), _live(now, settings))).first()
     if row is None:
         return None
-    if row.last_seen_at <= now - TOUCH_EVERY:
-        db.execute(sa.update(_S).where(_S.c.id == row.id, _S.c.last_seen_at < now)
-                   .values(last_seen_at=now))
-    return int(row.user_id)
+    return int(row.user_id), (int(row.id) if row.last_seen_at <= now - TOUCH_EVERY else None)
+
+
+def touch(db: Session, session_id: int, now: datetime) -> None:
+    db.execute(sa.update(_S).where(_S.c.id == session_id, _S.c.last_seen_at < now)
+               .values(last_seen_at=now))
 
 
 def revoke(db: Session, token: str, now: datetime) -> None:
