@@ -93,8 +93,9 @@ def pick_rule(rules: list[SurveyRule], interaction: InteractionIn) -> SurveyRule
     return SurveyRule()
 
 
-def opted_out_channels(session: Session, customer: Customer) -> set[str]:
-    return optouts.opted_out_channels(session, [customer.phone, customer.email])
+def opted_out_channels(session: Session, customer: Customer,
+                       key: str | None = None) -> set[str]:
+    return optouts.opted_out_channels(session, [customer.phone, customer.email], key)
 
 
 def choose_channel(customer: Customer, via: str, opted_out: set[str]) -> str:
@@ -147,7 +148,12 @@ def schedule_survey(session: Session, customer: Customer, interaction: Interacti
         # History import: asking about a contact this old would only confuse the customer.
         return None, "interaction is older than the survey expiry; no survey scheduled"
     via = item.survey_channel or rule.via
-    channel = choose_channel(customer, via, opted_out_channels(session, customer))
+    opted_out = opted_out_channels(session, customer, settings.secret_key)
+    if opted_out >= {"sms", "email"} and optouts.suppressed(
+            session, [customer.phone, customer.email], settings.secret_key):
+        # An erased customer's address, seen again: their erasure said "never again".
+        return None, "this address belongs to an erased customer: no survey scheduled"
+    channel = choose_channel(customer, via, opted_out)
     locale = i18n.resolve(customer.locale or settings.default_locale)
     invitation = create_invitation(
         session, customer=customer, survey=survey, channel=channel, send_at=send_at,
