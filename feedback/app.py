@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from feedback import deps
 from feedback.db import check_schema, make_engine, migrate, transaction
+from feedback.edge import EdgeMiddleware
 from feedback.errors import error_handler
 from feedback.settings import Settings
 from surveys.service import ensure_builtin_surveys
@@ -124,7 +125,7 @@ def create_app(
             "settings": Provide(deps.provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],
-        middleware=[session_config.middleware],
+        middleware=[session_config.middleware, EdgeMiddleware()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",
