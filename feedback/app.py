@@ -30,6 +30,7 @@ from feedback import deps
 from feedback.db import check_schema, make_engine, migrate, transaction
 from feedback.edge import EdgeMiddleware
 from feedback.errors import error_handler
+from feedback.openapi import document
 from feedback.settings import Settings
 from surveys.service import ensure_builtin_surveys
 from surveys.types import utcnow
@@ -87,6 +88,7 @@ def create_app(
         own_engine = engine is None
         app.state.engine = engine or make_engine(settings.database_url)
         prepare_database(settings, app.state.engine)
+        document(app)
         stops = []
         # e.g. the demo's in-process worker: a hook starts it and returns how to stop it.
         for hook in lifespan_hooks or []:

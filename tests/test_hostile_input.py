@@ -158,3 +158,16 @@ def test_405_carries_allow(api: Any) -> None:
     r = api.delete("/api/interactions")
     _assert_error(r, 405)
     assert "POST" in r.headers["allow"]
+
+
+def test_kpis_grouped_by_kind(api: Any, session: Any, settings: Any, clock: Any) -> None:
+    """Found by the fuzzer: group_by=kind was a 500 (the kind is the key and the measure)."""
+    from feedback.responses import record_response
+
+    inv = make_invitation(session, settings, clock.now)
+    record_response(session, inv, score=9, comment=None, source="web", now=clock.now,
+                    settings=settings)
+    session.commit()
+    r = api.get("/api/kpis", params={"group_by": "kind", "kind": ""})
+    assert r.status_code == 200, r.text
+    assert [g["key"] for g in r.json()["groups"]] == ["nps"]
