@@ -9,7 +9,8 @@ One middleware, applied to every route (new ones included):
 - query values with control characters (NUL above all: PostgreSQL refuses it in text) → 422;
 - JSON bodies: a body sent with another content type → 415; nesting deeper than
   `MAX_JSON_DEPTH` → 400; control characters in any string (or key) → 422 naming its path;
-- form bodies of staff and customer pages: control characters → 422 naming the field.
+- form bodies of staff pages: control characters → 422 naming the field; on the customer's
+  survey page they are dropped instead (a refusal would cost the customer their typed answer).
   Signed webhooks are exempt: Twilio retries anything but a 2xx, so the SMS webhook strips
   what it cannot store instead (see `strip_control`).
 
@@ -26,6 +27,7 @@ from litestar import Request
 from litestar.enums import RequestEncodingType, ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 from pydantic import Field
 
 from surveys.errors import DomainError, NotFound, Unauthorized, ValidationFailed
@@ -38,6 +40,8 @@ MAX_JSON_DEPTH = 32
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Exempt from the form check: signed third-party callbacks that must get a 2xx to stop retrying.
 _FORM_EXEMPT = ("/webhooks/",)
+# Customer pages: a stray control character must not cost the customer their typed answer.
+_FORM_STRIPPED = ("/s/",)
 
 
 def has_control(value: str) -> bool:
@@ -145,9 +149,22 @@ async def check_request(scope: Scope, receive: Receive) -> None:
                               status_code=400, code="invalid_request", field="body")
     elif kind == RequestEncodingType.URL_ENCODED and not request.url.path.startswith(_FORM_EXEMPT):
         form = await request.form()
+        if request.url.path.startswith(_FORM_STRIPPED):
+            state = ScopeState.from_scope(scope)
+            if isinstance(state.form, dict):  # the parsed form the handler's `data` will read
+                state.form = {k: _stripped(v) for k, v in state.form.items()}
+            return
         for name, value in form.multi_items():
             if isinstance(value, str) and (has_control(name) or has_control(value)):
                 raise control_error(strip_control(name))
+
+
+def _stripped(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_control(value)
+    if isinstance(value, list):
+        return [_stripped(v) for v in value]
+    return value
 
 
 class EdgeMiddleware(ASGIMiddleware):

@@ -123,13 +123,27 @@ def test_tab_and_newline_are_ordinary_text(api: Any) -> None:
     assert r.status_code == 201, r.text
 
 
-def test_nul_in_a_survey_comment_form_is_refused_not_a_500(
+def test_nul_in_a_survey_comment_is_dropped_and_the_answer_kept(
         client: Any, session: Any, settings: Any, clock: Any) -> None:
+    from sqlmodel import select
+
+    from surveys.models import Response
+
     inv = make_invitation(session, settings, clock.now)
-    r = client.post(f"/s/{inv.token}", data={"score": "9", "comment": "great\x00"},
-                    headers={"accept": "text/html"})
-    assert r.status_code == 422 and "comment" in r.text
+    r = client.post(f"/s/{inv.token}", data={"score": "9", "comment": "gr\x00eat"},
+                    headers={"accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    session.expire_all()
+    assert session.exec(select(Response)).one().comment == "great"
     assert client.get("/s/bad%00token", headers={"accept": "text/html"}).status_code == 404
+
+
+def test_nul_in_a_staff_form_is_refused_naming_the_field(client: Any) -> None:
+    client.get("/login")
+    r = client.post("/login", data={"email": "a\x00@example.com", "password": "x",
+                                    "_csrf_token": client.cookies.get("csrftoken")},
+                    headers={"accept": "text/html"})
+    assert r.status_code == 422 and "email" in r.text
 
 
 # --- credentials, body shape, content type -------------------------------------------------------
