@@ -27,6 +27,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.engine import Engine
 
 from feedback import deps
+from feedback.auth.permissions import allow
 from feedback.db import check_schema, make_engine, migrate, transaction
 from feedback.edge import EdgeMiddleware
 from feedback.errors import error_handler
@@ -53,7 +54,7 @@ ROUTE_MODULES = [
 ]
 
 
-@get("/health", sync_to_thread=False, include_in_schema=False)
+@get("/health", sync_to_thread=False, guards=[allow("public.health")], include_in_schema=False)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -118,7 +119,7 @@ def create_app(
             # out). Registering them together avoids that.
             Router(path="/", route_handlers=_routes()),
             create_static_files_router(path="/static", directories=[HERE / "static"],
-                                       include_in_schema=False),
+                                       include_in_schema=False, guards=[allow("public.static")]),
         ],
         state=State({"settings": settings, "clock": clock or utcnow}),
         dependencies={
@@ -140,8 +141,12 @@ def create_app(
             directory=HERE / "templates", engine=JinjaTemplateEngine,
             engine_callback=_engine_callback,
         ),
-        openapi_config=OpenAPIConfig(title="Feedback", version="0.1.0", path="/schema",
-                                     description="Closed-loop customer feedback API"),
+        openapi_config=OpenAPIConfig(
+            title="Feedback", version="0.1.0", path="/schema",
+            description="Closed-loop customer feedback API",
+            # Its own router so the document's routes declare an action like every other.
+            openapi_router=Router(path="/schema", route_handlers=[],
+                                  guards=[allow("public.docs")])),
         exception_handlers={Exception: error_handler},
         debug=settings.debug,
     )
