@@ -145,7 +145,8 @@ def create_app(
             title="Feedback", version="0.1.0", path="/schema",
             description="Closed-loop customer feedback API",
             # Its own router so the document's routes declare an action like every other.
-            openapi_router=Router(path="/schema", route_handlers=[],
+            # The document's own pages are not part of the API it describes.
+            openapi_router=Router(path="/schema", route_handlers=[], include_in_schema=False,
                                   guards=[allow("public.docs")])),
         exception_handlers={Exception: error_handler},
         debug=settings.debug,
