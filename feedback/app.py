@@ -28,11 +28,13 @@ from sqlalchemy.engine import Engine
 
 from feedback import deps
 from feedback.auth.permissions import allow
+from feedback.auth.service import configure_password_hashing
 from feedback.db import check_schema, make_engine, migrate, transaction
 from feedback.edge import EdgeMiddleware
 from feedback.errors import error_handler
 from feedback.openapi import document
 from feedback.settings import Settings
+from feedback.web.security import security_headers
 from surveys.service import ensure_builtin_surveys
 from surveys.types import utcnow
 
@@ -53,6 +55,7 @@ ROUTE_MODULES = [
     "feedback.reports.endpoints", "feedback.reports.pages",
     "feedback.privacy.endpoints", "feedback.privacy.pages",
     "feedback.operations.endpoints", "feedback.operations.pages",
+    "feedback.auth.endpoints", "feedback.auth.pages",
 ]
 
 
@@ -111,9 +114,13 @@ def create_app(
 
         templating.configure(jinja.engine, settings)
 
+    configure_password_hashing(settings.password_scrypt_log_n)
     secret = hashlib.sha256(settings.secret_key.encode()).digest()
+    # The cookie only carries the id of a server-side session (feedback/auth/sessions.py),
+    # which decides the idle timeout and the absolute lifetime.
     session_config = CookieBackendConfig(secret=secret, httponly=True, samesite="lax",
-                                         max_age=12 * 3600, secure=settings.public_url.startswith("https"))
+                                         max_age=int(settings.session_hours * 3600),
+                                         secure=settings.public_url.startswith("https"))
     return Litestar(
         route_handlers=[
             # One Router: Litestar re-registers a path's earlier handlers each time another
@@ -130,7 +137,8 @@ def create_app(
             "settings": Provide(deps.provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],
-        middleware=[session_config.middleware, EdgeMiddleware()],
+        middleware=[security_headers(settings.public_url.startswith("https")),
+                    session_config.middleware, EdgeMiddleware()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",
