@@ -47,7 +47,7 @@ _REASONS = {
     "422": "The body or a parameter fails validation (names the field)",
     "default": "Any other error, in the same shape",
 }
-CSV_PATHS = ("/api/reports/csv/", "/api/reports/export/")
+CSV_PATHS = ("/api/reports/csv/", "/api/reports/export/", "/api/audit/export")
 CSV_DESCRIPTION = ("CSV, UTF-8 with a byte-order mark, CRLF line ends; cells a spreadsheet "
                    "would run as formulas are prefixed with '")
 
