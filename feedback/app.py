@@ -28,9 +28,13 @@ from sqlalchemy.engine import Engine
 
 from feedback import deps
 from feedback.auth.permissions import allow
+from feedback.auth.service import configure_password_hashing
 from feedback.db import check_schema, make_engine, migrate, transaction
+from feedback.edge import EdgeMiddleware
 from feedback.errors import error_handler
+from feedback.openapi import document
 from feedback.settings import Settings
+from feedback.web.security import security_headers
 from surveys.service import ensure_builtin_surveys
 from surveys.types import utcnow
 
@@ -47,9 +51,12 @@ ROUTE_MODULES = [
     "feedback.recovery.endpoints", "feedback.recovery.pages",
     "feedback.web.outreach",
     "feedback.inbound.webhooks", "feedback.inbound.api",
-    "feedback.insights.endpoints",
+    "feedback.insights.endpoints", "feedback.insights.pages",
     "feedback.reports.endpoints", "feedback.reports.pages",
     "feedback.health.endpoints", "feedback.health.pages",
+    "feedback.privacy.endpoints", "feedback.privacy.pages",
+    "feedback.operations.endpoints", "feedback.operations.pages",
+    "feedback.auth.endpoints", "feedback.auth.pages",
 ]
 
 
@@ -88,6 +95,7 @@ def create_app(
         own_engine = engine is None
         app.state.engine = engine or make_engine(settings.database_url)
         prepare_database(settings, app.state.engine)
+        document(app)
         stops = []
         # e.g. the demo's in-process worker: a hook starts it and returns how to stop it.
         for hook in lifespan_hooks or []:
@@ -107,9 +115,13 @@ def create_app(
 
         templating.configure(jinja.engine, settings)
 
+    configure_password_hashing(settings.password_scrypt_log_n)
     secret = hashlib.sha256(settings.secret_key.encode()).digest()
+    # The cookie only carries the id of a server-side session (feedback/auth/sessions.py),
+    # which decides the idle timeout and the absolute lifetime.
     session_config = CookieBackendConfig(secret=secret, httponly=True, samesite="lax",
-                                         max_age=12 * 3600, secure=settings.public_url.startswith("https"))
+                                         max_age=int(settings.session_hours * 3600),
+                                         secure=settings.public_url.startswith("https"))
     return Litestar(
         route_handlers=[
             # One Router: Litestar re-registers a path's earlier handlers each time another
@@ -126,7 +138,8 @@ def create_app(
             "settings": Provide(deps.provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],
-        middleware=[session_config.middleware],
+        middleware=[security_headers(settings.public_url.startswith("https")),
+                    session_config.middleware, EdgeMiddleware()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",
@@ -143,7 +156,8 @@ def create_app(
             title="Feedback", version="0.1.0", path="/schema",
             description="Closed-loop customer feedback API",
             # Its own router so the document's routes declare an action like every other.
-            openapi_router=Router(path="/schema", route_handlers=[],
+            # The document's own pages are not part of the API it describes.
+            openapi_router=Router(path="/schema", route_handlers=[], include_in_schema=False,
                                   guards=[allow("public.docs")])),
         exception_handlers={Exception: error_handler},
         debug=settings.debug,

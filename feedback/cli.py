@@ -1,4 +1,4 @@
-"""The `feedback` command: serve, worker, migrate, import, users, API keys, themes."""
+"""The `feedback` command: serve, worker, migrate, import, users, API keys, customers, themes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from feedback.privacy.cli import customers_app
+
 app = typer.Typer(help="Closed-loop customer feedback.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
@@ -20,6 +22,7 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="apikeys")
+app.add_typer(customers_app, name="customers")
 console = Console(stderr=True)
 
 
@@ -123,10 +126,14 @@ def _demo_worker_hook(settings: Any) -> Any:
 @app.command()
 def worker() -> None:
     """Run the scheduler: dispatch, reminders, expiry, SLA watcher, retraining, rollups."""
-    from feedback.worker import run_worker
+    from feedback.worker import WorkerStartFailed, run_worker
 
     _configure_logging()
-    run_worker(load_settings())
+    try:
+        run_worker(load_settings())
+    except WorkerStartFailed as exc:
+        console.print(f"[red]cannot start the worker:[/red] {exc}")
+        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -188,6 +195,30 @@ def users_create(
     with transaction(engine) as session:
         user = create_user(session, email=email, name=name, role=role, password=password, team=team)
     console.print(f"created user {user.email} ({user.role})")
+
+
+@users_app.command("invite")
+def users_invite(
+    email: str, name: str,
+    role: Annotated[str, typer.Option(help="admin, lead or recovery")] = "recovery",
+    team: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create an account without a password and print the one-time link that sets one."""
+    from feedback.app import prepare_database
+    from feedback.auth import accounts
+    from feedback.db import transaction
+    from surveys.types import utcnow
+
+    settings = load_settings()
+    engine = _engine(settings)
+    prepare_database(settings, engine)
+    with transaction(engine) as session:
+        user, link, expires = accounts.invite(session, accounts.Who("command line"), utcnow(),
+                                              settings, email=email, name=name, role=role,
+                                              team=team)
+    console.print(f"invited {user.email} ({user.role}); the link works once, until "
+                  f"{expires:%Y-%m-%d %H:%M} UTC:")
+    print(link)
 
 
 @keys_app.command("create")

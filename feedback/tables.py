@@ -19,6 +19,7 @@ def metadata() -> object:
         "feedback.reports.models",
         "feedback.inbound.models",
         "feedback.health.models",
+        "feedback.privacy.models",
     ):
         try:
             __import__(optional)

@@ -63,6 +63,7 @@ class DispatchPolicy:
     max_attempts: int = 8
     batch_size: int = 50
     pause_probe: timedelta = timedelta(minutes=5)  # a paused channel is tested this often
+    suppression_key: str | None = None  # checks erased customers' hashed opt-outs too
 
     @classmethod
     def from_settings(cls, s: Any) -> DispatchPolicy:
@@ -76,7 +77,8 @@ class DispatchPolicy:
             retry_base=timedelta(seconds=s.dispatch_retry_base_seconds),
             retry_cap=timedelta(seconds=s.dispatch_retry_cap_seconds),
             max_attempts=s.dispatch_max_attempts, batch_size=s.worker_batch_size,
-            pause_probe=timedelta(minutes=s.dispatch_pause_probe_minutes))
+            pause_probe=timedelta(minutes=s.dispatch_pause_probe_minutes),
+            suppression_key=s.secret_key)
 
 
 @dataclass
@@ -274,7 +276,8 @@ class Dispatcher:
                 .join(SurveyDefinition, SurveyDefinition.id == Invitation.survey_id)  # type: ignore[arg-type]
                 .outerjoin(Interaction, Interaction.id == Invitation.interaction_id)  # type: ignore[arg-type]
                 .where(Invitation.id == invitation_id)).one()
-            rows = optouts.list_for(session, [customer.phone, customer.email])
+            rows = optouts.list_for(session, [customer.phone, customer.email],
+                                    self.policy.suppression_key)
         opted_out = {"sms", "email"} if any(r.channel == "all" for r in rows) else {
             r.channel for r in rows} & {"sms", "email"}
         return _Loaded(inv, customer, survey, interaction_channel, opted_out,

@@ -58,6 +58,8 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     "public.unsubscribe": _EVERYONE,
     "public.webhook": _EVERYONE,
     "public.demo": _EVERYONE,
+    # The one-time link an invited person (or a password reset) sets a password with.
+    "public.account_link": _EVERYONE,
     # Signed-in staff.
     "staff.whoami": {RECOVERY: _A, LEAD: _A},
     # Writing interactions is all an integration key (role ingest) can do.
@@ -77,6 +79,11 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     # Customers' personal data follows team scope (a customer belongs to the teams that
     # served them).
     "customer.contact_log.read": _STAFF_TEAM,
+    # Data requests (feedback/privacy): finding a customer follows team scope; the export is
+    # every piece of personal data we hold, so leads; erasure is irreversible, so admins.
+    "customer.find": _STAFF_TEAM,
+    "customer.export": {LEAD: _T},
+    "customer.erase": {},
     # Reports and KPIs: leads only (a team lead sees their team's figures).
     "kpi.read": {LEAD: _T},
     "report.read": {LEAD: _T},

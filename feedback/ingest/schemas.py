@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,7 +10,14 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from feedback.edge import has_control
 from surveys.models import InteractionChannel
+from surveys.types import utcnow
+
+# An interaction older than this is a typo (or a zero date), one later than a year from now
+# would schedule a survey for the distant future.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=366)
 
 
 def normalise_phone(value: str, region: str | None) -> str:
@@ -23,8 +30,20 @@ def normalise_phone(value: str, region: str | None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-class CustomerIn(BaseModel):
+class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_control(cls, v: Any) -> Any:
+        # The API refuses these at the edge already; a CSV import comes here directly.
+        texts = [v] if isinstance(v, str) else [*v.keys(), *v.values()] if isinstance(v, dict) else []
+        if any(isinstance(t, str) and has_control(t) for t in texts):
+            raise ValueError("control characters (such as NUL) are not allowed")
+        return v
+
+
+class CustomerIn(_In):
 
     external_id: str | None = Field(default=None, max_length=200)
     name: str | None = Field(default=None, max_length=200)
@@ -63,8 +82,13 @@ class CustomerIn(BaseModel):
         return v
 
 
-class InteractionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+DAY = 86_400
+OPERATION_FIELDS = ("offered_at", "answered_at", "wait_seconds", "talk_seconds", "hold_seconds",
+                    "wrap_seconds", "abandoned", "transfers", "resolved", "contact_reason",
+                    "first_response_seconds")
+
+
+class InteractionIn(_In):
 
     external_id: str = Field(min_length=1, max_length=200)
     channel: InteractionChannel
@@ -77,11 +101,80 @@ class InteractionIn(BaseModel):
     survey: str | None = Field(default=None, description="survey key (nps, csat, ces); else the rules decide")
     survey_channel: str | None = Field(default=None, pattern="^(auto|sms|email|link|none)$")
 
-    @field_validator("occurred_at")
+    # Operational facts (optional): see "Operational KPIs" in the README.
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+    wait_seconds: int | None = Field(default=None, ge=0, le=DAY, validate_default=True)
+    talk_seconds: int | None = Field(default=None, ge=0, le=DAY)
+    hold_seconds: int | None = Field(default=None, ge=0, le=DAY)
+    wrap_seconds: int | None = Field(default=None, ge=0, le=DAY)
+    abandoned: bool | None = None
+    transfers: int | None = Field(default=None, ge=0, le=50)
+    resolved: bool | None = None
+    contact_reason: str | None = Field(default=None, max_length=200)
+    first_response_seconds: int | None = Field(default=None, ge=0, le=31 * DAY)
+
+    @field_validator("occurred_at", "offered_at", "answered_at")
     @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        # A timestamp without an offset is ambiguous; we read it as UTC, as most CRMs mean.
-        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    def _aware(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        if v is None:
+            return None
+        now = (info.context or {}).get("now") or utcnow()
+        window = f"must be between {EARLIEST:%Y-%m-%d} and {now + LATEST_AHEAD:%Y-%m-%d}"
+        try:
+            # A timestamp without an offset is ambiguous; we read it as UTC, as most CRMs mean.
+            v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:30:00+01:00 is before year 1 in UTC
+            raise ValueError(window) from None
+        if not EARLIEST <= v <= now + LATEST_AHEAD:
+            raise ValueError(window)
+        return v
+
+    @field_validator("contact_reason")
+    @classmethod
+    def _reason(cls, v: str | None) -> str | None:
+        if v and any(ord(ch) < 32 for ch in v):
+            raise ValueError("contact_reason must not contain control characters")
+        return v or None
+
+    # Cross-field checks sit on the later field (pydantic validates in declaration order), so
+    # each error is reported at a field name, which the CSV import turns into its column.
+    @field_validator("answered_at")
+    @classmethod
+    def _answered(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        offered = info.data.get("offered_at")
+        if v is not None and offered is not None:
+            if v < offered:
+                raise ValueError("must not be before offered_at")
+            if (v - offered).total_seconds() > DAY:
+                raise ValueError(f"is more than {DAY} seconds after offered_at")
+        return v
+
+    @field_validator("wait_seconds")
+    @classmethod
+    def _wait(cls, v: int | None, info: ValidationInfo) -> int | None:
+        offered, answered = info.data.get("offered_at"), info.data.get("answered_at")
+        if offered is None or answered is None:
+            return v
+        wait = int((answered - offered).total_seconds())
+        if v is not None and abs(v - wait) > 1:
+            raise ValueError(f"{v} disagrees with answered_at - offered_at ({wait} s): send "
+                             "one or the other")
+        return wait
+
+    @field_validator("abandoned")
+    @classmethod
+    def _abandoned(cls, v: bool | None, info: ValidationInfo) -> bool | None:
+        if v:
+            if info.data.get("answered_at") is not None:
+                raise ValueError("an abandoned contact was never answered: drop answered_at")
+            if any(info.data.get(k) for k in ("talk_seconds", "hold_seconds", "wrap_seconds")):
+                raise ValueError("an abandoned contact has no talk, hold or wrap time")
+        return v
+
+    def operations(self) -> dict[str, Any]:
+        """The operational columns of `interaction`, as given (None = not sent)."""
+        return {name: getattr(self, name) for name in OPERATION_FIELDS}
 
 
 class InteractionBatch(BaseModel):

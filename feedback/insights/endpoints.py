@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
+from feedback.edge import DbId
 from feedback.insights import service
 from feedback.insights.models import ResponseTheme, Theme, ThemeModelVersion
 from feedback.recovery.schemas import parse
@@ -45,12 +46,12 @@ class ThemePatch(_In):
 
 
 class MergeIn(_In):
-    into: int
+    into: DbId
 
 
 class SplitIn(_In):
     name: str = Field(max_length=200)
-    response_ids: list[int] = Field(min_length=1)
+    response_ids: list[DbId] = Field(min_length=1, max_length=10_000)
 
 
 class MentionIn(_In):
@@ -158,10 +159,10 @@ def models(db: Db) -> dict[str, Any]:
 def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
     """The taxonomy for leads: themes, their counts and the latest model's figures per theme."""
     versions = service.list_versions(db)
-    figures = versions[0].evaluation.get("themes", {}) if versions else {}
+    figures = service.held_out_figures(versions[0].evaluation) if versions else {}
     return Template(template_name="insights/taxonomy.html", context={
         "principal": provide_principal(request), "themes": list_with_counts(db),
-        "figures": figures, "versions": versions})
+        "figures": figures, "versions": versions, "min_held_out": service.MIN_HELD_OUT})
 
 
 routes = [list_themes, create, update, merge, split, correct, discover, train, models,

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
+from feedback.edge import parse_whole
 from feedback.recovery import actions, assignment, repository, sla
 from feedback.recovery.models import ContactChannel, ContactResult, Outcome, Priority
 from feedback.recovery.schemas import (
@@ -32,6 +33,7 @@ from feedback.recovery.schemas import (
     ResolveIn,
     parse,
 )
+from feedback.recovery.triggers import theme_names
 from feedback.settings import Settings
 from surveys.errors import DomainError, ValidationFailed
 
@@ -55,11 +57,9 @@ def queue_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf
     params = dict(request.query_params)
     try:
         filters = repository.parse_filters(params)
-        page = int(params.get("page") or 1)
-        if page < 1:
-            raise ValueError
-    except (ValidationFailed, ValueError) as exc:
-        error = exc.message if isinstance(exc, ValidationFailed) else "page must be 1 or more"
+        page = parse_whole(params.get("page"), "page", default=1)
+    except ValidationFailed as exc:
+        error = exc.message
         filters, page = repository.Filters(), 1
         return _queue(db, principal, settings, now, filters, page, error=error, status=422)
     return _queue(db, principal, settings, now, filters, page,
@@ -95,6 +95,10 @@ def _task_page(db: Session, request: Request[Any, Any, Any], task_id: int, setti
         "results": [r.value for r in ContactResult],
         "can_act": principal.role in ("lead", "admin") or task.owner_id in (None, principal.user_id),
         "is_lead": principal.role in ("lead", "admin"),
+        # Leads correct the response's themes from here (insights' tag/untag forms).
+        "can_tag": principal.can("theme.write"),
+        "all_themes": theme_names(db) if principal.can("theme.write") else [],
+        "back": f"/queue/{task_id}",
     })
 
 

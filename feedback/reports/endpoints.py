@@ -14,11 +14,12 @@ from litestar import Request, get
 from litestar.response import Stream
 from sqlmodel import Session
 
+from feedback.auth import audit
 from feedback.auth.permissions import allow, team_params
 from feedback.deps import Conf, Db, Now
 from feedback.kpis import GROUPS, kpi_report
 from feedback.reports import datasets, exports, loop_source, params, service, themes_source
-from feedback.reports.csvstream import iter_csv
+from feedback.reports.csvstream import iter_csv, primed
 from surveys.errors import NotFound, ValidationFailed
 
 CHARTS = ("tiles", "trend", "breakdown", "heatmap", "themes", "loop-months", "loop-teams",
@@ -32,7 +33,8 @@ def _params(request: Request[Any, Any, Any]) -> Mapping[str, str]:
 
 
 def csv_stream(chunks: Iterator[bytes], name: str) -> Stream:
-    return Stream(content=chunks, media_type="text/csv; charset=utf-8",
+    # "text/csv": Litestar appends "; charset=utf-8" to every text/* type itself.
+    return Stream(content=primed(chunks, name), media_type="text/csv",
                   headers={"Content-Disposition": f'attachment; filename="{name}.csv"',
                            "Cache-Control": "no-store"})
 
@@ -128,6 +130,7 @@ def chart_csv(chart: str, request: Request[Any, Any, Any], db: Db, now: Now,
 @get("/api/reports/export/responses", **EXPORT, summary="Every response (with themes) as CSV")
 def export_responses(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Stream:
     q = params.report_query(db, settings, now, _params(request))
+    audit.of_request(None, request, now, "export.responses", detail=q.filters.to_dict())
     return csv_stream(exports.responses_csv(request.app.state.engine, q.filters), "responses")
 
 
@@ -137,6 +140,7 @@ def export_tasks(request: Request[Any, Any, Any], db: Db, now: Now, settings: Co
     chunks = exports.tasks_csv(request.app.state.engine, q.filters)
     if chunks is None:
         raise NotFound("service recovery is not installed")
+    audit.of_request(None, request, now, "export.tasks", detail=q.filters.to_dict())
     return csv_stream(chunks, "tasks")
 
 
