@@ -140,5 +140,8 @@ def create_app(
         openapi_config=OpenAPIConfig(title="Feedback", version="0.1.0", path="/schema",
                                      description="Closed-loop customer feedback API"),
         exception_handlers={Exception: error_handler},
+        # Logging is configured once per process (feedback.logs), not by the framework: its
+        # default would replace the root handler with a second format.
+        logging_config=None,
         debug=settings.debug,
     )
