@@ -17,11 +17,13 @@ from typing import Any
 
 from litestar import Litestar, Router, get
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import File
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.engine import Engine
@@ -56,8 +58,30 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@get("/favicon.ico", sync_to_thread=False, include_in_schema=False,
+     cache_control=CacheControlHeader(max_age=86400))
+def favicon() -> File:
+    return File(HERE / "static" / "favicon.ico", media_type="image/x-icon",
+                content_disposition_type="inline")
+
+
+def _api_docs() -> tuple[SwaggerRenderPlugin, Any]:
+    """The `/schema` page and its assets, served from an installed package: the docs work
+    offline and load nothing from a CDN (no fonts, no scripts, no favicon from elsewhere)."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    base = "/static/api-docs"
+    plugin = SwaggerRenderPlugin(
+        js_url=f"{base}/swagger-ui-bundle.js", css_url=f"{base}/swagger-ui.css",
+        standalone_preset_js_url=f"{base}/swagger-ui-standalone-preset.js",
+        favicon="<link rel='icon' href='/favicon.ico'>", path="/")
+    assets = create_static_files_router(path=base, directories=[swagger_ui_path],
+                                        include_in_schema=False)
+    return plugin, assets
+
+
 def _routes() -> list[Any]:
-    handlers: list[Any] = [health]
+    handlers: list[Any] = [health, favicon]
     for name in ROUTE_MODULES:
         handlers.extend(importlib.import_module(name).routes)
     return handlers
@@ -106,6 +130,7 @@ def create_app(
         templating.configure(jinja.engine, settings)
 
     secret = hashlib.sha256(settings.secret_key.encode()).digest()
+    docs, docs_assets = _api_docs()
     session_config = CookieBackendConfig(secret=secret, httponly=True, samesite="lax",
                                          max_age=12 * 3600, secure=settings.public_url.startswith("https"))
     return Litestar(
@@ -116,6 +141,7 @@ def create_app(
             Router(path="/", route_handlers=_routes()),
             create_static_files_router(path="/static", directories=[HERE / "static"],
                                        include_in_schema=False),
+            docs_assets,
         ],
         state=State({"settings": settings, "clock": clock or utcnow}),
         dependencies={
@@ -138,7 +164,8 @@ def create_app(
             engine_callback=_engine_callback,
         ),
         openapi_config=OpenAPIConfig(title="Feedback", version="0.1.0", path="/schema",
-                                     description="Closed-loop customer feedback API"),
+                                     description="Closed-loop customer feedback API",
+                                     render_plugins=[docs]),
         exception_handlers={Exception: error_handler},
         # Logging is configured once per process (feedback.logs), not by the framework: its
         # default would replace the root handler with a second format.
