@@ -29,6 +29,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.engine import Engine
 
 from feedback import deps
+from feedback.auth.permissions import allow
 from feedback.db import check_schema, make_engine, migrate, transaction
 from feedback.errors import error_handler
 from feedback.settings import Settings
@@ -53,12 +54,12 @@ ROUTE_MODULES = [
 ]
 
 
-@get("/health", sync_to_thread=False, include_in_schema=False)
+@get("/health", sync_to_thread=False, guards=[allow("public.health")], include_in_schema=False)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/favicon.ico", sync_to_thread=False, include_in_schema=False,
+@get("/favicon.ico", sync_to_thread=False, guards=[allow("public.static")], include_in_schema=False,
      cache_control=CacheControlHeader(max_age=86400))
 def favicon() -> File:
     return File(HERE / "static" / "favicon.ico", media_type="image/x-icon",
@@ -76,7 +77,7 @@ def _api_docs() -> tuple[SwaggerRenderPlugin, Any]:
         standalone_preset_js_url=f"{base}/swagger-ui-standalone-preset.js",
         favicon="<link rel='icon' href='/favicon.ico'>", path="/")
     assets = create_static_files_router(path=base, directories=[swagger_ui_path],
-                                        include_in_schema=False)
+                                        include_in_schema=False, guards=[allow("public.docs")])
     return plugin, assets
 
 
@@ -140,7 +141,7 @@ def create_app(
             # out). Registering them together avoids that.
             Router(path="/", route_handlers=_routes()),
             create_static_files_router(path="/static", directories=[HERE / "static"],
-                                       include_in_schema=False),
+                                       include_in_schema=False, guards=[allow("public.static")]),
             docs_assets,
         ],
         state=State({"settings": settings, "clock": clock or utcnow}),
@@ -163,9 +164,12 @@ def create_app(
             directory=HERE / "templates", engine=JinjaTemplateEngine,
             engine_callback=_engine_callback,
         ),
-        openapi_config=OpenAPIConfig(title="Feedback", version="0.1.0", path="/schema",
-                                     description="Closed-loop customer feedback API",
-                                     render_plugins=[docs]),
+        openapi_config=OpenAPIConfig(
+            title="Feedback", version="0.1.0", path="/schema",
+            description="Closed-loop customer feedback API", render_plugins=[docs],
+            # Its own router so the document's routes declare an action like every other.
+            openapi_router=Router(path="/schema", route_handlers=[],
+                                  guards=[allow("public.docs")])),
         exception_handlers={Exception: error_handler},
         # Logging is configured once per process (feedback.logs), not by the framework: its
         # default would replace the root handler with a second format.

@@ -245,7 +245,12 @@ def users_create(
 
 
 @keys_app.command("create")
-def keys_create(name: str, role: Annotated[str, typer.Option(help="admin, lead or recovery")] = "lead") -> None:
+def keys_create(
+    name: str,
+    role: Annotated[str, typer.Option(help="ingest (write interactions only), lead, recovery "
+                                      "or admin")] = "ingest",
+    team: Annotated[str | None, typer.Option(help="limit a lead or recovery key to a team")] = None,
+) -> None:
     """Create an API key; it is printed once."""
     from feedback.app import prepare_database
     from feedback.auth.service import create_api_key
@@ -255,7 +260,7 @@ def keys_create(name: str, role: Annotated[str, typer.Option(help="admin, lead o
     engine = _engine(settings)
     prepare_database(settings, engine)
     with transaction(engine) as session:
-        _, plaintext = create_api_key(session, name, role)
+        _, plaintext = create_api_key(session, name, role, team=team)
     print(plaintext)
 
 

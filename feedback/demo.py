@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from feedback.auth.models import User
+from feedback.auth.permissions import allow
 from feedback.auth.service import create_user
 from feedback.db import transaction
 from feedback.deps import Conf, Db, Now
@@ -205,7 +206,7 @@ def _one(session: Session, settings: Conf, rnd: random.Random, now: Any, n: int,
     return 1
 
 
-@get("/demo/survey", sync_to_thread=True, include_in_schema=False)
+@get("/demo/survey", sync_to_thread=True, guards=[allow("public.demo")], include_in_schema=False)
 def demo_survey(db: Db, settings: Conf, now: Now, locale: str = "en") -> Redirect:
     """Open a fresh survey link in demo mode, so a newcomer can answer one: an ordinary survey
     in `locale` (`?locale=fa` shows the right-to-left page, `zh-CN` the Chinese one)."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import get
+from litestar import Request, get
 from litestar.params import QueryParameter
 from sqlmodel import Session
 
-from feedback.auth.guards import require
+from feedback.auth.permissions import allow, team_params
 from feedback.deps import Conf, Db, Now
 from feedback.reports import repository as repo
 from feedback.reports import service
@@ -72,15 +72,16 @@ def kpi_report(session: Session, filters: Filters, group_by: str | None, *,
     }
 
 
-@get("/api/kpis", sync_to_thread=True, guards=[require("lead", "recovery")], tags=["reports"],
+@get("/api/kpis", sync_to_thread=True, guards=[allow("kpi.read")], tags=["reports"],
      summary="NPS, CSAT %, CES and response rate with 95 % margins of error")
-def get_kpis(db: Db, now: Now, settings: Conf,
+def get_kpis(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
              from_: Annotated[str | None, QueryParameter(name="from")] = None, to: str | None = None,
              kind: str | None = None, group_by: str | None = None, team: str | None = None,
              channel: str | None = None, agent: str | None = None, queue: str | None = None,
              ) -> dict[str, Any]:
     from feedback.reports.figures import report_zone
 
+    team = team_params(request).get("team", team)  # a team lead sees only their team
     filters = make_filters(now, from_, to, kind, report_zone(settings), team=team,
                            channel=channel, agent=agent, queue=queue)
     return kpi_report(db, filters, group_by)

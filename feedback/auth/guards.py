@@ -1,4 +1,5 @@
-"""Role guards. Staff endpoints declare the roles they accept; customers reach only /s/{token}.
+"""Who is calling. What they may do is decided by the permission table
+(`feedback.auth.permissions`): every route declares its action with `allow(...)`.
 
 Credentials: `Authorization: Bearer <api key>` or `X-API-Key: <api key>` for programs, the
 signed session cookie for people using the web UI. Unsafe API calls are accepted only with an
@@ -7,11 +8,9 @@ API key, so a cookie alone can never be ridden by a cross-site form (CSRF).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from sqlmodel import Session
 
 from feedback.auth.service import Principal, principal_from_key, principal_from_user
@@ -48,22 +47,6 @@ def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
                     raise Forbidden("API writes need an API key (Authorization: Bearer …)")
     connection.scope.setdefault("state", {})["principal"] = principal
     return principal
-
-
-def require(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal = resolve_principal(connection)
-        if principal is None:
-            raise Unauthorized("sign in or send an API key")
-        if not principal.has(*roles):
-            raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
-
-    return guard
-
-
-STAFF = ("lead", "recovery")
-LEADS = ("lead",)
-ADMIN = ()  # admin passes every guard
 
 
 def provide_principal(request: Any) -> Principal:

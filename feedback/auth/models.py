@@ -15,6 +15,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     LEAD = "lead"
     RECOVERY = "recovery"
+    # API keys of integrations (helpdesks): they may write interactions and nothing else.
+    INGEST = "ingest"
 
 
 class User(SQLModel, table=True):

@@ -51,6 +51,8 @@ def create_user(
     team: str | None = None,
 ) -> User:
     role = Role(role).value
+    if role == Role.INGEST:
+        raise ValidationFailed("ingest is a role for API keys, not for people", field="role")
     email = email.strip().lower()
     if session.exec(select(User).where(User.email == email)).first():
         raise ValidationFailed(f"a user with email {email} already exists", field="email")
@@ -71,8 +73,11 @@ class Principal:
     team: str | None = None
     via: str = "session"
 
-    def has(self, *roles: str) -> bool:
-        return self.role == Role.ADMIN or self.role in roles
+    def can(self, action: str) -> bool:
+        """What the permission table allows this role (pages use it to offer only those)."""
+        from feedback.auth.permissions import allows
+
+        return allows(self.role, action)
 
 
 def principal_from_key(session: Session, key: str, admin_key: str | None) -> Principal | None:

@@ -15,7 +15,7 @@ from litestar.params import JSONBody
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, select
 
-from feedback.auth.guards import require
+from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.inbound.delivery import record_bounce
 from feedback.inbound.models import InboundSms
@@ -25,7 +25,6 @@ from outreach import optouts
 from surveys.errors import DomainError, ValidationFailed
 from surveys.models import Customer, OptOut
 
-LEADS = [require("lead")]  # admin passes every guard
 _TAGS = ["opt-outs"]
 MAX_LIST = 1000
 
@@ -109,7 +108,7 @@ def _query_address(channel: str | None, address: str | None, settings: Conf,
                           code="invalid_request") from exc
 
 
-@get("/api/opt-outs", sync_to_thread=True, guards=LEADS, tags=_TAGS,
+@get("/api/opt-outs", sync_to_thread=True, guards=[allow("optout.read")], tags=_TAGS,
      summary="Opt-outs: all (newest first) or those of one address")
 def list_opt_outs(db: Db, settings: Conf, address: str | None = None,
                   channel: str | None = None, limit: int = 100) -> dict[str, Any]:
@@ -125,7 +124,7 @@ def list_opt_outs(db: Db, settings: Conf, address: str | None = None,
     return {"opt_outs": [_opt_out_json(r) for r in rows]}
 
 
-@post("/api/opt-outs", sync_to_thread=True, guards=LEADS, tags=_TAGS, status_code=201,
+@post("/api/opt-outs", sync_to_thread=True, guards=[allow("optout.write")], tags=_TAGS, status_code=201,
       summary="Opt an address out of a channel (sms, email or all); idempotent")
 def create_opt_out(db: Db, now: Now, settings: Conf,
                    data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
@@ -140,7 +139,7 @@ def create_opt_out(db: Db, now: Now, settings: Conf,
     return _opt_out_json(row)
 
 
-@delete("/api/opt-outs", sync_to_thread=True, guards=LEADS, tags=_TAGS, status_code=200,
+@delete("/api/opt-outs", sync_to_thread=True, guards=[allow("optout.write")], tags=_TAGS, status_code=200,
         summary="Opt an address back in (?channel=&address=); removing sms also removes all")
 def delete_opt_out(db: Db, settings: Conf, channel: str | None = None,
                    address: str | None = None) -> dict[str, Any]:
@@ -148,7 +147,7 @@ def delete_opt_out(db: Db, settings: Conf, channel: str | None = None,
     return {"removed": optouts.remove(db, channel, canonical)}
 
 
-@post("/api/bounces", sync_to_thread=True, guards=LEADS, tags=_TAGS, status_code=201,
+@post("/api/bounces", sync_to_thread=True, guards=[allow("bounce.write")], tags=_TAGS, status_code=201,
       summary="Record an email bounce: hard fails the invitation and closes the address")
 def create_bounce(db: Db, now: Now, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     body: BounceIn = _checked(BounceIn, data)
@@ -161,7 +160,7 @@ def create_bounce(db: Db, now: Now, data: JSONBody[dict[str, Any]]) -> dict[str,
             "opted_out": result.opted_out}
 
 
-@get("/api/sms/inbound", sync_to_thread=True, guards=LEADS, tags=_TAGS,
+@get("/api/sms/inbound", sync_to_thread=True, guards=[allow("sms.inbound.read")], tags=_TAGS,
      summary="Inbound SMS as received (newest first), with what each one did",
      description="Every message is kept, also from unknown numbers and after STOP. "
                  "Filter with ?phone=+E164; outcome says e.g. score, comment, clarify, "

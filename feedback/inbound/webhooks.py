@@ -15,6 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body
 from twilio.twiml.messaging_response import MessagingResponse
 
+from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.inbound.delivery import apply_sms_status
 from feedback.inbound.sms import InboundMessage, handle_inbound_sms
@@ -50,7 +51,7 @@ def twiml(text: str | None) -> str:
     return str(reply)
 
 
-@post("/webhooks/twilio/sms", guards=[twilio_signed], sync_to_thread=True, status_code=200,
+@post("/webhooks/twilio/sms", guards=[allow("public.webhook"), twilio_signed], sync_to_thread=True, status_code=200,
       include_in_schema=False)
 def twilio_sms(db: Db, now: Now, settings: Conf, data: TwilioForm) -> Response[str]:
     message = InboundMessage(message_sid=_required(data, "MessageSid", "SmsSid"),
@@ -60,7 +61,7 @@ def twilio_sms(db: Db, now: Now, settings: Conf, data: TwilioForm) -> Response[s
     return Response(twiml(handled.reply), media_type=MediaType.XML)
 
 
-@post("/webhooks/twilio/status", guards=[twilio_signed], sync_to_thread=True, status_code=204,
+@post("/webhooks/twilio/status", guards=[allow("public.webhook"), twilio_signed], sync_to_thread=True, status_code=204,
       include_in_schema=False)
 def twilio_status(db: Db, now: Now, data: TwilioForm) -> None:
     apply_sms_status(db, message_sid=_required(data, "MessageSid", "SmsSid"),

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Response, post
 from litestar.params import JSONBody
 
-from feedback.auth.guards import require
+from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.ingest.schemas import InteractionBatch, InteractionIn
 from feedback.ingest.service import ingest_one, invitation_public, parse_payload
@@ -16,7 +16,7 @@ from feedback.ingest.service import ingest_one, invitation_public, parse_payload
 @post(
     "/api/interactions",
     sync_to_thread=True,
-    guards=[require("lead")],
+    guards=[allow("interaction.write")],
     summary="Record closed interactions and schedule their surveys",
     description=(
         "Idempotent on `external_id`: sending the same interaction again updates it and "

@@ -13,13 +13,15 @@ from litestar.response import Template
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
-from feedback.auth.guards import provide_principal, require
+from feedback.auth.guards import provide_principal
+from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.insights import service
 from feedback.insights.models import ResponseTheme, Theme, ThemeModelVersion
 from feedback.recovery.schemas import parse
 
-LEAD = [require("lead")]
+READ = [allow("theme.read")]
+WRITE = [allow("theme.write")]
 _TAGS = ["themes"]
 
 
@@ -84,34 +86,34 @@ def list_with_counts(db: Db) -> list[dict[str, Any]]:
     return [theme_json(t, counts.get(t.id, 0)) for t in themes]
 
 
-@get("/api/themes", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+@get("/api/themes", sync_to_thread=True, guards=READ, tags=_TAGS,
      summary="The taxonomy: every theme with its number of tagged responses")
 def list_themes(db: Db) -> dict[str, Any]:
     return {"items": list_with_counts(db)}
 
 
-@post("/api/themes", sync_to_thread=True, guards=LEAD, tags=_TAGS, status_code=201,
+@post("/api/themes", sync_to_thread=True, guards=WRITE, tags=_TAGS, status_code=201,
       summary="Create a theme with optional description, seed keywords and examples")
 def create(db: Db, now: Now, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     body = parse(ThemeIn, data)
     return theme_json(service.create_theme(db, now=now, **body.model_dump()))
 
 
-@patch("/api/themes/{theme_id:int}", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+@patch("/api/themes/{theme_id:int}", sync_to_thread=True, guards=WRITE, tags=_TAGS,
        summary="Rename, describe, re-seed or accept (`accept: true`) a theme")
 def update(theme_id: int, db: Db, now: Now, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     body = parse(ThemePatch, data)
     return theme_json(service.update_theme(db, theme_id, now=now, **body.model_dump()))
 
 
-@post("/api/themes/{theme_id:int}/merge", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+@post("/api/themes/{theme_id:int}/merge", sync_to_thread=True, guards=WRITE, tags=_TAGS,
       status_code=200, summary="Merge this theme into another (`into`: theme id)")
 def merge(theme_id: int, db: Db, now: Now, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     body = parse(MergeIn, data)
     return theme_json(service.merge_themes(db, theme_id, body.into, now=now))
 
 
-@post("/api/themes/{theme_id:int}/split", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+@post("/api/themes/{theme_id:int}/split", sync_to_thread=True, guards=WRITE, tags=_TAGS,
       status_code=201, summary="Move the listed responses of this theme to a new theme")
 def split(theme_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
           data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
@@ -121,7 +123,7 @@ def split(theme_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
                                           reviewer=provide_principal(request).name))
 
 
-@put("/api/responses/{response_id:int}/themes", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+@put("/api/responses/{response_id:int}/themes", sync_to_thread=True, guards=WRITE, tags=_TAGS,
      summary="Correct a response's themes (an empty list: none apply); becomes training data")
 def correct(response_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
             data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def correct(response_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
     return {"response_id": response_id, "themes": names}
 
 
-@post("/api/themes/discover", sync_to_thread=True, guards=LEAD, tags=_TAGS, status_code=201,
+@post("/api/themes/discover", sync_to_thread=True, guards=WRITE, tags=_TAGS, status_code=201,
       summary="Propose themes from recent comments; they are stored as `discovered`")
 def discover(db: Db, now: Now, data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
     body = parse(DiscoverIn, data)
@@ -139,20 +141,20 @@ def discover(db: Db, now: Now, data: JSONBody[dict[str, Any] | None] = None) -> 
     return {"items": [theme_json(t) for t in created]}
 
 
-@post("/api/themes/train", sync_to_thread=True, guards=LEAD, tags=_TAGS, status_code=201,
+@post("/api/themes/train", sync_to_thread=True, guards=WRITE, tags=_TAGS, status_code=201,
       summary="Train a model version now from the reviewed responses and seed examples")
 def train(db: Db, now: Now, settings: Conf) -> dict[str, Any]:
     row = service.train_now(db, now=now, min_examples=settings.themes_min_training_examples)
     return {"trained": row is not None, "version": version_json(row) if row else None}
 
 
-@get("/api/themes/models", sync_to_thread=True, guards=LEAD, tags=_TAGS,
+@get("/api/themes/models", sync_to_thread=True, guards=READ, tags=_TAGS,
      summary="Model versions, newest first, with held-out precision/recall/F1 per theme")
 def models(db: Db) -> dict[str, Any]:
     return {"items": [version_json(v) for v in service.list_versions(db)]}
 
 
-@get("/themes/taxonomy", sync_to_thread=True, guards=LEAD, include_in_schema=False)
+@get("/themes/taxonomy", sync_to_thread=True, guards=READ, include_in_schema=False)
 def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
     """The taxonomy for leads: themes, their counts and the latest model's figures per theme."""
     versions = service.list_versions(db)

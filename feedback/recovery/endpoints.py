@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.params import JSONBody, QueryParameter
 
-from feedback.auth.guards import provide_principal, require
+from feedback.auth.guards import provide_principal
+from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.recovery import actions, metrics, repository
 from feedback.recovery.schemas import (
@@ -27,7 +28,6 @@ from feedback.recovery.schemas import (
 from feedback.settings import Settings
 from surveys.errors import ValidationFailed
 
-STAFF = [require("lead", "recovery")]
 _TAGS = ["recovery"]
 
 
@@ -70,7 +70,7 @@ def _int(value: str | None, name: str, default: int) -> int:
     return int(str(value).strip())
 
 
-@get("/api/recovery/tasks", sync_to_thread=True, guards=STAFF, tags=_TAGS,
+@get("/api/recovery/tasks", sync_to_thread=True, guards=[allow("recovery.task.read")], tags=_TAGS,
      summary="The recovery queue: filtered, nearest deadline first, paginated",
      description="Filters: status (open [default], overdue, all, new, assigned, contacted, "
                  "resolved, unreachable, closed), mine, team, priority, owner_id, unassigned. "
@@ -91,7 +91,7 @@ def list_tasks(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf
             "counts": repository.queue_counts(db, principal, settings, now)}
 
 
-@get("/api/recovery/tasks/{task_id:int}", sync_to_thread=True, guards=STAFF, tags=_TAGS,
+@get("/api/recovery/tasks/{task_id:int}", sync_to_thread=True, guards=[allow("recovery.task.read")], tags=_TAGS,
      summary="One task with its customer, answers, interaction, contact attempts and history")
 def get_task(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
              settings: Conf) -> dict[str, Any]:
@@ -110,34 +110,34 @@ def _act(request: Request[Any, Any, Any], db: Db, now: Now, settings: Settings, 
     return _detail(db, task, now)
 
 
-@post("/api/recovery/tasks/{task_id:int}/claim", sync_to_thread=True, guards=STAFF, tags=_TAGS,
+@post("/api/recovery/tasks/{task_id:int}/claim", sync_to_thread=True, guards=[allow("recovery.task.claim")], tags=_TAGS,
       status_code=200, summary="Take an unowned task (409 when someone was quicker)")
 def claim(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> dict[str, Any]:
     return _act(request, db, now, settings, task_id, actions.claim, None, None)
 
 
-@post("/api/recovery/tasks/{task_id:int}/release", sync_to_thread=True, guards=STAFF, tags=_TAGS,
+@post("/api/recovery/tasks/{task_id:int}/release", sync_to_thread=True, guards=[allow("recovery.task.release")], tags=_TAGS,
       status_code=200, summary="Give a task back to the queue (owner or lead)")
 def release(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
             data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
     return _act(request, db, now, settings, task_id, actions.release, ReleaseIn, data)
 
 
-@post("/api/recovery/tasks/{task_id:int}/assign", sync_to_thread=True, guards=STAFF, tags=_TAGS,
+@post("/api/recovery/tasks/{task_id:int}/assign", sync_to_thread=True, guards=[allow("recovery.task.assign")], tags=_TAGS,
       status_code=200, summary="Assign or reassign a task to a staff member (leads)")
 def assign(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
            data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     return _act(request, db, now, settings, task_id, actions.assign, AssignIn, data)
 
 
-@post("/api/recovery/tasks/{task_id:int}/priority", sync_to_thread=True, guards=STAFF, tags=_TAGS,
+@post("/api/recovery/tasks/{task_id:int}/priority", sync_to_thread=True, guards=[allow("recovery.task.priority")], tags=_TAGS,
       status_code=200, summary="Change the priority (deadlines only ever tighten)")
 def priority(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
              data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     return _act(request, db, now, settings, task_id, actions.set_priority, PriorityIn, data)
 
 
-@post("/api/recovery/tasks/{task_id:int}/contact-attempts", sync_to_thread=True, guards=STAFF,
+@post("/api/recovery/tasks/{task_id:int}/contact-attempts", sync_to_thread=True, guards=[allow("recovery.task.contact")],
       tags=_TAGS, status_code=201,
       summary="Log a call, SMS or email; an SMS/email `message` is sent to the customer")
 def contact(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
@@ -148,21 +148,21 @@ def contact(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, set
     return _detail(db, actions.load(db, task_id, principal, settings), now)
 
 
-@post("/api/recovery/tasks/{task_id:int}/resolve", sync_to_thread=True, guards=STAFF, tags=_TAGS,
+@post("/api/recovery/tasks/{task_id:int}/resolve", sync_to_thread=True, guards=[allow("recovery.task.resolve")], tags=_TAGS,
       status_code=200, summary="Resolve with an outcome and a root cause; schedules the follow-up")
 def resolve(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
             data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     return _act(request, db, now, settings, task_id, actions.resolve, ResolveIn, data)
 
 
-@post("/api/recovery/tasks/{task_id:int}/close", sync_to_thread=True, guards=STAFF, tags=_TAGS,
+@post("/api/recovery/tasks/{task_id:int}/close", sync_to_thread=True, guards=[allow("recovery.task.close")], tags=_TAGS,
       status_code=200, summary="Close without an outcome (leads): duplicates, tests")
 def close(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
           data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     return _act(request, db, now, settings, task_id, actions.close, CloseIn, data)
 
 
-@get("/api/recovery/metrics", sync_to_thread=True, guards=[require("lead")], tags=_TAGS,
+@get("/api/recovery/metrics", sync_to_thread=True, guards=[allow("recovery.metrics.read")], tags=_TAGS,
      summary="Closed-loop metrics: reach, time to contact and resolution, SLA, recovery rate")
 def get_metrics(db: Db, now: Now, settings: Conf,
                 from_: Annotated[str | None, QueryParameter(name="from")] = None,

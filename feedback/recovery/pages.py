@@ -18,7 +18,8 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
-from feedback.auth.guards import provide_principal, require
+from feedback.auth.guards import provide_principal
+from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.recovery import actions, repository, sla
 from feedback.recovery.models import ContactChannel, ContactResult, Outcome, Priority
@@ -35,7 +36,6 @@ from feedback.settings import Settings
 from surveys.errors import DomainError, ValidationFailed
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-STAFF = [require("lead", "recovery")]
 DONE_MESSAGES = {
     "claimed": "The task is yours.", "released": "The task is back in the queue.",
     "assigned": "Task assigned.", "contact": "Contact attempt logged.",
@@ -48,7 +48,7 @@ def _common(now: datetime) -> dict[str, Any]:
             "PRIORITIES": [p.value for p in Priority]}
 
 
-@get("/queue", sync_to_thread=True, guards=STAFF, include_in_schema=False)
+@get("/queue", sync_to_thread=True, guards=[allow("recovery.task.read")], include_in_schema=False)
 def queue_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Template:
     principal = provide_principal(request)
     params = dict(request.query_params)
@@ -95,7 +95,7 @@ def _task_page(db: Session, request: Request[Any, Any, Any], task_id: int, setti
     })
 
 
-@get("/queue/{task_id:int}", sync_to_thread=True, guards=STAFF, include_in_schema=False)
+@get("/queue/{task_id:int}", sync_to_thread=True, guards=[allow("recovery.task.read")], include_in_schema=False)
 def task_page(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
               settings: Conf) -> Template:
     return _task_page(db, request, task_id, settings, now)
@@ -123,14 +123,14 @@ def _form(data: dict[str, str], *keys: str) -> dict[str, str]:
     return {k: v for k, v in data.items() if k in keys}
 
 
-@post("/queue/{task_id:int}/claim", sync_to_thread=True, guards=STAFF, include_in_schema=False,
+@post("/queue/{task_id:int}/claim", sync_to_thread=True, guards=[allow("recovery.task.claim")], include_in_schema=False,
       status_code=303)
 def claim_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
                data: Form) -> Template | Redirect:
     return _do(request, db, now, settings, task_id, "claimed", actions.claim, None, data)
 
 
-@post("/queue/{task_id:int}/release", sync_to_thread=True, guards=STAFF,
+@post("/queue/{task_id:int}/release", sync_to_thread=True, guards=[allow("recovery.task.release")],
       include_in_schema=False, status_code=303)
 def release_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
                  settings: Conf, data: Form) -> Template | Redirect:
@@ -138,7 +138,7 @@ def release_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now
                _form(data, "note"))
 
 
-@post("/queue/{task_id:int}/assign", sync_to_thread=True, guards=STAFF, include_in_schema=False,
+@post("/queue/{task_id:int}/assign", sync_to_thread=True, guards=[allow("recovery.task.assign")], include_in_schema=False,
       status_code=303)
 def assign_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
                 data: Form) -> Template | Redirect:
@@ -146,7 +146,7 @@ def assign_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
                _form(data, "user_id", "note"))
 
 
-@post("/queue/{task_id:int}/priority", sync_to_thread=True, guards=STAFF,
+@post("/queue/{task_id:int}/priority", sync_to_thread=True, guards=[allow("recovery.task.priority")],
       include_in_schema=False, status_code=303)
 def priority_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
                   settings: Conf, data: Form) -> Template | Redirect:
@@ -154,7 +154,7 @@ def priority_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: No
                _form(data, "priority", "reason"))
 
 
-@post("/queue/{task_id:int}/contact", sync_to_thread=True, guards=STAFF,
+@post("/queue/{task_id:int}/contact", sync_to_thread=True, guards=[allow("recovery.task.contact")],
       include_in_schema=False, status_code=303)
 def contact_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
                  settings: Conf, data: Form) -> Template | Redirect:
@@ -162,7 +162,7 @@ def contact_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now
     return _do(request, db, now, settings, task_id, "contact", actions.log_contact, ContactIn, fields)
 
 
-@post("/queue/{task_id:int}/resolve", sync_to_thread=True, guards=STAFF,
+@post("/queue/{task_id:int}/resolve", sync_to_thread=True, guards=[allow("recovery.task.resolve")],
       include_in_schema=False, status_code=303)
 def resolve_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
                  settings: Conf, data: Form) -> Template | Redirect:
@@ -172,7 +172,7 @@ def resolve_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now
     return _do(request, db, now, settings, task_id, "resolved", actions.resolve, ResolveIn, fields)
 
 
-@post("/queue/{task_id:int}/close", sync_to_thread=True, guards=STAFF, include_in_schema=False,
+@post("/queue/{task_id:int}/close", sync_to_thread=True, guards=[allow("recovery.task.close")], include_in_schema=False,
       status_code=303)
 def close_form(task_id: int, request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
                data: Form) -> Template | Redirect:

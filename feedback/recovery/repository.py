@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from feedback.auth import permissions
 from feedback.auth.models import Role, User
 from feedback.recovery.models import (
     DONE,
@@ -41,32 +42,36 @@ _OPEN = _T.c.next_due_at.is_not(None)  # ⇔ status is new, assigned or contacte
 # --- Who sees what ---------------------------------------------------------------------------
 
 
+def _team(principal: Any, settings: Any) -> Any:
+    # The permission table decides (recovery members and team leads: their team).
+    try:
+        return permissions.team_scope(principal, "recovery.task.read", settings)
+    except Forbidden:
+        return None
+
+
 def sees_all(principal: Any, settings: Any) -> bool:
-    return principal.role in (Role.ADMIN, Role.LEAD) or (
-        principal.role == Role.RECOVERY and settings.recovery_agents_see_all_teams)
+    return _team(principal, settings) is permissions.EVERY_TEAM
 
 
 def visible_clause(principal: Any, settings: Any) -> Any:
-    """SQL condition for the tasks this principal may see: leads everything, recovery members
-    their team's tasks and the ones they own."""
-    if sees_all(principal, settings):
+    """SQL condition for the tasks this principal may see: their team's tasks (every team's for
+    admins and leads without a team) and the ones they own."""
+    team = _team(principal, settings)
+    if team is permissions.EVERY_TEAM:
         return sa.true()
-    if principal.role != Role.RECOVERY:
-        return sa.false()
     clauses = []
-    if principal.team:
-        clauses.append(_T.c.team == principal.team)
+    if team:
+        clauses.append(_T.c.team == team)
     if principal.user_id is not None:
         clauses.append(_T.c.owner_id == principal.user_id)
     return sa.or_(*clauses) if clauses else sa.false()
 
 
 def check_visible(principal: Any, task: RecoveryTask, settings: Any) -> None:
-    if sees_all(principal, settings):
-        return
-    if principal.role == Role.RECOVERY and (
-            (principal.team and task.team == principal.team)
-            or (principal.user_id is not None and task.owner_id == principal.user_id)):
+    team = _team(principal, settings)
+    if team is permissions.EVERY_TEAM or (team and task.team == team) or (
+            principal.user_id is not None and task.owner_id == principal.user_id):
         return
     raise Forbidden(f"task {task.id} belongs to team {task.team or '(none)'}; "
                     "you can see your own team's tasks")

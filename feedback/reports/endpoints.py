@@ -14,21 +14,21 @@ from litestar import Request, get
 from litestar.response import Stream
 from sqlmodel import Session
 
-from feedback.auth.guards import require
+from feedback.auth.permissions import allow, team_params
 from feedback.deps import Conf, Db, Now
 from feedback.kpis import GROUPS, kpi_report
 from feedback.reports import datasets, exports, loop_source, params, service, themes_source
 from feedback.reports.csvstream import iter_csv
 from surveys.errors import NotFound, ValidationFailed
 
-LEADS = [require("lead")]  # admin passes every guard
 CHARTS = ("tiles", "trend", "breakdown", "heatmap", "themes", "loop-months", "loop-teams",
           "loop-root-causes")
-API = {"sync_to_thread": True, "guards": LEADS, "tags": ["reports"]}
+API = {"sync_to_thread": True, "guards": [allow("report.read")], "tags": ["reports"]}
+EXPORT = {**API, "guards": [allow("report.export")]}
 
 
 def _params(request: Request[Any, Any, Any]) -> Mapping[str, str]:
-    return dict(request.query_params)
+    return team_params(request)
 
 
 def csv_stream(chunks: Iterator[bytes], name: str) -> Stream:
@@ -125,13 +125,13 @@ def chart_csv(chart: str, request: Request[Any, Any, Any], db: Db, now: Now,
     return csv_stream(iter_csv(header, rows, bom=True), chart)
 
 
-@get("/api/reports/export/responses", **API, summary="Every response (with themes) as CSV")
+@get("/api/reports/export/responses", **EXPORT, summary="Every response (with themes) as CSV")
 def export_responses(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Stream:
     q = params.report_query(db, settings, now, _params(request))
     return csv_stream(exports.responses_csv(request.app.state.engine, q.filters), "responses")
 
 
-@get("/api/reports/export/tasks", **API, summary="Recovery tasks opened in the period as CSV")
+@get("/api/reports/export/tasks", **EXPORT, summary="Recovery tasks opened in the period as CSV")
 def export_tasks(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Stream:
     q = params.report_query(db, settings, now, _params(request))
     chunks = exports.tasks_csv(request.app.state.engine, q.filters)

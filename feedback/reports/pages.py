@@ -19,14 +19,15 @@ from litestar import Request, get
 from litestar.response import Template
 from sqlmodel import Session
 
+from feedback.auth.permissions import allow, team_params
 from feedback.deps import Conf, Db, Now
 from feedback.reports import charts, datasets, loop_source, params, service, themes_source
-from feedback.reports.endpoints import LEADS, loop_report, theme_report
+from feedback.reports.endpoints import loop_report, theme_report
 from feedback.reports.figures import local_midnight
 from feedback.reports.repository import COARSE, R
 from surveys.errors import NotFound
 
-PAGE = {"sync_to_thread": True, "guards": LEADS, "include_in_schema": False}
+PAGE = {"sync_to_thread": True, "guards": [allow("report.read")], "include_in_schema": False}
 KPI_RANGE = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}
 KPI_NAME = {"nps": "NPS", "csat": "CSAT %", "ces": "CES"}
 
@@ -117,7 +118,7 @@ def _sparks(trend: list[dict[str, Any]]) -> dict[str, Any]:
 
 @get("/reports", **PAGE)
 def dashboard_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Template:
-    p = dict(request.query_params)
+    p = team_params(request)
     q = params.report_query(db, settings, now, p)
     data = service.dashboard(db, q, now, grain=params.grain(p, q), by=params.breakdown(p))
     kind = data["primary"]
@@ -174,7 +175,7 @@ def _example_links(db: Session, report: dict[str, Any], q: service.Query) -> dic
 
 @get("/reports/themes", **PAGE)
 def themes_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Template:
-    p = dict(request.query_params)
+    p = team_params(request)
     q = params.report_query(db, settings, now, p)
     report = theme_report(db, q, now, p)
     return Template(template_name="reports/themes.html", context=_common(
@@ -185,7 +186,7 @@ def themes_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Con
 @get("/reports/themes/{theme:str}", **PAGE)
 def theme_page(theme: str, request: Request[Any, Any, Any], db: Db, now: Now,
                settings: Conf) -> Template:
-    p = dict(request.query_params)
+    p = team_params(request)
     q = params.report_query(db, settings, now, p)
     page = params.page_number(p)
     found = themes_source.theme_responses(db, theme, q.filters, limit=50, offset=(page - 1) * 50)
@@ -220,7 +221,7 @@ def _loop_charts(report: dict[str, Any]) -> dict[str, Any]:
 
 @get("/reports/loop", **PAGE)
 def loop_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Template:
-    p = dict(request.query_params)
+    p = team_params(request)
     q = params.report_query(db, settings, now, p)
     report = loop_report(db, q, now, settings)
     tables = {part: datasets.loop_table(report if report["available"] else None, part)

@@ -16,16 +16,15 @@ from litestar.response import Template
 from sqlmodel import Session, select
 
 from feedback import i18n
-from feedback.auth.guards import require
+from feedback.auth.permissions import EVERY_TEAM, allow, request_team
 from feedback.deps import Conf, Db, Now
 from feedback.web.templating import page_context
 from outreach import devoutbox, optouts, unsubscribe
 from outreach.models import ContactEvent, DevOutboxMessage
 from outreach.policy import Reason
 from surveys.errors import NotFound, ValidationFailed
-from surveys.models import Customer, Invitation
+from surveys.models import Customer, Interaction, Invitation
 
-STAFF = [require("lead", "recovery")]
 MAX_LIMIT = 500
 
 
@@ -42,13 +41,13 @@ def _unsubscribe_page(request: Request[Any, Any, Any], db: Session, token: str,
                     context=page_context(locale, state=state, token=token))
 
 
-@get("/u/{token:str}", sync_to_thread=True, include_in_schema=False)
+@get("/u/{token:str}", sync_to_thread=True, guards=[allow("public.unsubscribe")], include_in_schema=False)
 def unsubscribe_confirm(token: str, request: Request[Any, Any, Any], db: Db,
                         settings: Conf) -> Template:
     return _unsubscribe_page(request, db, token, settings, state="confirm")
 
 
-@post("/u/{token:str}", sync_to_thread=True, include_in_schema=False, status_code=200)
+@post("/u/{token:str}", sync_to_thread=True, guards=[allow("public.unsubscribe")], include_in_schema=False, status_code=200)
 def unsubscribe_submit(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                        now: Now) -> Template:
     found = unsubscribe.verify(settings.secret_key, token)
@@ -78,7 +77,7 @@ def outbox_json(row: DevOutboxMessage) -> dict[str, Any]:
             "created_at": row.created_at.isoformat()}
 
 
-@get("/api/outbox", sync_to_thread=True, guards=STAFF)
+@get("/api/outbox", sync_to_thread=True, guards=[allow("outbox.read")])
 def outbox_api(db: Db, channel: str | None = None, to: str | None = None,
                limit: int | None = None) -> dict[str, Any]:
     """Messages the development transport recorded because a channel is not configured."""
@@ -86,7 +85,7 @@ def outbox_api(db: Db, channel: str | None = None, to: str | None = None,
     return {"messages": [outbox_json(r) for r in rows]}
 
 
-@get("/outbox", sync_to_thread=True, guards=STAFF, include_in_schema=False)
+@get("/outbox", sync_to_thread=True, guards=[allow("outbox.read")], include_in_schema=False)
 def outbox_page(request: Request[Any, Any, Any], db: Db, channel: str | None = None,
                 to: str | None = None) -> Template:
     rows = devoutbox.recent(db, limit=100, channel=_channel(channel), to=to)
@@ -95,8 +94,15 @@ def outbox_page(request: Request[Any, Any, Any], db: Db, channel: str | None = N
                              "request": request})
 
 
-def contact_log(db: Session, customer_id: int) -> dict[str, Any]:
+def contact_log(db: Session, customer_id: int, team: Any = EVERY_TEAM) -> dict[str, Any]:
+    """`team`: the caller's team scope. A customer belongs to the teams that served them; one
+    no interaction of `team` touched is answered like an unknown id (no probing for ids)."""
     customer = db.get(Customer, customer_id)
+    if customer is not None and team is not EVERY_TEAM:
+        served = db.exec(select(Interaction.id).where(
+            Interaction.customer_id == customer_id, Interaction.team == team).limit(1)).first()
+        if team is None or served is None:
+            customer = None
     if customer is None:
         raise NotFound(f"customer {customer_id} not found", code="unknown_customer")
     invitations = db.exec(select(Invitation).where(Invitation.customer_id == customer_id)
@@ -137,17 +143,19 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-@get("/api/customers/{customer_id:int}/contact-log", sync_to_thread=True, guards=STAFF)
-def contact_log_api(customer_id: int, db: Db) -> dict[str, Any]:
-    """Why was (or wasn't) this customer surveyed: every invitation and dispatch decision."""
-    return contact_log(db, customer_id)
+@get("/api/customers/{customer_id:int}/contact-log", sync_to_thread=True, guards=[allow("customer.contact_log.read")])
+def contact_log_api(customer_id: int, request: Request[Any, Any, Any], db: Db) -> dict[str, Any]:
+    """Why was (or wasn't) this customer surveyed: every invitation and dispatch decision.
+    Recovery members and team leads see the customers their team served."""
+    return contact_log(db, customer_id, request_team(request))
 
 
-@get("/customers/{customer_id:int}/contact-log", sync_to_thread=True, guards=STAFF,
+@get("/customers/{customer_id:int}/contact-log", sync_to_thread=True, guards=[allow("customer.contact_log.read")],
      include_in_schema=False)
 def contact_log_page(customer_id: int, request: Request[Any, Any, Any], db: Db) -> Template:
     return Template(template_name="outreach/contact_log.html",
-                    context={"log": contact_log(db, customer_id), "request": request})
+                    context={"log": contact_log(db, customer_id, request_team(request)),
+                             "request": request})
 
 
 routes = [unsubscribe_confirm, unsubscribe_submit, outbox_api, outbox_page, contact_log_api,

@@ -11,8 +11,9 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel import select
 
-from feedback.auth.guards import require, resolve_principal
+from feedback.auth.guards import resolve_principal
 from feedback.auth.models import User
+from feedback.auth.permissions import allow
 from feedback.auth.service import verify_password
 from feedback.deps import Db
 
@@ -26,12 +27,12 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
-@get("/login", sync_to_thread=False, include_in_schema=False)
+@get("/login", sync_to_thread=False, guards=[allow("public.login")], include_in_schema=False)
 def login_page(next: str | None = None) -> Template:
     return Template(template_name="staff/login.html", context={"next": _safe_next(next)})
 
 
-@post("/login", sync_to_thread=True, include_in_schema=False, status_code=303)
+@post("/login", sync_to_thread=True, guards=[allow("public.login")], include_in_schema=False, status_code=303)
 def login(request: Request[Any, Any, Any], db: Db, data: Form) -> Template | Redirect:
     email = (data.get("email") or "").strip().lower()
     user = db.exec(select(User).where(User.email == email)).first()
@@ -43,13 +44,13 @@ def login(request: Request[Any, Any, Any], db: Db, data: Form) -> Template | Red
     return Redirect(_safe_next(data.get("next")), status_code=303)
 
 
-@post("/logout", sync_to_thread=False, include_in_schema=False, status_code=303)
+@post("/logout", sync_to_thread=False, guards=[allow("public.login")], include_in_schema=False, status_code=303)
 def logout(request: Request[Any, Any, Any]) -> Redirect:
     request.clear_session()
     return Redirect("/login", status_code=303)
 
 
-@get("/", sync_to_thread=True, include_in_schema=False)
+@get("/", sync_to_thread=True, guards=[allow("public.home")], include_in_schema=False)
 def home(request: Request[Any, Any, Any]) -> Redirect | Template:
     principal = resolve_principal(request)
     if principal is None:
@@ -57,7 +58,7 @@ def home(request: Request[Any, Any, Any]) -> Redirect | Template:
     return Template(template_name="staff/home.html", context={"principal": principal})
 
 
-@get("/whoami", sync_to_thread=True, guards=[require("lead", "recovery")], include_in_schema=False)
+@get("/whoami", sync_to_thread=True, guards=[allow("staff.whoami")], include_in_schema=False)
 def whoami(request: Request[Any, Any, Any]) -> dict[str, Any]:
     p = resolve_principal(request)
     assert p is not None

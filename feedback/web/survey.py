@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from feedback import i18n
+from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.responses import record_comment, record_response
 from feedback.settings import Settings
@@ -98,7 +99,7 @@ def _parse_score(raw: str | None) -> int | None:
     return int(raw.strip())
 
 
-@get("/s/{token:str}", sync_to_thread=True, include_in_schema=False)
+@get("/s/{token:str}", sync_to_thread=True, guards=[allow("public.survey")], include_in_schema=False)
 def survey_page(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                 now: Now, score: str | None = None) -> Template:
     try:
@@ -117,7 +118,7 @@ def survey_page(token: str, request: Request[Any, Any, Any], db: Db, settings: C
                    source="email-click" if preselect is not None else "web")
 
 
-@post("/s/{token:str}", sync_to_thread=True, include_in_schema=False, status_code=303)
+@post("/s/{token:str}", sync_to_thread=True, guards=[allow("public.survey")], include_in_schema=False, status_code=303)
 def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                   now: Now, data: Form) -> Template | Redirect:
     try:
@@ -150,7 +151,7 @@ def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings:
     return Redirect(f"/s/{token}", status_code=303)
 
 
-@post("/s/{token:str}/comment", sync_to_thread=True, include_in_schema=False, status_code=303)
+@post("/s/{token:str}/comment", sync_to_thread=True, guards=[allow("public.survey")], include_in_schema=False, status_code=303)
 def survey_comment(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                    now: Now, data: Form) -> Template | Redirect:
     try:

@@ -99,4 +99,4 @@ def test_breakdown_switch_and_theme_and_loop_pages(demo, browser):  # type: igno
 def test_a_recovery_agent_cannot_open_the_dashboard(demo, browser):  # type: ignore[no-untyped-def]
     _sign_in(browser, demo, "agent@demo.test")
     browser.get(f"{demo.url}/reports")
-    assert "one of the roles" in browser.page_source
+    assert "may not report.read" in browser.page_source
