@@ -195,11 +195,20 @@ def migrate() -> None:
     console.print(f"database at {sorted(current_revisions(engine))}")
 
 
-@import_app.command("interactions")
+@import_app.command("interactions", epilog=(
+    "Columns (header row, any order; only external_id, channel and occurred_at are required): "
+    "external_id, channel (phone, chat, email, ticket, …), occurred_at (ISO 8601, e.g. "
+    "2026-11-23T10:00:00Z), agent, team, queue, survey (nps, csat, ces), survey_channel, "
+    "customer_external_id, customer_name, customer_email, customer_phone (E.164), "
+    "customer_locale (en, fa, zh-CN, …), customer_time_zone (e.g. Asia/Tehran), customer_tier, "
+    "and meta_<name> for any metadata."))
 def import_interactions(
     file: Annotated[Path, typer.Argument(help="CSV file, UTF-8, with a header row.")],
-    skip_invalid: Annotated[bool, typer.Option(help="Import the valid rows and report the rest.")] = False,
-    no_surveys: Annotated[bool, typer.Option(help="Record history only; schedule no survey.")] = False,
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Import the valid rows and report the rest.")] = False,
+    surveys: Annotated[bool, typer.Option(
+        "--surveys/--no-surveys", help="Schedule surveys for recent interactions; "
+        "--no-surveys records history only.")] = True,
 ) -> None:
     """Bulk-import interactions. All-or-nothing unless --skip-invalid."""
     from feedback.ingest.csv_import import ImportFailed, import_file
@@ -211,17 +220,17 @@ def import_interactions(
     prepare_database(settings, engine)
     try:
         report = import_file(engine, settings, file, skip_invalid=skip_invalid,
-                             schedule=not no_surveys, console=console)
+                             schedule=surveys, console=console)
     except ImportFailed as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
         for line in exc.errors[:50]:
-            console.print(f"  {line}")
+            console.print(f"  {line}", soft_wrap=True, markup=False)
         if len(exc.errors) > 50:
             console.print(f"  … and {len(exc.errors) - 50} more")
         raise typer.Exit(2) from None
-    console.print(report.summary())
+    console.print(report.summary(), soft_wrap=True)
     for line in report.errors[:50]:
-        console.print(f"  skipped {line}")
+        console.print(f"  skipped {line}", soft_wrap=True, markup=False)
 
 
 @users_app.command("create")
@@ -271,7 +280,7 @@ def main() -> None:
         _mount_optional()
         app()
     except DomainError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
+        console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
         sys.exit(2)
 
 
