@@ -85,7 +85,7 @@ def _routes() -> list[Any]:
     handlers: list[Any] = [health, favicon]
     for name in ROUTE_MODULES:
         handlers.extend(importlib.import_module(name).routes)
-    return handlers
+    return [deps.bind_transactions(h) for h in handlers]
 
 
 def prepare_database(settings: Settings, engine: Engine) -> None:
@@ -146,7 +146,7 @@ def create_app(
         ],
         state=State({"settings": settings, "clock": clock or utcnow}),
         dependencies={
-            "db": Provide(deps.provide_db),
+            "db": Provide(deps.provide_db, sync_to_thread=False),
             "now": Provide(deps.provide_now, sync_to_thread=False),
             "settings": Provide(deps.provide_settings, sync_to_thread=False),
         },

@@ -1,14 +1,25 @@
 """Engine, sessions, migrations.
 
-One request or one job is one transaction: `transaction()` commits at the end or rolls back on
-error, then runs the callbacks queued with `after_commit` — sending a message never happens
-inside a transaction that might still roll back.
+One request or one job is one transaction, committed (or rolled back) by `finish()` in the very
+thread that did the work. v1 left the commit to a dependency's teardown, which Litestar runs on
+another pool thread: with every pool thread blocked on a row lock held by a finished-but-
+uncommitted request, nothing was left to commit it and the process froze for good.
+
+Nothing is sent from inside a transaction: after-commit work is a row in the durable outbox
+(`feedback.notifications`), written in the same transaction and run by the worker.
+
+SQLite runs in a truly transactional mode (SQLAlchemy's pysqlite recipe): the driver's own
+transaction handling is switched off and BEGIN is emitted with the first statement, so a request
+is one transaction and a SAVEPOINT is only a savepoint (in the driver's default mode the RELEASE
+of the first savepoint committed on its own). A transaction that will write starts with
+BEGIN IMMEDIATE: it waits for the write lock up front (busy_timeout), instead of failing with
+"database is locked" when it upgrades a read snapshot that another writer has moved past.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,10 +33,12 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_DIR = REPO_ROOT / "alembic"
-_AFTER_COMMIT = "after_commit_callbacks"
 # An arbitrary constant: every process that migrates PostgreSQL takes this advisory lock first,
 # so several web processes starting at once apply each migration exactly once.
 _MIGRATION_LOCK_ID = 7_320_511
+SQLITE_BEGIN = "feedback_sqlite_begin"  # execution option: DEFERRED, IMMEDIATE or None
+# How long one statement may wait for a row lock on PostgreSQL before it gives up.
+LOCK_TIMEOUT_MS = 10_000
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -39,6 +52,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # The driver must not open or commit transactions behind our back (see the module
+            # docstring); the "begin" listener below emits BEGIN instead.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             # WAL lets the web process read while the worker writes; foreign keys are off by
             # default in SQLite and we rely on them.
@@ -47,10 +63,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: sa.Connection) -> None:
+            # IMMEDIATE unless the unit of work said it only reads (`readonly`, `new_session`).
+            mode = conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+            if mode:  # None: statement by statement (a test's view of what others committed)
+                conn.exec_driver_sql(f"BEGIN {mode}")
+
         return engine
+    # Up to 40 connections: as many as the web process has threads for sync handlers, so a
+    # request never waits for a connection that a thread blocked behind it holds. A lock wait
+    # longer than `lock_timeout` fails the statement (answered 503, retry later) instead of
+    # holding a thread and a connection indefinitely.
     kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("max_overflow", 30)
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("options", f"-c lock_timeout={LOCK_TIMEOUT_MS}")
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def alembic_config(engine: Engine) -> Any:
@@ -83,6 +112,8 @@ def migrate(engine: Engine, target: str = "head") -> None:
     cfg = alembic_config(engine)
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
+            # DDL may wait behind long reads while the process starts: no lock timeout here.
+            conn.execute(sa.text("SET lock_timeout = 0"))
             conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
             try:
                 conn.commit()
@@ -109,30 +140,35 @@ def check_schema(engine: Engine) -> None:
         )
 
 
-def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Queue a side effect (a send, a webhook) to run only once the transaction has committed."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+def readonly(engine: Engine) -> Engine:
+    """The same engine for work that only reads: on SQLite its transactions take no write lock
+    (BEGIN DEFERRED), so a long report or export never holds up answers. Elsewhere a no-op."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
 
 
-def _run_after_commit(session: Session) -> None:
-    callbacks = session.info.pop(_AFTER_COMMIT, [])
-    for cb in callbacks:
-        try:
-            cb()
-        except Exception:  # a failed side effect must not turn a committed request into a 500
-            log.exception("after-commit callback failed")
+def new_session(engine: Engine, *, write: bool = True) -> Session:
+    """A session for one unit of work; nothing is connected until the first statement."""
+    return Session(engine if write else readonly(engine), expire_on_commit=False)
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    session = Session(engine, expire_on_commit=False)
+def finish(session: Session) -> Iterator[Session]:
+    """Commit when the block succeeds, roll back when it fails; close either way. Runs in the
+    caller's thread — that is the point (see the module docstring)."""
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
-        session.info.pop(_AFTER_COMMIT, None)
         raise
     finally:
         session.close()
-    _run_after_commit(session)
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """One job's or one command's transaction."""
+    with finish(new_session(engine, write=write)) as session:
+        yield session

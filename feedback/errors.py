@@ -10,6 +10,7 @@ from urllib.parse import quote
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import OperationalError
 
 from feedback import i18n
 from surveys.errors import DomainError
@@ -38,12 +39,25 @@ def _as_domain(exc: Exception) -> DomainError:
                    else exc.detail)
         return DomainError(message, status_code=400, code="invalid_request",
                            field=first.get("field"), extra={"errors": errors} if errors else None)
+    if _is_lock_wait(exc):
+        # A row lock held longer than lock_timeout (PostgreSQL) or the SQLite write lock past
+        # busy_timeout: the request was rolled back whole; the caller may simply retry.
+        log.warning("database busy: %s", exc)
+        return DomainError("the service is busy; retry in a moment", status_code=503,
+                           code="busy")
     if isinstance(exc, HTTPException):
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return DomainError(exc.detail, status_code=exc.status_code, code=code)
     log.exception("unhandled error", exc_info=exc)
     return DomainError("internal error", status_code=500, code="internal_error")
+
+
+def _is_lock_wait(exc: Exception) -> bool:
+    if not isinstance(exc, OperationalError):
+        return False
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code == "55P03" or "database is locked" in str(exc.orig)
 
 
 def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -59,4 +73,6 @@ def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[A
             status_code=err.status_code,
             media_type=MediaType.HTML,
         )
-    return Response(content=err.to_dict(), status_code=err.status_code, media_type=MediaType.JSON)
+    headers = {"Retry-After": "2"} if err.code == "busy" else None
+    return Response(content=err.to_dict(), status_code=err.status_code, media_type=MediaType.JSON,
+                    headers=headers)

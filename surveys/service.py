@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from surveys.errors import Conflict, Gone, NotFound, ValidationFailed
@@ -26,6 +25,7 @@ from surveys.models import (
     SurveyDefinition,
 )
 from surveys.scoring import SCALES, SurveyKind, Thresholds, classify, validate_score
+from surveys.sql import dialect_insert, insert_ignore
 
 MAX_COMMENT = 4000
 
@@ -75,13 +75,20 @@ class CustomerData:
 
 
 def upsert_customer(session: Session, data: CustomerData, now: datetime) -> Customer:
-    """Find the customer by external id, else by phone, else by email; update what was given."""
+    """Find the customer by external id, else by phone, else by email; update what was given.
+
+    With an external id the row is claimed by `INSERT … ON CONFLICT DO NOTHING` first, so two
+    requests naming a new customer at once both end up with the one row (no unique-violation
+    500 for the slower one)."""
     customer = None
     if data.external_id:
+        insert_ignore(session, Customer.__table__,  # type: ignore[attr-defined]
+                      {"external_id": data.external_id, "created_at": now, "updated_at": now},
+                      ["external_id"])
         customer = session.exec(
             select(Customer).where(Customer.external_id == data.external_id)
-        ).first()
-    if customer is None and not data.external_id:
+        ).one()
+    else:
         for column, value in ((Customer.phone, data.phone), (Customer.email, data.email)):
             if value and customer is None:
                 customer = session.exec(
@@ -113,25 +120,33 @@ class InteractionData:
 def upsert_interaction(
     session: Session, customer: Customer, data: InteractionData, now: datetime
 ) -> tuple[Interaction, bool]:
-    """Idempotent on the external id: a retried webhook updates, never duplicates."""
-    found = session.exec(
+    """Idempotent on the external id: a retried webhook updates, never duplicates.
+
+    The insert decides who was first (`ON CONFLICT DO NOTHING`): of two identical requests at
+    once, one creates and the other updates. An external id already recorded for another
+    customer is refused (409) — moving the interaction would orphan its survey."""
+    created = insert_ignore(session, Interaction.__table__, {  # type: ignore[attr-defined]
+        "external_id": data.external_id, "customer_id": customer.id, "channel": data.channel,
+        "occurred_at": data.occurred_at, "metadata": data.meta or {}, "created_at": now,
+        "updated_at": now}, ["external_id"]) == 1
+    interaction = session.exec(
         select(Interaction).where(Interaction.external_id == data.external_id)
-    ).first()
-    created = found is None
-    interaction = found or Interaction(
-        external_id=data.external_id,
-        customer_id=customer.id,  # type: ignore[arg-type]
-        channel=data.channel,
-        occurred_at=data.occurred_at,
-        created_at=now,
-    )
+    ).one()
+    if interaction.customer_id != customer.id:
+        owner = session.get(Customer, interaction.customer_id)
+        was = (owner.external_id if owner and owner.external_id else f"#{interaction.customer_id}")
+        now_named = customer.external_id or f"#{customer.id}"
+        raise Conflict(
+            f"interaction {data.external_id} belongs to customer {was}; this request names "
+            f"customer {now_named}: send it with the same customer, or use a new external_id",
+            field="customer", code="customer_mismatch",
+            extra={"interaction_customer": was, "requested_customer": now_named})
     for field in ("channel", "occurred_at", "agent", "team", "queue"):
         value = getattr(data, field)
         if value is not None:
             setattr(interaction, field, value)
     if data.meta is not None:
         interaction.meta = data.meta
-    interaction.customer_id = customer.id  # type: ignore[assignment]
     interaction.updated_at = now
     session.add(interaction)
     session.flush()
@@ -236,26 +251,28 @@ def submit_response(
 ) -> Response:
     """Record the answer to an invitation — exactly once.
 
-    The unique constraint on response.invitation_id is the last line of defence: two concurrent
-    submits (double tap, SMS and web at once) cannot both insert, the loser gets a 409.
+    The insert itself decides who answered first (`ON CONFLICT (invitation_id) DO NOTHING`):
+    of two concurrent submits (double tap, SMS and web at once) one row goes in and the other
+    request gets a 409 as soon as the first commits — no error inside the transaction, no
+    savepoint, nothing for the loser to undo.
     """
     survey = session.get(SurveyDefinition, invitation.survey_id)
     assert survey is not None
     kind = SurveyKind(survey.kind)
     score_value = validate_score(kind, score)
     comment = clean_comment(comment)
-    if response_for(session, invitation) is not None:
+    if invitation.status == InvitationStatus.ANSWERED:
         raise Conflict("this survey has already been answered", code="already_answered")
     if is_expired(invitation, now):
         raise Gone("this survey has closed", code="expired")
     interaction = (
         session.get(Interaction, invitation.interaction_id) if invitation.interaction_id else None
     )
-    response = Response(
-        invitation_id=invitation.id,  # type: ignore[arg-type]
+    values = dict(
+        invitation_id=invitation.id,
         customer_id=invitation.customer_id,
         interaction_id=invitation.interaction_id,
-        survey_id=survey.id,  # type: ignore[arg-type]
+        survey_id=survey.id,
         kind=kind.value,
         score=score_value,
         classification=classify(kind, score_value, thresholds).value,
@@ -270,12 +287,11 @@ def submit_response(
         purpose=invitation.purpose,
         submitted_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(response)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict("this survey has already been answered", code="already_answered") from exc
+    stmt = (dialect_insert(session, Response).values(**values)
+            .on_conflict_do_nothing(index_elements=["invitation_id"]).returning(Response))
+    response = session.scalars(stmt).first()
+    if response is None:
+        raise Conflict("this survey has already been answered", code="already_answered")
     invitation.status = InvitationStatus.ANSWERED
     invitation.answered_at = now
     invitation.remind_at = None

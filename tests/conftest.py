@@ -112,7 +112,12 @@ def engine(migrated_engine: Engine) -> Iterator[Engine]:
 
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as s:
+    """The test's own view of the database. On SQLite it runs statement by statement (no
+    BEGIN), so like PostgreSQL's read committed each read sees what the app has committed
+    since; the app itself always runs in real transactions (feedback.db)."""
+    from feedback.db import SQLITE_BEGIN
+
+    with Session(engine.execution_options(**{SQLITE_BEGIN: None}), expire_on_commit=False) as s:
         yield s
 
 

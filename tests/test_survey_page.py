@@ -121,9 +121,11 @@ def test_concurrent_submits_record_one_response(session, settings, clock, engine
 
     def submit(score: str) -> None:
         try:
+            # All start together; on SQLite the first statement takes the write lock
+            # (BEGIN IMMEDIATE), so the others queue behind it instead of failing "locked".
+            barrier.wait(timeout=10)
             with transaction(engine) as s:
                 mine = s.get(Invitation, inv.id)
-                barrier.wait(timeout=10)
                 record_response(s, mine, score=score, comment=None, source="web",
                                 now=clock.now, settings=settings)
             outcomes.append("ok")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from sqlmodel import Session
 
 from feedback.auth.service import Principal, principal_from_key, principal_from_user
+from feedback.db import new_session
 from surveys.errors import Forbidden, Unauthorized
 
 _SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -31,7 +31,8 @@ def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
         return connection.scope["state"]["principal"]
     state = connection.app.state
     principal = None
-    with Session(state.engine) as session:
+    # Read-only: on SQLite it must not queue behind writers for the write lock.
+    with new_session(state.engine, write=False) as session:
         key = _api_key(connection)
         if key:
             principal = principal_from_key(session, key, state.settings.admin_api_key)

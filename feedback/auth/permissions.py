@@ -17,10 +17,11 @@ role that manages accounts, so it could grant itself anything anyway).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
+import anyio
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
@@ -137,7 +138,7 @@ def team_scope(principal: Any, action: str, settings: Any = None) -> Any:
     return principal.team
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 def allow(action: str) -> Guard:
@@ -146,11 +147,13 @@ def allow(action: str) -> Guard:
         raise KeyError(f"no permission-table entry for action {action!r}")
     public = ANONYMOUS in TABLE[action]
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         connection.scope.setdefault("state", {})["action"] = action
         if public:
             return
-        principal = resolve_principal(connection)
+        # The key/session look-up queries the database: never on the event loop, where one
+        # wait for a pooled connection would stall every request of the process.
+        principal = await anyio.to_thread.run_sync(resolve_principal, connection)
         if principal is None:
             raise Unauthorized("sign in or send an API key")
         if not allows(principal.role, action):

@@ -13,27 +13,9 @@ from sqlmodel import Session
 
 from feedback.notifications.models import Notification, NotificationKind, NotificationStatus
 from surveys.errors import ValidationFailed
+from surveys.sql import insert_ignore
 
 _N = Notification.__table__  # type: ignore[attr-defined]
-
-
-def insert_ignore(session: Session | Connection, table: sa.Table, values: dict[str, Any] | list[dict[str, Any]],
-                  conflict: list[str]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING with the dialect's own insert; returns rows inserted."""
-    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    else:  # pragma: no cover - we ship SQLite and PostgreSQL only
-        raise RuntimeError(f"unsupported database {dialect}")
-    # Counted from RETURNING: psycopg reports rowcount -1 for an INSERT SQLAlchemy executes
-    # with its own implicit RETURNING, so rowcount cannot say whether the row went in.
-    # A list goes as executemany: SQLAlchemy batches it into multi-row statements it compiles
-    # once ("insertmanyvalues"), instead of compiling one statement with every row in it.
-    stmt = (insert(table).on_conflict_do_nothing(index_elements=conflict)
-            .returning(table.c[conflict[0]]))
-    return len(session.execute(stmt, values if isinstance(values, list) else [values]).all())
 
 
 def notification(*, kind: str, target: str, dedupe_key: str, now: datetime,

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from feedback.auth.models import Role, User
-from feedback.notifications.outbox import insert_ignore
 from feedback.recovery.models import RecoveryAssignee
+from surveys.sql import insert_ignore
 
 _A = RecoveryAssignee.__table__  # type: ignore[attr-defined]
 

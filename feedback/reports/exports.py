@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from feedback.db import readonly
 from feedback.reports import loop_source, themes_source
 from feedback.reports.csvstream import iter_csv
 from feedback.reports.figures import Filters
@@ -33,7 +34,7 @@ def _response_rows(engine: Engine, f: Filters) -> Iterator[tuple[Any, ...]]:
     stmt = (sa.select(*[R.c[c] for c in RESPONSE_COLUMNS])
             .where(*f.where(R.c, R.c.submitted_at))
             .order_by(R.c.submitted_at, R.c.id))
-    with engine.connect() as conn:
+    with readonly(engine).connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
         for batch in result.partitions():
             themes = themes_source.themes_for_responses(conn, [row.id for row in batch])
@@ -47,7 +48,7 @@ def responses_csv(engine: Engine, f: Filters) -> Iterator[bytes]:
 
 
 def _task_rows(engine: Engine, f: Filters) -> Iterator[tuple[Any, ...]]:
-    with engine.connect() as conn:
+    with readonly(engine).connect() as conn:
         found = loop_source.task_rows(conn, f)
         if found is not None:
             yield from found[1]
