@@ -51,6 +51,8 @@ ROUTE_MODULES = [
     "feedback.inbound.webhooks", "feedback.inbound.api",
     "feedback.insights.endpoints",
     "feedback.reports.endpoints", "feedback.reports.pages",
+    "feedback.privacy.endpoints", "feedback.privacy.pages",
+    "feedback.operations.endpoints", "feedback.operations.pages",
 ]
 
 

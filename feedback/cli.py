@@ -1,4 +1,4 @@
-"""The `feedback` command: serve, worker, migrate, import, users, API keys, themes."""
+"""The `feedback` command: serve, worker, migrate, import, users, API keys, customers, themes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from feedback.privacy.cli import customers_app
+
 app = typer.Typer(help="Closed-loop customer feedback.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
@@ -19,6 +21,7 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="apikeys")
+app.add_typer(customers_app, name="customers")
 console = Console(stderr=True)
 
 

@@ -23,6 +23,7 @@ from feedback.deps import Conf, Db, Now
 from feedback.ingest.schemas import CustomerIn, InteractionIn
 from feedback.ingest.service import ingest_one
 from feedback.insights.demo import review_and_train
+from feedback.operations import demo as operations_demo
 from feedback.recovery.demo import settle_history, work_demo_tasks
 from feedback.responses import record_response
 from surveys.errors import NotFound
@@ -172,9 +173,11 @@ def _one(session: Session, settings: Conf, rnd: random.Random, now: Any, n: int,
     age = timedelta(days=90 * (1 - n / total) ** 1.4, minutes=rnd.randint(0, 600))
     occurred = now - age - timedelta(hours=1)
     cust_no = rnd.randint(1, 600)
-    item = InteractionIn(
+    channel = rnd.choices(["phone", "chat", "email", "ticket"], weights=[45, 30, 15, 10])[0]
+    ops = operations_demo.facts(n, channel, team, age)
+    item = InteractionIn(**ops,
         external_id=f"DEMO-{n:05d}",
-        channel=rnd.choices(["phone", "chat", "email", "ticket"], weights=[45, 30, 15, 10])[0],
+        channel=channel,
         occurred_at=occurred, agent=rnd.choice(TEAMS[team]), team=team,
         queue=f"{team.lower().replace(' ', '-')}-l{rnd.choice([1, 1, 2])}",
         survey=rnd.choices(["nps", "csat", "ces"], weights=[55, 30, 15])[0],
@@ -196,13 +199,14 @@ def _one(session: Session, settings: Conf, rnd: random.Random, now: Any, n: int,
     if answered_at >= now - timedelta(minutes=5) or rnd.random() > 0.45:  # ~45 % answer
         return 0
     # Billing had a bad month: a theme the dashboard should surface.
-    bad = 0.45 if team == "Billing" and age < timedelta(days=30) else 0.22
+    bad = operations_demo.unhappier(0.45 if team == "Billing" and age < timedelta(days=30) else 0.22, ops)
     mood = rnd.choices(["pos", "mid", "neg"], weights=[1 - bad - 0.2, 0.2, bad])[0]
     survey_kind = item.survey or "nps"
     comment = rnd.choice(COMMENTS[lang][mood]) if rnd.random() < 0.8 else None
     record_response(session, inv, score=_score(survey_kind, mood, rnd), comment=comment,
                     source=rnd.choice(["web", "sms", "email-click"]),
-                    now=answered_at, settings=settings)
+                    now=answered_at, settings=settings,
+                    resolved=operations_demo.said_resolved(n, ops, mood))
     return 1
 
 

@@ -23,9 +23,10 @@ log = logging.getLogger(__name__)
 
 def record_response(session: Session, invitation: Invitation, *, score: object,
                     comment: str | None, source: str, now: datetime,
-                    settings: Settings) -> Response:
+                    settings: Settings, resolved: bool | None = None) -> Response:
     response = submit_response(session, invitation, score=score, comment=comment, source=source,
-                               now=now, thresholds=settings.thresholds)
+                               now=now, thresholds=settings.thresholds,
+                               redactor=settings.redactor, resolved=resolved)
     customer = session.get(Customer, invitation.customer_id)
     if customer is not None:
         customer.last_surveyed_at = customer.last_surveyed_at or invitation.sent_at or now
@@ -36,7 +37,7 @@ def record_response(session: Session, invitation: Invitation, *, score: object,
 def record_comment(session: Session, invitation: Invitation, comment: str | None, *,
                    now: datetime, settings: Settings) -> Response:
     window = timedelta(minutes=settings.answer_edit_window_minutes)
-    response = add_comment(session, invitation, comment, now, window)
+    response = add_comment(session, invitation, comment, now, window, settings.redactor)
     after_response(session, response, now=now, settings=settings)
     return response
 

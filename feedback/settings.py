@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from surveys.redaction import Redactor
 from surveys.scoring import Thresholds
 
 
@@ -57,6 +58,8 @@ class Settings(BaseSettings):
     quiet_hours_end: time = time(8, 0)
     fatigue_days: int = 30
     answer_edit_window_minutes: int = 30
+    # The survey page asks "Was your issue resolved?" (optional yes/no): customer-reported FCR.
+    survey_ask_resolved: bool = True
 
     # Classification thresholds
     nps_promoter_min: int = 9
@@ -82,6 +85,18 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "Customer feedback <feedback@localhost>"
     smtp_timeout: float = 15.0
+
+    # Privacy (feedback/privacy; README "Privacy"). Phone regions whose national numbers are
+    # redacted from comments (numbers written with + are found whatever the regions); extra
+    # patterns are name → regex, replaced by "[name]".
+    privacy_phone_regions: list[str] = Field(default_factory=list)
+    privacy_redact_patterns: dict[str, str] = Field(default_factory=dict)
+    # Retention windows in days (0 = keep forever). Comments and contact details of customers
+    # with no activity in the window are anonymised; message bodies and SMS logs are blanked.
+    retention_comment_days: int = Field(default=730, ge=0)
+    retention_customer_days: int = Field(default=1095, ge=0)
+    retention_message_days: int = Field(default=90, ge=0)
+    retention_batch_size: int = Field(default=500, ge=1, le=10000)
 
     # Worker
     worker_poll_seconds: float = 10.0
@@ -112,6 +127,14 @@ class Settings(BaseSettings):
             ces_easy_min=self.ces_easy_min,
             ces_difficult_max=self.ces_difficult_max,
         )
+
+    @property
+    def redactor(self) -> Redactor:
+        regions = [*self.privacy_phone_regions]
+        if self.default_phone_region and self.default_phone_region not in regions:
+            regions.append(self.default_phone_region)
+        return Redactor(regions=tuple(r.upper() for r in regions),
+                        patterns=tuple(sorted(self.privacy_redact_patterns.items())))
 
     @property
     def is_sqlite(self) -> bool:

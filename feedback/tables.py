@@ -18,6 +18,7 @@ def metadata() -> object:
         "feedback.insights.models",
         "feedback.reports.models",
         "feedback.inbound.models",
+        "feedback.privacy.models",
     ):
         try:
             __import__(optional)

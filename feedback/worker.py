@@ -35,6 +35,8 @@ TASK_MODULES = [
     "feedback.recovery.tasks",
     "feedback.insights.tasks",
     "feedback.reports.tasks",
+    "feedback.privacy.tasks",
+    "feedback.operations.tasks",
 ]
 
 

@@ -55,6 +55,7 @@ class DispatchPolicy:
     retry_cap: timedelta = timedelta(hours=1)
     max_attempts: int = 8
     batch_size: int = 50
+    suppression_key: str | None = None  # checks erased customers' hashed opt-outs too
 
     @classmethod
     def from_settings(cls, s: Any) -> DispatchPolicy:
@@ -67,7 +68,8 @@ class DispatchPolicy:
             lease=timedelta(seconds=s.lease_seconds),
             retry_base=timedelta(seconds=s.dispatch_retry_base_seconds),
             retry_cap=timedelta(seconds=s.dispatch_retry_cap_seconds),
-            max_attempts=s.dispatch_max_attempts, batch_size=s.worker_batch_size)
+            max_attempts=s.dispatch_max_attempts, batch_size=s.worker_batch_size,
+            suppression_key=s.secret_key)
 
 
 @dataclass
@@ -204,7 +206,8 @@ class Dispatcher:
                 .join(SurveyDefinition, SurveyDefinition.id == Invitation.survey_id)  # type: ignore[arg-type]
                 .outerjoin(Interaction, Interaction.id == Invitation.interaction_id)  # type: ignore[arg-type]
                 .where(Invitation.id == invitation_id)).one()
-            opted_out = optouts.opted_out_channels(session, [customer.phone, customer.email])
+            opted_out = optouts.opted_out_channels(session, [customer.phone, customer.email],
+                                                   self.policy.suppression_key)
         return _Loaded(inv, customer, survey, interaction_channel, opted_out)
 
     @staticmethod

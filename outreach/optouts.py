@@ -8,6 +8,8 @@ unsubscribed is not mailed again as "ana@example.com".
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -22,6 +24,23 @@ CHANNELS = ("sms", "email", "all")
 def canonical(address: str) -> str:
     address = address.strip()
     return address.lower() if "@" in address else address
+
+
+SUPPRESSION_PREFIX = "hmac:"
+
+
+def suppression_digest(key: str | bytes, address: str) -> str:
+    """What an erased customer's opt-out keeps instead of the address: an HMAC (keyed with the
+    deployment's secret, so a leaked table cannot be reversed by hashing every phone number)."""
+    raw = key.encode() if isinstance(key, str) else key
+    digest = hmac.new(raw, canonical(address).encode(), hashlib.sha256).hexdigest()
+    return SUPPRESSION_PREFIX + digest
+
+
+def _wanted(addresses: Iterable[str | None], key: str | bytes | None) -> list[str]:
+    plain = {canonical(a) for a in addresses if a}
+    hashed = {suppression_digest(key, a) for a in plain} if key else set()
+    return sorted(plain | hashed)
 
 
 def _check_channel(channel: str) -> None:
@@ -69,9 +88,11 @@ def find(session: Session, channel: str, address: str) -> OptOut | None:
         OptOut.channel == channel, OptOut.address == canonical(address))).first()
 
 
-def opted_out_channels(session: Session, addresses: Iterable[str | None]) -> set[str]:
-    """The channels (sms, email) closed for any of these addresses; an `all` row closes both."""
-    wanted = sorted({canonical(a) for a in addresses if a})
+def opted_out_channels(session: Session, addresses: Iterable[str | None],
+                       key: str | bytes | None = None) -> set[str]:
+    """The channels (sms, email) closed for any of these addresses; an `all` row closes both.
+    With the secret `key`, an erased customer's hashed suppression entries count too."""
+    wanted = _wanted(addresses, key)
     if not wanted:
         return set()
     rows = session.exec(select(OptOut.channel).where(OptOut.address.in_(wanted))).all()  # type: ignore[attr-defined]
@@ -79,10 +100,28 @@ def opted_out_channels(session: Session, addresses: Iterable[str | None]) -> set
     return {"sms", "email"} if "all" in found else found & {"sms", "email"}
 
 
-def is_opted_out(session: Session, channel: str, address: str | None) -> bool:
+def is_opted_out(session: Session, channel: str, address: str | None,
+                 key: str | bytes | None = None) -> bool:
     """May `address` be contacted on `channel`? No address means there is nothing to send to,
     which is not an opt-out (dispatch records that as "no contact")."""
-    return bool(address) and channel in opted_out_channels(session, [address])
+    return bool(address) and channel in opted_out_channels(session, [address], key)
+
+
+def suppressed(session: Session, addresses: Iterable[str | None], key: str | bytes) -> bool:
+    """Does any of these addresses belong to an erased customer (a hashed suppression entry)?"""
+    digests = [suppression_digest(key, a) for a in addresses if a]
+    if not digests:
+        return False
+    return session.exec(select(OptOut.id).where(OptOut.address.in_(digests))).first() is not None  # type: ignore[attr-defined]
+
+
+def suppress(session: Session, address: str, key: str | bytes, *, channel: str, now: datetime,
+             source: str = "erasure") -> OptOut:
+    """Replace an address's opt-out by its hashed suppression entry (or add one): the plain
+    address is gone, the "do not contact" stays."""
+    digest = suppression_digest(key, address)
+    session.execute(sa.delete(OptOut).where(OptOut.address == canonical(address)))
+    return record(session, channel, digest, source=source, now=now)
 
 
 def list_for(session: Session, addresses: Iterable[str | None]) -> list[OptOut]:

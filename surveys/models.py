@@ -100,6 +100,11 @@ class OptOut(SQLModel, table=True):
 
 class Interaction(SQLModel, table=True):
     __tablename__ = "interaction"
+    __table_args__ = (
+        # Inferred FCR looks for the same customer's next contact on the same reason.
+        sa.Index("ix_interaction_customer_reason_occurred", "customer_id", "contact_reason",
+                 "occurred_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(max_length=200, unique=True, index=True)
@@ -110,6 +115,20 @@ class Interaction(SQLModel, table=True):
     queue: str | None = Field(default=None, max_length=200)
     occurred_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), index=True, nullable=False))
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column("metadata", sa.JSON))
+    # Operational facts (all optional; feedback.operations reads them). Durations are whole
+    # seconds; `wait_seconds` is time in queue until answered or, for an abandoned contact,
+    # until the customer hung up (the 5-second short-abandon rule needs it).
+    offered_at: datetime | None = _ts()
+    answered_at: datetime | None = _ts()
+    wait_seconds: int | None = None
+    talk_seconds: int | None = None
+    hold_seconds: int | None = None
+    wrap_seconds: int | None = None
+    abandoned: bool | None = None
+    transfers: int | None = None
+    resolved: bool | None = None  # agent-reported
+    contact_reason: str | None = Field(default=None, max_length=200)
+    first_response_seconds: int | None = None  # async channels (chat, email, ticket)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -191,4 +210,6 @@ class Response(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=20)
     queue: str | None = Field(default=None, max_length=200)
     purpose: str = Field(default="survey", max_length=30)
+    # "Was your issue resolved?" — the customer's own word on first-contact resolution.
+    resolved: bool | None = None
     submitted_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), index=True, nullable=False))

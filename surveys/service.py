@@ -24,6 +24,7 @@ from surveys.models import (
     Response,
     SurveyDefinition,
 )
+from surveys.redaction import Redactor, redact
 from surveys.scoring import SCALES, SurveyKind, Thresholds, classify, validate_score
 from surveys.sql import dialect_insert, insert_ignore
 
@@ -115,6 +116,8 @@ class InteractionData:
     team: str | None = None
     queue: str | None = None
     meta: dict[str, Any] | None = None
+    # Optional operational columns (offered_at, talk_seconds, …): only those sent are written.
+    operations: dict[str, Any] | None = None
 
 
 def upsert_interaction(
@@ -147,6 +150,9 @@ def upsert_interaction(
             setattr(interaction, field, value)
     if data.meta is not None:
         interaction.meta = data.meta
+    for field, value in (data.operations or {}).items():
+        if value is not None:
+            setattr(interaction, field, value)
     interaction.updated_at = now
     session.add(interaction)
     session.flush()
@@ -230,13 +236,16 @@ def response_for(session: Session, invitation: Invitation) -> Response | None:
     return session.exec(select(Response).where(Response.invitation_id == invitation.id)).first()
 
 
-def clean_comment(comment: str | None, field: str = "comment") -> str | None:
+def clean_comment(comment: str | None, field: str = "comment",
+                  redactor: Redactor | None = None) -> str | None:
+    """The comment as it may be stored: bounded, and with personal data (e-mail, phone, card,
+    IBAN, configured patterns) replaced by placeholders — the raw text is never written."""
     if comment is None:
         return None
     comment = comment.replace("\x00", "").strip()
     if len(comment) > MAX_COMMENT:
         raise ValidationFailed(f"{field} is longer than {MAX_COMMENT} characters", field=field)
-    return comment or None
+    return redact(comment, redactor) or None
 
 
 def submit_response(
@@ -248,8 +257,11 @@ def submit_response(
     source: str,
     now: datetime,
     thresholds: Thresholds,
+    redactor: Redactor | None = None,
+    resolved: bool | None = None,
 ) -> Response:
-    """Record the answer to an invitation — exactly once.
+    """Record the answer to an invitation — exactly once. `resolved` is the customer's
+    optional answer to "was your issue resolved?" (None: not asked or not answered).
 
     The insert itself decides who answered first (`ON CONFLICT (invitation_id) DO NOTHING`):
     of two concurrent submits (double tap, SMS and web at once) one row goes in and the other
@@ -260,7 +272,7 @@ def submit_response(
     assert survey is not None
     kind = SurveyKind(survey.kind)
     score_value = validate_score(kind, score)
-    comment = clean_comment(comment)
+    comment = clean_comment(comment, redactor=redactor)
     if invitation.status == InvitationStatus.ANSWERED:
         raise Conflict("this survey has already been answered", code="already_answered")
     if is_expired(invitation, now):
@@ -285,6 +297,7 @@ def submit_response(
         channel=interaction.channel if interaction else None,
         queue=interaction.queue if interaction else None,
         purpose=invitation.purpose,
+        resolved=resolved,
         submitted_at=now,
     )
     stmt = (dialect_insert(session, Response).values(**values)
@@ -301,14 +314,15 @@ def submit_response(
 
 
 def add_comment(
-    session: Session, invitation: Invitation, comment: str | None, now: datetime, window: timedelta
+    session: Session, invitation: Invitation, comment: str | None, now: datetime, window: timedelta,
+    redactor: Redactor | None = None,
 ) -> Response:
     """The "why?" after the score. Allowed while the comment is empty, or to correct it within
     a short window — never a second response."""
     response = response_for(session, invitation)
     if response is None:
         raise Conflict("answer the question before adding a comment", code="not_answered")
-    comment = clean_comment(comment)
+    comment = clean_comment(comment, redactor=redactor)
     if response.comment and now - response.submitted_at > window:
         raise Conflict("this answer can no longer be changed", code="comment_locked")
     if comment is not None:

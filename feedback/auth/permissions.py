@@ -75,6 +75,11 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     # Customers' personal data follows team scope (a customer belongs to the teams that
     # served them).
     "customer.contact_log.read": _STAFF_TEAM,
+    # Data requests (feedback/privacy): finding a customer follows team scope; the export is
+    # every piece of personal data we hold, so leads; erasure is irreversible, so admins.
+    "customer.find": _STAFF_TEAM,
+    "customer.export": {LEAD: _T},
+    "customer.erase": {},
     # Reports and KPIs: leads only (a team lead sees their team's figures).
     "kpi.read": {LEAD: _T},
     "report.read": {LEAD: _T},

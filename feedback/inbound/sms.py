@@ -35,6 +35,7 @@ from surveys.models import (
     ResponseSource,
     SurveyDefinition,
 )
+from surveys.redaction import redact
 from surveys.service import MAX_COMMENT
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class Handled:
 def handle_inbound_sms(session: Session, message: InboundMessage, *, now: datetime,
                        settings: Settings) -> Handled:
     """Store the message (once per MessageSid) and act on it. The caller owns the transaction."""
-    row, duplicate = _store(session, message, now)
+    row, duplicate = _store(session, message, now, settings)
     if duplicate:
         return Handled(row.reply, row.outcome or "", duplicate=True)
     phone = message.from_number.strip()
@@ -149,7 +150,8 @@ def _fit(comment: str | None) -> str | None:
     return comment[:MAX_COMMENT] if comment else comment
 
 
-def _store(session: Session, message: InboundMessage, now: datetime) -> tuple[InboundSms, bool]:
+def _store(session: Session, message: InboundMessage, now: datetime,
+           settings: Settings) -> tuple[InboundSms, bool]:
     """Insert the message, or find the one already stored under its MessageSid.
 
     On PostgreSQL a concurrent duplicate's INSERT waits on the unique index until the first
@@ -159,7 +161,9 @@ def _store(session: Session, message: InboundMessage, now: datetime) -> tuple[In
     if existing is not None:
         return existing, True
     row = InboundSms(message_sid=message.message_sid, from_number=message.from_number.strip(),
-                     to_number=message.to_number, body=message.body, received_at=now)
+                     to_number=message.to_number, received_at=now,
+                     # The log keeps what the customer wrote minus personal data, like a comment.
+                     body=redact(message.body, settings.redactor))
     try:
         with session.begin_nested():
             session.add(row)

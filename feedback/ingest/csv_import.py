@@ -16,14 +16,14 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from feedback.db import transaction
-from feedback.ingest.schemas import InteractionIn
+from feedback.ingest.schemas import OPERATION_FIELDS, InteractionIn
 from feedback.ingest.service import ingest_one, pydantic_errors
 from feedback.settings import Settings
 from surveys.types import utcnow
 
 CUSTOMER_COLUMNS = ("external_id", "name", "email", "phone", "locale", "time_zone", "tier")
 COLUMNS = ("external_id", "channel", "occurred_at", "agent", "team", "queue", "survey",
-           "survey_channel", *(f"customer_{c}" for c in CUSTOMER_COLUMNS))
+           "survey_channel", *OPERATION_FIELDS, *(f"customer_{c}" for c in CUSTOMER_COLUMNS))
 REQUIRED = ("external_id", "channel", "occurred_at")
 META_PREFIX = "meta_"
 BATCH = 500

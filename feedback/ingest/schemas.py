@@ -77,6 +77,12 @@ class CustomerIn(BaseModel):
         return v
 
 
+DAY = 86_400
+OPERATION_FIELDS = ("offered_at", "answered_at", "wait_seconds", "talk_seconds", "hold_seconds",
+                    "wrap_seconds", "abandoned", "transfers", "resolved", "contact_reason",
+                    "first_response_seconds")
+
+
 class InteractionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -91,11 +97,72 @@ class InteractionIn(BaseModel):
     survey: str | None = Field(default=None, description="survey key (nps, csat, ces); else the rules decide")
     survey_channel: str | None = Field(default=None, pattern="^(auto|sms|email|link|none)$")
 
-    @field_validator("occurred_at")
+    # Operational facts (optional): see "Operational KPIs" in the README.
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+    wait_seconds: int | None = Field(default=None, ge=0, le=DAY, validate_default=True)
+    talk_seconds: int | None = Field(default=None, ge=0, le=DAY)
+    hold_seconds: int | None = Field(default=None, ge=0, le=DAY)
+    wrap_seconds: int | None = Field(default=None, ge=0, le=DAY)
+    abandoned: bool | None = None
+    transfers: int | None = Field(default=None, ge=0, le=50)
+    resolved: bool | None = None
+    contact_reason: str | None = Field(default=None, max_length=200)
+    first_response_seconds: int | None = Field(default=None, ge=0, le=31 * DAY)
+
+    @field_validator("occurred_at", "offered_at", "answered_at")
     @classmethod
-    def _aware(cls, v: datetime) -> datetime:
+    def _aware(cls, v: datetime | None) -> datetime | None:
         # A timestamp without an offset is ambiguous; we read it as UTC, as most CRMs mean.
+        if v is None:
+            return None
         return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+    @field_validator("contact_reason")
+    @classmethod
+    def _reason(cls, v: str | None) -> str | None:
+        if v and any(ord(ch) < 32 for ch in v):
+            raise ValueError("contact_reason must not contain control characters")
+        return v or None
+
+    # Cross-field checks sit on the later field (pydantic validates in declaration order), so
+    # each error is reported at a field name, which the CSV import turns into its column.
+    @field_validator("answered_at")
+    @classmethod
+    def _answered(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        offered = info.data.get("offered_at")
+        if v is not None and offered is not None:
+            if v < offered:
+                raise ValueError("must not be before offered_at")
+            if (v - offered).total_seconds() > DAY:
+                raise ValueError(f"is more than {DAY} seconds after offered_at")
+        return v
+
+    @field_validator("wait_seconds")
+    @classmethod
+    def _wait(cls, v: int | None, info: ValidationInfo) -> int | None:
+        offered, answered = info.data.get("offered_at"), info.data.get("answered_at")
+        if offered is None or answered is None:
+            return v
+        wait = int((answered - offered).total_seconds())
+        if v is not None and abs(v - wait) > 1:
+            raise ValueError(f"{v} disagrees with answered_at - offered_at ({wait} s): send "
+                             "one or the other")
+        return wait
+
+    @field_validator("abandoned")
+    @classmethod
+    def _abandoned(cls, v: bool | None, info: ValidationInfo) -> bool | None:
+        if v:
+            if info.data.get("answered_at") is not None:
+                raise ValueError("an abandoned contact was never answered: drop answered_at")
+            if any(info.data.get(k) for k in ("talk_seconds", "hold_seconds", "wrap_seconds")):
+                raise ValueError("an abandoned contact has no talk, hold or wrap time")
+        return v
+
+    def operations(self) -> dict[str, Any]:
+        """The operational columns of `interaction`, as given (None = not sent)."""
+        return {name: getattr(self, name) for name in OPERATION_FIELDS}
 
 
 class InteractionBatch(BaseModel):

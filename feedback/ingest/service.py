@@ -93,8 +93,9 @@ def pick_rule(rules: list[SurveyRule], interaction: InteractionIn) -> SurveyRule
     return SurveyRule()
 
 
-def opted_out_channels(session: Session, customer: Customer) -> set[str]:
-    return optouts.opted_out_channels(session, [customer.phone, customer.email])
+def opted_out_channels(session: Session, customer: Customer,
+                       key: str | None = None) -> set[str]:
+    return optouts.opted_out_channels(session, [customer.phone, customer.email], key)
 
 
 def choose_channel(customer: Customer, via: str, opted_out: set[str]) -> str:
@@ -124,7 +125,8 @@ def ingest_one(session: Session, item: InteractionIn, *, now: datetime, settings
     customer = upsert_customer(session, CustomerData(**c.model_dump()), now)
     interaction, created = upsert_interaction(session, customer, InteractionData(
         external_id=item.external_id, channel=item.channel.value, occurred_at=item.occurred_at,
-        agent=item.agent, team=item.team, queue=item.queue, meta=item.metadata), now)
+        agent=item.agent, team=item.team, queue=item.queue, meta=item.metadata,
+        operations=item.operations()), now)
     # A new interaction cannot have an invitation yet: skip the look-up on the hot path.
     existing = None if created else invitation_for(session, interaction.id)  # type: ignore[arg-type]
     if existing is not None:
@@ -146,7 +148,12 @@ def schedule_survey(session: Session, customer: Customer, interaction: Interacti
         # History import: asking about a contact this old would only confuse the customer.
         return None, "interaction is older than the survey expiry; no survey scheduled"
     via = item.survey_channel or rule.via
-    channel = choose_channel(customer, via, opted_out_channels(session, customer))
+    opted_out = opted_out_channels(session, customer, settings.secret_key)
+    if opted_out >= {"sms", "email"} and optouts.suppressed(
+            session, [customer.phone, customer.email], settings.secret_key):
+        # An erased customer's address, seen again: their erasure said "never again".
+        return None, "this address belongs to an erased customer: no survey scheduled"
+    channel = choose_channel(customer, via, opted_out)
     locale = i18n.resolve(customer.locale or settings.default_locale)
     invitation = create_invitation(
         session, customer=customer, survey=survey, channel=channel, send_at=send_at,

@@ -22,7 +22,7 @@ from feedback.db import transaction
 from feedback.notifications.outbox import enqueue
 from feedback.reports import repository as repo
 from feedback.reports import service, themes_source
-from feedback.reports.figures import Filters, local_date, report_zone, week_start
+from feedback.reports.figures import Filters, local_date, optional_module, report_zone, week_start
 from feedback.reports.models import ReportDigest
 
 D = ReportDigest.__table__  # type: ignore[attr-defined]
@@ -78,10 +78,19 @@ def compose(session: Session, settings: Any, now: datetime, week: date) -> tuple
     lines += [f"- {t['theme']}: {t['count']} responses"
               + (" (emerging)" if t.get("emerging") else "") for t in themes] or [
         "- no themes yet"]
+    effect = _operations_effect(session, f)
+    if effect:
+        lines += ["", f"Strongest operational effect on satisfaction: {effect}"]
     lines += ["", f"Dashboard: {link}"]
     nps = next(t for t in tiles if t["key"] == "nps")
     headline = f"NPS {nps['value']:.0f}" if nps["value"] is not None else "no NPS answers"
     return f"Weekly CX digest, {week:%-d %b}: {headline}", "\n".join(lines)
+
+
+def _operations_effect(session: Session, f: Filters) -> str | None:
+    # Imported late: operations builds on the reports package, not the other way round.
+    ops = optional_module("feedback.operations.service")
+    return ops.strongest_effect(session, f) if ops is not None else None
 
 
 def send_digests(engine: Engine, settings: Any, now: datetime) -> int:

@@ -81,6 +81,7 @@ def _render(session: Session, invitation: Invitation, locale: str, settings: Set
         context=page_context(
             locale, invitation=invitation, response=response, state=state, error=error,
             preselect=preselect, comment=comment, source=source, can_comment=can_comment,
+            ask_resolved=settings.survey_ask_resolved,
             recovery=response is not None and response.classification in {c.value for c in NEGATIVE},
             **texts,
         ),
@@ -132,7 +133,8 @@ def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings:
     try:
         if existing is None:
             record_response(db, invitation, score=data.get("score"), comment=comment,
-                            source=source or "web", now=now, settings=settings)
+                            source=source or "web", now=now, settings=settings,
+                            resolved={"yes": True, "no": False}.get(data.get("resolved") or ""))
         elif str(existing.score) == (data.get("score") or "").strip() or "score" not in data:
             # The same answer again (the auto-submit, then the tap on "Send"), maybe now with
             # the comment: keep the one response, add the comment.

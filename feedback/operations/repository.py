@@ -1,0 +1,223 @@
+"""SQL of the operations report: sufficient statistics of contacts, added up by the database.
+
+Contacts are chosen by `occurred_at` in the report period (local days, as on the dashboard)
+and by the team / channel / agent / queue filters; the survey-kind filter only narrows the
+satisfaction side. Every reader returns plain numbers for `formulas`; nothing here pulls one
+row per contact into Python, so the report stays fast over millions of contacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from feedback.operations.formulas import QueueCounts
+from feedback.operations.models import ASYNC_CHANNELS, ITX, SHORT_ABANDON_SECONDS
+from feedback.reports.figures import Filters, offset_segments
+from feedback.reports.repository import NEG, POS, R, local_day
+
+Row = tuple[Any, ...]
+
+
+def dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def contact_where(f: Filters, t: Any = ITX) -> list[Any]:
+    """The period and the dimension filters on `interaction` (not the survey kind)."""
+    dims = {k: v for k, v in f.dims().items() if k != "kind"}
+    return [t.c.occurred_at >= f.start, t.c.occurred_at < f.end,
+            *(t.c[k] == v for k, v in dims.items())]
+
+
+# --- building blocks ---------------------------------------------------------------------------
+
+_abandoned = ITX.c.abandoned == sa.true()
+_offered = sa.or_(ITX.c.abandoned.is_not(None), ITX.c.wait_seconds.is_not(None),
+                  ITX.c.answered_at.is_not(None), ITX.c.talk_seconds.is_not(None))
+_handled = sa.and_(_offered, sa.func.coalesce(ITX.c.abandoned, sa.false()) == sa.false())
+HANDLE = (ITX.c.talk_seconds + sa.func.coalesce(ITX.c.hold_seconds, 0)
+          + sa.func.coalesce(ITX.c.wrap_seconds, 0))
+_with_handle = sa.and_(_handled, ITX.c.talk_seconds.is_not(None))
+_with_wait = sa.and_(_handled, ITX.c.wait_seconds.is_not(None))
+_frt = sa.and_(ITX.c.channel.in_(ASYNC_CHANNELS), ITX.c.first_response_seconds.is_not(None))
+
+
+def _count(cond: Any) -> Any:
+    return sa.func.sum(sa.case((cond, 1), else_=0))
+
+
+def _sum(cond: Any, value: Any) -> Any:
+    return sa.func.sum(sa.case((cond, value), else_=0))
+
+
+def queue_measures() -> list[Any]:
+    """Aggregates in the order of `QueueCounts`' fields."""
+    frt = ITX.c.first_response_seconds
+    return [
+        sa.func.count(), _count(_offered), _count(_handled), _count(_abandoned),
+        _count(sa.and_(_abandoned, ITX.c.wait_seconds <= SHORT_ABANDON_SECONDS)),
+        _count(_with_wait), _sum(_with_wait, ITX.c.wait_seconds),
+        _sum(_with_wait, ITX.c.wait_seconds * ITX.c.wait_seconds),
+        _count(_with_handle), _sum(_with_handle, HANDLE), _sum(_with_handle, HANDLE * HANDLE),
+        _count(ITX.c.transfers.is_not(None)), sa.func.coalesce(sa.func.sum(ITX.c.transfers), 0),
+        _count(ITX.c.transfers > 0),
+        _count(ITX.c.resolved.is_not(None)), _count(ITX.c.resolved == sa.true()),
+        _count(_frt), _sum(_frt, frt), _sum(_frt, frt * frt),
+    ]
+
+
+def satisfaction_measures() -> list[Any]:
+    """n, positive, negative, sum, sum of squares of responses (as `figures.Counts.add`)."""
+    return [sa.func.count(), _count(R.c.classification.in_(POS)),
+            _count(R.c.classification.in_(NEG)), sa.func.sum(R.c.score),
+            sa.func.sum(R.c.score * R.c.score)]
+
+
+def band(value: Any, bands: Sequence[tuple[int, str]]) -> Any:
+    """CASE mapping seconds (or a count) to the label of its band; NULL stays NULL."""
+    whens = [(value >= lo, label) for lo, label in reversed(bands[1:])]
+    return sa.case((value.is_(None), None), *whens, else_=bands[0][1])
+
+
+# --- readers -----------------------------------------------------------------------------------
+
+
+def queue_counts(session: Session, f: Filters, by: str | None = None
+                 ) -> dict[Any, QueueCounts]:
+    """QueueCounts overall (key None) or per value of `by` (a column of interaction)."""
+    keys = [ITX.c[by]] if by else []
+    stmt = sa.select(*keys, *queue_measures()).where(*contact_where(f))
+    if keys:
+        stmt = stmt.group_by(*keys)
+    out = {}
+    for row in session.execute(stmt):
+        key = row[0] if by else None
+        out[key] = QueueCounts.from_row(row[1:] if by else row)
+    return out
+
+
+def daily_queue_counts(session: Session, f: Filters) -> dict[Any, QueueCounts]:
+    """QueueCounts per local day, each daylight-saving range with its own UTC offset."""
+    d = dialect(session)
+    out: dict[Any, QueueCounts] = {}
+    dims = contact_where(f)[2:]
+    for lo, hi, offset in offset_segments(f.start_day, f.end_day + timedelta(days=1), f.tz):
+        day = local_day(d, ITX.c.occurred_at, offset)
+        stmt = (sa.select(day, *queue_measures())
+                .where(ITX.c.occurred_at >= lo, ITX.c.occurred_at < hi, *dims).group_by(day))
+        for row in session.execute(stmt):
+            out.setdefault(row[0], QueueCounts()).add(QueueCounts.from_row(row[1:]))
+    return out
+
+
+def _within(d: str, later: Any, earlier: Any, window: timedelta) -> Any:
+    if d == "postgresql":
+        return later < sa.type_coerce(earlier, sa.DateTime(timezone=True)) + sa.literal(
+            window, sa.Interval())
+    # SQLite keeps timestamps as text; julianday() reads them (microseconds included).
+    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0 < (
+        window.total_seconds())
+
+
+def fcr_views(session: Session, f: Filters, *, window: timedelta, now: datetime,
+              by: str | None = None) -> dict[Any, dict[str, int]]:
+    """The three FCR views per group, counted over the same contacts, plus where they disagree.
+
+    inferred: the next contact of the same customer on the same reason (LEAD over the period
+    plus one window, every team: a repeat may reach another team) decides; a contact whose
+    window is still open at `now` is not counted yet. customer: the survey's "was your issue
+    resolved?" answer (the first survey of the contact, not a recovery follow-up)."""
+    d = dialect(session)
+    nxt = (sa.select(ITX.c.id.label("id"), sa.func.lead(ITX.c.occurred_at).over(
+        partition_by=[ITX.c.customer_id, ITX.c.contact_reason],
+        order_by=ITX.c.occurred_at).label("next_at"))
+        .where(ITX.c.occurred_at >= f.start, ITX.c.occurred_at < f.end + window,
+               ITX.c.contact_reason.is_not(None))
+        .cte("next_contact"))
+    repeat = sa.and_(nxt.c.next_at.is_not(None), _within(d, nxt.c.next_at, ITX.c.occurred_at,
+                                                         window))
+    closed = ITX.c.occurred_at <= now - window
+    inferred = sa.case((ITX.c.contact_reason.is_(None), None), (repeat, 0), (closed, 1),
+                       else_=None)
+    agent = sa.case((ITX.c.resolved.is_(None), None), (ITX.c.resolved == sa.true(), 1), else_=0)
+    customer = sa.case((R.c.resolved.is_(None), None), (R.c.resolved == sa.true(), 1), else_=0)
+
+    def both(a: Any, b: Any, va: int, vb: int) -> Any:
+        return _count(sa.and_(a == va, b == vb))
+
+    keys = [ITX.c[by]] if by else []
+    stmt = (sa.select(*keys,
+                      _count(agent.is_not(None)), _count(agent == 1),
+                      _count(customer.is_not(None)), _count(customer == 1),
+                      _count(inferred.is_not(None)), _count(inferred == 1),
+                      both(agent, customer, 1, 0), both(agent, customer, 0, 1),
+                      _count(sa.and_(agent.is_not(None), customer.is_not(None))),
+                      both(agent, inferred, 1, 0), both(agent, inferred, 0, 1),
+                      _count(sa.and_(agent.is_not(None), inferred.is_not(None))))
+            .select_from(ITX.outerjoin(nxt, nxt.c.id == ITX.c.id).outerjoin(
+                R, sa.and_(R.c.interaction_id == ITX.c.id, R.c.purpose == "survey")))
+            .where(*contact_where(f)))
+    if keys:
+        stmt = stmt.group_by(*keys)
+    names = ("agent_n", "agent_yes", "customer_n", "customer_yes", "inferred_n", "inferred_yes",
+             "agent_yes_customer_no", "agent_no_customer_yes", "agent_customer_n",
+             "agent_yes_inferred_no", "agent_no_inferred_yes", "agent_inferred_n")
+    out = {}
+    for row in session.execute(stmt):
+        values = row[1:] if by else row
+        out[row[0] if by else None] = {n: int(v or 0) for n, v in zip(names, values, strict=True)}
+    return out
+
+
+def satisfaction_by(session: Session, f: Filters, group: Any) -> list[Row]:
+    """(group value, kind, n, pos, neg, sum, sumsq) for survey answers about the period's
+    contacts, grouped by an expression over interaction and response."""
+    stmt = (sa.select(group, R.c.kind, *satisfaction_measures())
+            .select_from(R.join(ITX, ITX.c.id == R.c.interaction_id))
+            .where(*contact_where(f), R.c.purpose == "survey",
+                   *([R.c.kind == f.kind] if f.kind else []))
+            .group_by(group, R.c.kind))
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+def recovery_outcomes(session: Session, f: Filters, by: str) -> dict[Any, dict[str, int]]:
+    """Recovery tasks opened by answers about the period's contacts, per `by`: how many, how
+    many recovered. Empty when service recovery is not installed."""
+    from feedback.reports.figures import optional_module
+
+    models = optional_module("feedback.recovery.models")
+    if models is None:
+        return {}
+    T = models.RecoveryTask.__table__
+    stmt = (sa.select(ITX.c[by], sa.func.count(), _count(T.c.outcome == "recovered"),
+                      _count(T.c.outcome == "not_recovered"))
+            .select_from(T.join(ITX, ITX.c.id == T.c.interaction_id))
+            .where(*contact_where(f)).group_by(ITX.c[by]))
+    return {k: {"tasks": int(n), "recovered": int(rec or 0), "not_recovered": int(nrec or 0)}
+            for k, n, rec, nrec in session.execute(stmt)}
+
+
+# The operational levers whose effect on satisfaction the report tests, as band labels.
+LEVERS: dict[str, Any] = {}
+
+
+def levers() -> dict[str, Any]:
+    from feedback.operations.models import AHT_BANDS, TRANSFER_BANDS, WAIT_BANDS
+
+    if not LEVERS:
+        yes_no = {True: "yes", False: "no"}
+        LEVERS.update({
+            "aht": band(sa.case((_with_handle, HANDLE), else_=None), AHT_BANDS),
+            "wait": band(sa.case((_with_wait, ITX.c.wait_seconds), else_=None), WAIT_BANDS),
+            "transfers": band(ITX.c.transfers, TRANSFER_BANDS),
+            "fcr_agent": sa.case((ITX.c.resolved.is_(None), None),
+                                 (ITX.c.resolved == sa.true(), yes_no[True]), else_=yes_no[False]),
+            "fcr_customer": sa.case((R.c.resolved.is_(None), None),
+                                    (R.c.resolved == sa.true(), "yes"), else_="no"),
+        })
+    return LEVERS
