@@ -47,7 +47,7 @@ LOAD = [
                                occurred_at, created_at, updated_at, wait_seconds, talk_seconds,
                                hold_seconds, wrap_seconds, abandoned, transfers, resolved,
                                contact_reason, first_response_seconds)
-       SELECT g, 'I-' || g, 1 + (g * 7919) % :customers,
+       SELECT g, 'I-' || g, 1 + (g::bigint * 7919) % :customers,
               (ARRAY['phone','phone','chat','email'])[1 + g % 4],
               'agent-' || (g % 5) || '-' || ((g / 7) % 40),
               (ARRAY['Billing','Support','Sales','Retention','Tech'])[1 + g % 5],

@@ -256,6 +256,30 @@ def users_create(
     console.print(f"created user {user.email} ({user.role})")
 
 
+@users_app.command("invite")
+def users_invite(
+    email: str, name: str,
+    role: Annotated[str, typer.Option(help="admin, lead or recovery")] = "recovery",
+    team: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create an account without a password and print the one-time link that sets one."""
+    from feedback.app import prepare_database
+    from feedback.auth import accounts
+    from feedback.db import transaction
+    from surveys.types import utcnow
+
+    settings = load_settings()
+    engine = _engine(settings)
+    prepare_database(settings, engine)
+    with transaction(engine) as session:
+        user, link, expires = accounts.invite(session, accounts.Who("command line"), utcnow(),
+                                              settings, email=email, name=name, role=role,
+                                              team=team)
+    console.print(f"invited {user.email} ({user.role}); the link works once, until "
+                  f"{expires:%Y-%m-%d %H:%M} UTC:")
+    print(link)
+
+
 @keys_app.command("create")
 def keys_create(
     name: str,

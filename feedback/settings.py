@@ -72,6 +72,22 @@ class Settings(BaseSettings):
     # Bootstrap credentials: an API key accepted with the admin role (hash it in production).
     admin_api_key: str | None = None
 
+    # Staff sign-in (feedback/auth). Sessions live in the database: signed out after
+    # `session_idle_minutes` without a request, and after `session_hours` whatever happens.
+    session_idle_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # scrypt cost 2^N with r=8, p=1 (OWASP: N ≥ 2^17). Tests set a cheaper one; a stored hash
+    # of another cost is re-hashed at the next successful sign-in.
+    password_scrypt_log_n: int = Field(default=17, ge=4, le=20)
+    # Failed sign-ins: the first N per account (per client address) are free, then each one
+    # doubles a lock starting at 2 s, up to login_max_lock_seconds. A failure older than an
+    # hour starts the count again.
+    login_free_failures_account: int = Field(default=5, ge=1)
+    login_free_failures_ip: int = Field(default=30, ge=1)
+    login_max_lock_seconds: int = Field(default=900, ge=1)
+    # One-time links (invitations, password resets) stop working after this many hours.
+    account_link_hours: float = Field(default=72.0, gt=0)
+
     # Channels (outreach). Unset → the development outbox records the message instead.
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None

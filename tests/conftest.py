@@ -27,6 +27,9 @@ pytest_plugins = [
 ]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Passwords: a cheap scrypt cost for tests (the default, 2^17, takes a good part of a second per
+# hash). Every Settings() made in a test reads it, and so does create_app.
+os.environ["FEEDBACK_PASSWORD_SCRYPT_LOG_N"] = "8"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -39,6 +42,12 @@ def _pg_admin_url() -> str:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def pytest_configure(config: Any) -> None:
+    from feedback.auth.service import configure_password_hashing
+
+    configure_password_hashing(8)
 
 
 def pytest_report_header(config: Any) -> str:

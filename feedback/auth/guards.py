@@ -12,8 +12,9 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
+from feedback.auth import sessions
 from feedback.auth.service import Principal, principal_from_key, principal_from_user
-from feedback.db import new_session
+from feedback.db import new_session, transaction
 from surveys.errors import Forbidden, Unauthorized
 
 _SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -31,21 +32,30 @@ def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
         return connection.scope["state"]["principal"]
     state = connection.app.state
     principal = None
+    now = state.clock()
+    touch = None
     # Read-only: on SQLite it must not queue behind writers for the write lock.
     with new_session(state.engine, write=False) as session:
         key = _api_key(connection)
         if key:
-            principal = principal_from_key(session, key, state.settings.admin_api_key)
+            principal = principal_from_key(session, key, state.settings.admin_api_key, now)
             if principal is None:
-                raise Unauthorized("invalid or revoked API key")
+                raise Unauthorized("invalid, expired or revoked API key")
         else:
-            user_id = (connection.scope.get("session") or {}).get("user_id")
-            if user_id is not None:
-                principal = principal_from_user(session, int(user_id))
+            sid = (connection.scope.get("session") or {}).get("sid")
+            live = sessions.user_of(session, str(sid), now, state.settings) if sid else None
+            if live is not None:
+                user_id, touch = live
+                principal = principal_from_user(session, user_id)
                 method = connection.scope.get("method", "GET")
                 if (principal is not None and method not in _SAFE
                         and connection.url.path.startswith("/api/")):
                     raise Forbidden("API writes need an API key (Authorization: Bearer …)")
+    if touch is not None and principal is not None:
+        # At most once a minute per session (the idle timeout): a short write of its own,
+        # committed before the request's transaction begins.
+        with transaction(state.engine) as session:
+            sessions.touch(session, touch, now)
     connection.scope.setdefault("state", {})["principal"] = principal
     return principal
 

@@ -58,6 +58,8 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     "public.unsubscribe": _EVERYONE,
     "public.webhook": _EVERYONE,
     "public.demo": _EVERYONE,
+    # The one-time link an invited person (or a password reset) sets a password with.
+    "public.account_link": _EVERYONE,
     # Signed-in staff.
     "staff.whoami": {RECOVERY: _A, LEAD: _A},
     # Writing interactions is all an integration key (role ingest) can do.

@@ -6,29 +6,76 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, select
 
 from feedback.auth.models import ApiKey, Role, User
 from surveys.errors import ValidationFailed
 
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+# scrypt with r=8, p=1 and a cost of 2^log_n; the stored form names its parameters, so a change
+# of cost (settings.password_scrypt_log_n) re-hashes each password at its next sign-in.
+# Version 1 stored "scrypt$salt$digest" at 2^14: still verified, then re-hashed.
+_COST = {"log_n": 17}
+_DUMMY: dict[int, str] = {}
 
 
-def hash_password(password: str) -> str:
+def configure_password_hashing(log_n: int) -> None:
+    """The process-wide cost (create_app applies the settings; tests make it cheap)."""
+    _COST["log_n"] = log_n
+
+
+def _scrypt(password: str, salt: bytes, log_n: int, r: int = 8, p: int = 1) -> bytes:
+    n = 2**log_n
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32,
+                          maxmem=256 * r * n + 1024 * 1024)
+
+
+def hash_password(password: str, *, log_n: int | None = None) -> str:
     if len(password) < 8:
         raise ValidationFailed("password must be at least 8 characters", field="password")
+    if len(password) > 1024:
+        raise ValidationFailed("password must be at most 1024 characters", field="password")
+    log_n = log_n or _COST["log_n"]
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)  # type: ignore[arg-type]
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    return f"scrypt$ln={log_n},r=8,p=1${salt.hex()}${_scrypt(password, salt, log_n).hex()}"
+
+
+def _parse(stored: str) -> tuple[int, int, int, bytes, str] | None:
+    parts = stored.split("$")
+    try:
+        if len(parts) == 3 and parts[0] == "scrypt":  # version 1
+            return 14, 8, 1, bytes.fromhex(parts[1]), parts[2]
+        if len(parts) == 4 and parts[0] == "scrypt":
+            params = dict(kv.split("=", 1) for kv in parts[1].split(","))
+            return (int(params["ln"]), int(params["r"]), int(params["p"]), bytes.fromhex(parts[2]),
+                    parts[3])
+    except (ValueError, KeyError):
+        return None
+    return None
 
 
 def verify_password(password: str, stored: str | None) -> bool:
-    if not stored or not stored.startswith("scrypt$"):
+    """Constant work whether or not there is a stored hash: with none (unknown e-mail, no
+    password set yet) a dummy hash of the current cost is checked, so timing tells nothing."""
+    parsed = _parse(stored) if stored else None
+    if parsed is None:
+        log_n = _COST["log_n"]
+        if log_n not in _DUMMY:
+            _DUMMY[log_n] = hash_password("dummy-password-never-matches", log_n=log_n)
+        dummy = _parse(_DUMMY[log_n])
+        assert dummy is not None
+        _, _, _, salt, digest_hex = dummy
+        hmac.compare_digest(_scrypt(password[:1024], salt, log_n).hex(), digest_hex)
         return False
-    _, salt_hex, digest_hex = stored.split("$")
-    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)  # type: ignore[arg-type]
-    return hmac.compare_digest(digest.hex(), digest_hex)
+    log_n, r, p, salt, digest_hex = parsed
+    same = hmac.compare_digest(_scrypt(password[:1024], salt, log_n, r, p).hex(), digest_hex)
+    return same and len(password) <= 1024
+
+
+def needs_rehash(stored: str | None) -> bool:
+    parsed = _parse(stored) if stored else None
+    return parsed is not None and (parsed[0], parsed[1], parsed[2]) != (_COST["log_n"], 8, 1)
 
 
 def hash_key(key: str) -> str:
@@ -80,11 +127,14 @@ class Principal:
         return allows(self.role, action)
 
 
-def principal_from_key(session: Session, key: str, admin_key: str | None) -> Principal | None:
+def principal_from_key(session: Session, key: str, admin_key: str | None,
+                       now: datetime | None = None) -> Principal | None:
     if admin_key and hmac.compare_digest(key, admin_key):
         return Principal(role=Role.ADMIN, name="bootstrap admin key", via="api_key")
     row = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
     if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and now is not None and row.expires_at <= now:
         return None
     return Principal(role=row.role, name=row.name, team=row.team, via="api_key")
 

@@ -152,8 +152,10 @@ def _chart_id(kind: str, given: str | None, *payload: object) -> str:
 def _svg(kind: str, cid: str, w: float, h: float, title: str, desc: str, body: list[str]) -> Markup:
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="fb-chart fb-chart--{kind}" role="img" '
-        f'viewBox="0 0 {_n(w)} {_n(h)}" width="100%" preserveAspectRatio="xMidYMid meet" '
-        f'style="max-width:{_n(w)}px;height:auto" aria-labelledby="{cid}-title {cid}-desc" '
+        # Its natural width, shrunk by the stylesheet (svg.fb-chart) on narrow screens: no style
+        # attribute, which the Content-Security-Policy would refuse.
+        f'viewBox="0 0 {_n(w)} {_n(h)}" width="{_n(w)}" preserveAspectRatio="xMidYMid meet" '
+        f'aria-labelledby="{cid}-title {cid}-desc" '
         f'font-family="{FONT}" font-size="13" fill="{INK}">'
         f'<title id="{cid}-title">{_t(title)}</title><desc id="{cid}-desc">{_t(desc)}</desc>'
     )

@@ -14,6 +14,7 @@ from litestar import Request, get
 from litestar.response import Stream
 from sqlmodel import Session
 
+from feedback.auth import audit
 from feedback.auth.permissions import allow, team_params
 from feedback.deps import Conf, Db, Now
 from feedback.kpis import GROUPS, kpi_report
@@ -128,6 +129,7 @@ def chart_csv(chart: str, request: Request[Any, Any, Any], db: Db, now: Now,
 @get("/api/reports/export/responses", **EXPORT, summary="Every response (with themes) as CSV")
 def export_responses(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Stream:
     q = params.report_query(db, settings, now, _params(request))
+    audit.of_request(None, request, now, "export.responses", detail=q.filters.to_dict())
     return csv_stream(exports.responses_csv(request.app.state.engine, q.filters), "responses")
 
 
@@ -137,6 +139,7 @@ def export_tasks(request: Request[Any, Any, Any], db: Db, now: Now, settings: Co
     chunks = exports.tasks_csv(request.app.state.engine, q.filters)
     if chunks is None:
         raise NotFound("service recovery is not installed")
+    audit.of_request(None, request, now, "export.tasks", detail=q.filters.to_dict())
     return csv_stream(chunks, "tasks")
 
 

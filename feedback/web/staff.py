@@ -11,11 +11,12 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel import select
 
+from feedback.auth import audit, sessions, throttle
 from feedback.auth.guards import resolve_principal
 from feedback.auth.models import User
 from feedback.auth.permissions import allow
-from feedback.auth.service import verify_password
-from feedback.deps import Db
+from feedback.auth.service import hash_password, needs_rehash, verify_password
+from feedback.deps import Conf, Db, Now
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -32,20 +33,57 @@ def login_page(next: str | None = None) -> Template:
     return Template(template_name="staff/login.html", context={"next": _safe_next(next)})
 
 
-@post("/login", sync_to_thread=True, guards=[allow("public.login")], include_in_schema=False, status_code=303)
-def login(request: Request[Any, Any, Any], db: Db, data: Form) -> Template | Redirect:
-    email = (data.get("email") or "").strip().lower()
+def _client_ip(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
+@post("/login", sync_to_thread=True, guards=[allow("public.login")], include_in_schema=False,
+      status_code=303)
+def login(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
+          data: Form) -> Template | Redirect:
+    email = (data.get("email") or "").strip().lower()[:320]
+    ip = _client_ip(request)
+    context = {"next": _safe_next(data.get("next")), "email": email}
+    wait = throttle.wait_seconds(db, email, ip, now)
+    if wait:
+        return _too_many(context, wait)
     user = db.exec(select(User).where(User.email == email)).first()
-    if user is None or not user.active or not verify_password(data.get("password", ""), user.password_hash):
+    # The hash is checked whoever asked (a dummy one for an unknown e-mail): same time either way.
+    password = data.get("password", "")
+    ok = verify_password(password, user.password_hash if user else None)
+    if user is None or not user.active or not ok:
+        wait = throttle.record_failure(db, email, ip, now, settings)
+        audit.record(db, now, actor=email or "(blank)", action="login.failed", ip=ip)
+        if wait:
+            return _too_many(context, wait)
         return Template(template_name="staff/login.html", status_code=401,
-                        context={"next": _safe_next(data.get("next")), "email": email,
-                                 "error": "Wrong email or password."})
-    request.set_session({"user_id": user.id})
+                        context={**context, "error": "Wrong email or password."})
+    throttle.record_success(db, email, now)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        db.add(user)
+    old = (request.session or {}).get("sid") if "session" in request.scope else None
+    token = sessions.start(db, user.id, now, settings, ip=ip,  # type: ignore[arg-type]
+                          user_agent=request.headers.get("user-agent"), replaces=old)
+    audit.record(db, now, actor=user.email, actor_user_id=user.id, action="login", ip=ip)
+    request.set_session({"sid": token})
     return Redirect(_safe_next(data.get("next")), status_code=303)
 
 
-@post("/logout", sync_to_thread=False, guards=[allow("public.login")], include_in_schema=False, status_code=303)
-def logout(request: Request[Any, Any, Any]) -> Redirect:
+def _too_many(context: dict[str, Any], wait: int) -> Template:
+    minutes = f"{-(-wait // 60)} minute(s)" if wait >= 60 else f"{wait} second(s)"
+    return Template(template_name="staff/login.html", status_code=429,
+                    headers={"Retry-After": str(wait)},
+                    context={**context, "retry_after": wait,
+                             "error": f"Too many failed sign-ins. Try again in {minutes}."})
+
+
+@post("/logout", sync_to_thread=True, guards=[allow("public.login")], include_in_schema=False,
+      status_code=303)
+def logout(request: Request[Any, Any, Any], db: Db, now: Now) -> Redirect:
+    sid = (request.session or {}).get("sid")
+    if sid:
+        sessions.revoke(db, str(sid), now)
     request.clear_session()
     return Redirect("/login", status_code=303)
 
