@@ -32,7 +32,9 @@ from feedback import deps
 from feedback.auth.permissions import allow
 from feedback.auth.service import configure_password_hashing
 from feedback.db import check_schema, make_engine, migrate, transaction
+from feedback.edge import EdgeMiddleware
 from feedback.errors import error_handler
+from feedback.openapi import document
 from feedback.settings import Settings
 from feedback.web.security import security_headers
 from surveys.service import ensure_builtin_surveys
@@ -116,6 +118,7 @@ def create_app(
         own_engine = engine is None
         app.state.engine = engine or make_engine(settings.database_url)
         prepare_database(settings, app.state.engine)
+        document(app)
         stops = []
         # e.g. the demo's in-process worker: a hook starts it and returns how to stop it.
         for hook in lifespan_hooks or []:
@@ -161,7 +164,7 @@ def create_app(
         },
         lifespan=[lifespan],
         middleware=[security_headers(settings.public_url.startswith("https")),
-                    session_config.middleware],
+                    session_config.middleware, EdgeMiddleware()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",
@@ -178,7 +181,8 @@ def create_app(
             title="Feedback", version="0.1.0", path="/schema",
             description="Closed-loop customer feedback API", render_plugins=[docs],
             # Its own router so the document's routes declare an action like every other.
-            openapi_router=Router(path="/schema", route_handlers=[],
+            # The document's own pages are not part of the API it describes.
+            openapi_router=Router(path="/schema", route_handlers=[], include_in_schema=False,
                                   guards=[allow("public.docs")])),
         exception_handlers={Exception: error_handler},
         # Logging is configured once per process (feedback.logs), not by the framework: its

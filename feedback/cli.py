@@ -180,10 +180,14 @@ def _demo_worker_hook(settings: Any) -> Any:
 @app.command()
 def worker() -> None:
     """Run the scheduler: dispatch, reminders, expiry, SLA watcher, retraining, rollups."""
-    from feedback.worker import run_worker
+    from feedback.worker import WorkerStartFailed, run_worker
 
     _configure_logging()
-    run_worker(load_settings())
+    try:
+        run_worker(load_settings())
+    except WorkerStartFailed as exc:
+        console.print(f"[red]cannot start the worker:[/red] {exc}")
+        raise typer.Exit(1) from exc
 
 
 @app.command()

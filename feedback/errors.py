@@ -62,6 +62,10 @@ def _is_lock_wait(exc: Exception) -> bool:
 
 def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     err = _as_domain(exc)
+    # e.g. `Allow` on a 405, which Litestar's router puts on the exception.
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    if err.code == "busy":
+        headers["Retry-After"] = "2"
     if wants_html(request):
         if err.status_code == 401:
             return Redirect(f"/login?next={quote(request.url.path)}")
@@ -72,7 +76,7 @@ def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[A
                      "t": i18n.translator(locale)},
             status_code=err.status_code,
             media_type=MediaType.HTML,
+            headers=headers,
         )
-    headers = {"Retry-After": "2"} if err.code == "busy" else None
     return Response(content=err.to_dict(), status_code=err.status_code, media_type=MediaType.JSON,
                     headers=headers)

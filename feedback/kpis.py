@@ -39,9 +39,12 @@ def kpi_counts(session: Session, filters: Filters, group_by: str | None = None, 
             groups.setdefault(key, Counts()).merge(days[point])
             overall.merge(days[point])
         return overall, dict(sorted(groups.items()))
-    rows = repo.response_rows(session, filters, [group_by] if group_by else [], view)
+    if group_by:  # by kind too: the shared helper puts the kind in the key and the measures
+        counted = service._grouped(session, filters, group_by, view)
+    else:
+        counted = service._counts(repo.response_rows(session, filters, [], view), 0)
     width = 1 if group_by else 0
-    for key, c in sorted(service._counts(rows, width).items(),
+    for key, c in sorted(counted.items(),
                          key=lambda kv: service._key(kv[0][0]) if width else ""):
         overall.merge(c)
         if group_by:

@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -114,12 +115,42 @@ def make_context(settings: Any, engine: Engine | None = None) -> JobContext:
     return JobContext(engine=engine or make_engine(settings.database_url), settings=settings)
 
 
-def run_worker(settings: Any) -> None:
-    """`feedback worker`: run every job until interrupted."""
+class WorkerStartFailed(Exception):
+    """The database stayed unreachable through every start-up attempt."""
+
+
+def prepare_with_retry(settings: Any, engine: Engine, *, attempts: int = 6,
+                       first_delay: float = 0.5, max_delay: float = 8.0,
+                       sleep: Callable[[float], None] = time.sleep) -> None:
+    """Migrate/check the schema, riding out a database blip (a restart, a failover, an
+    administrator's `pg_terminate_backend`): connection errors are retried with exponential
+    backoff (0.5 s, 1 s, 2 s … at most `max_delay`), then reported as one clear error.
+    Anything else (a wrong schema, bad settings) fails at once: waiting would not fix it."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from feedback.app import prepare_database
 
+    delay = first_delay
+    for attempt in range(1, attempts + 1):
+        try:
+            prepare_database(settings, engine)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            if attempt == attempts:
+                raise WorkerStartFailed(
+                    f"the database is unreachable after {attempts} attempts: {reason}") from exc
+            log.warning("database not ready (attempt %d of %d: %s); retrying in %.1f s",
+                        attempt, attempts, reason, delay)
+            engine.dispose()  # drop connections the blip may have killed
+            sleep(delay)
+            delay = min(delay * 2, max_delay)
+
+
+def run_worker(settings: Any) -> None:
+    """`feedback worker`: run every job until interrupted."""
     ctx = make_context(settings)
-    prepare_database(settings, ctx.engine)
+    prepare_with_retry(settings, ctx.engine)
     jobs = collect_jobs()
     log.info("worker %s starting %d jobs: %s", ctx.worker_id, len(jobs),
              ", ".join(j.name for j in jobs))

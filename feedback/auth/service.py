@@ -129,7 +129,7 @@ class Principal:
 
 def principal_from_key(session: Session, key: str, admin_key: str | None,
                        now: datetime | None = None) -> Principal | None:
-    if admin_key and hmac.compare_digest(key, admin_key):
+    if admin_key and hmac.compare_digest(key.encode(), admin_key.encode()):
         return Principal(role=Role.ADMIN, name="bootstrap admin key", via="api_key")
     row = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
     if row is None or row.revoked_at is not None:

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
+from feedback.edge import DbId
 from feedback.inbound.delivery import record_bounce
 from feedback.inbound.models import InboundSms
 from feedback.ingest.schemas import normalise_phone
@@ -69,7 +70,7 @@ class BounceIn(BaseModel):
     email: str = Field(min_length=1, max_length=320)
     kind: Literal["hard", "soft"]
     reason: str | None = Field(default=None, max_length=1000)
-    invitation_id: int | None = None
+    invitation_id: DbId | None = None
     message_id: str | None = Field(default=None, max_length=100)
 
     @field_validator("email")

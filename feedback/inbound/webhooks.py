@@ -17,6 +17,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
+from feedback.edge import strip_control
 from feedback.inbound.delivery import apply_sms_status
 from feedback.inbound.sms import InboundMessage, handle_inbound_sms
 from outreach.twilio_webhook import is_signed_by_twilio, public_webhook_url
@@ -34,6 +35,12 @@ async def twilio_signed(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
     if not is_signed_by_twilio(settings.twilio_auth_token, url, dict(form.items()),
                                connection.headers.get("x-twilio-signature")):
         raise Forbidden("the request is not signed by Twilio for this URL", code="bad_signature")
+
+
+def _storable(data: dict[str, str]) -> dict[str, str]:
+    # Signed, so genuine: a 4xx/5xx would only make Twilio resend it for hours. Control
+    # characters (a NUL cannot be stored in PostgreSQL text) are dropped and the rest is kept.
+    return {k: strip_control(v) if isinstance(v, str) else v for k, v in data.items()}
 
 
 def _required(data: dict[str, str], *names: str) -> str:
@@ -54,6 +61,7 @@ def twiml(text: str | None) -> str:
 @post("/webhooks/twilio/sms", guards=[allow("public.webhook"), twilio_signed], sync_to_thread=True, status_code=200,
       include_in_schema=False)
 def twilio_sms(db: Db, now: Now, settings: Conf, data: TwilioForm) -> Response[str]:
+    data = _storable(data)
     message = InboundMessage(message_sid=_required(data, "MessageSid", "SmsSid"),
                              from_number=_required(data, "From"), body=data.get("Body", ""),
                              to_number=data.get("To"))
@@ -64,6 +72,7 @@ def twilio_sms(db: Db, now: Now, settings: Conf, data: TwilioForm) -> Response[s
 @post("/webhooks/twilio/status", guards=[allow("public.webhook"), twilio_signed], sync_to_thread=True, status_code=204,
       include_in_schema=False)
 def twilio_status(db: Db, now: Now, data: TwilioForm) -> None:
+    data = _storable(data)
     apply_sms_status(db, message_sid=_required(data, "MessageSid", "SmsSid"),
                      status=_required(data, "MessageStatus", "SmsStatus").lower(),
                      error_code=data.get("ErrorCode") or None,

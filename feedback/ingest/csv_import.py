@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,13 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFailed(f"{path} is not UTF-8 (byte {exc.start}): save it as UTF-8 CSV") from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    # strict: an unterminated quote is an error, not a field that swallows the rest of the file
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise ImportFailed(f"line 1: {_csv_problem(exc)}") from exc
+    header = [h.strip() for h in (fieldnames or [])]
     if not header:
         raise ImportFailed(f"{path} is empty: it needs a header row and at least one row")
     reader.fieldnames = header
@@ -72,13 +78,27 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     if missing:
         raise ImportFailed(f"missing required column(s): {', '.join(missing)}")
     rows = []
-    for record in reader:
+    while True:
+        start = reader.line_num + 1  # a quoted value may span lines: name the row's first
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise ImportFailed(f"line {start}: {_csv_problem(exc)}; nothing was imported") from exc
         if None in record:
             raise ImportFailed(f"line {reader.line_num}: more values than columns")
-        rows.append((reader.line_num, record))
+        rows.append((start, record))
     if not rows:
         raise ImportFailed(f"{path} has a header but no rows")
     return header, rows
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text or "EOF" in text:
+        return "a quoted value is never closed (unterminated quote)"
+    return f"not valid CSV ({text})"
 
 
 def row_to_payload(record: dict[str, str]) -> dict[str, Any]:
@@ -93,9 +113,9 @@ def row_to_payload(record: dict[str, str]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if v is not None}
 
 
-def validate_rows(rows: list[tuple[int, dict[str, str]]], settings: Settings
-                  ) -> tuple[list[InteractionIn], list[str]]:
-    ctx = {"phone_region": settings.default_phone_region}
+def validate_rows(rows: list[tuple[int, dict[str, str]]], settings: Settings,
+                  now: datetime | None = None) -> tuple[list[InteractionIn], list[str]]:
+    ctx = {"phone_region": settings.default_phone_region, "now": now or utcnow()}
     valid, errors = [], []
     for line, record in rows:
         try:

@@ -28,7 +28,7 @@ from feedback.ingest.service import ingest_one, invitation_public, parse_payload
     tags=["ingest"],
 )
 def post_interactions(data: JSONBody[Any], db: Db, now: Now, settings: Conf) -> Response[dict[str, Any]]:
-    items = parse_payload(data, settings)
+    items = parse_payload(data, settings, now)
     results = [ingest_one(db, item, now=now, settings=settings) for item in items]
     body = {"results": [
         {"external_id": r.external_id, "interaction_id": r.interaction_id, "created": r.created,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import locale as pylocale
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,7 +11,14 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from feedback.edge import has_control
 from surveys.models import InteractionChannel
+from surveys.types import utcnow
+
+# An interaction older than this is a typo (or a zero date), one later than a year from now
+# would schedule a survey for the distant future.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=366)
 
 
 def normalise_phone(value: str, region: str | None) -> str:
@@ -24,8 +31,20 @@ def normalise_phone(value: str, region: str | None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-class CustomerIn(BaseModel):
+class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_control(cls, v: Any) -> Any:
+        # The API refuses these at the edge already; a CSV import comes here directly.
+        texts = [v] if isinstance(v, str) else [*v.keys(), *v.values()] if isinstance(v, dict) else []
+        if any(isinstance(t, str) and has_control(t) for t in texts):
+            raise ValueError("control characters (such as NUL) are not allowed")
+        return v
+
+
+class CustomerIn(_In):
 
     external_id: str | None = Field(default=None, max_length=200)
     name: str | None = Field(default=None, max_length=200)
@@ -83,8 +102,7 @@ OPERATION_FIELDS = ("offered_at", "answered_at", "wait_seconds", "talk_seconds",
                     "first_response_seconds")
 
 
-class InteractionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class InteractionIn(_In):
 
     external_id: str = Field(min_length=1, max_length=200)
     channel: InteractionChannel
@@ -112,11 +130,19 @@ class InteractionIn(BaseModel):
 
     @field_validator("occurred_at", "offered_at", "answered_at")
     @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        # A timestamp without an offset is ambiguous; we read it as UTC, as most CRMs mean.
+    def _aware(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
         if v is None:
             return None
-        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        now = (info.context or {}).get("now") or utcnow()
+        window = f"must be between {EARLIEST:%Y-%m-%d} and {now + LATEST_AHEAD:%Y-%m-%d}"
+        try:
+            # A timestamp without an offset is ambiguous; we read it as UTC, as most CRMs mean.
+            v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:30:00+01:00 is before year 1 in UTC
+            raise ValueError(window) from None
+        if not EARLIEST <= v <= now + LATEST_AHEAD:
+            raise ValueError(window)
+        return v
 
     @field_validator("contact_reason")
     @classmethod

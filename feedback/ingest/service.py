@@ -37,10 +37,10 @@ def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, st
     return out
 
 
-def parse_payload(raw: Any, settings: Settings) -> list[InteractionIn]:
+def parse_payload(raw: Any, settings: Settings, now: datetime | None = None) -> list[InteractionIn]:
     """Accept one interaction, a list, or {"interactions": [...]}; on any bad item refuse the
     whole batch with every problem named (field path with the item index)."""
-    ctx = {"phone_region": settings.default_phone_region}
+    ctx = {"phone_region": settings.default_phone_region, "now": now}
     if isinstance(raw, dict) and "interactions" in raw:
         items, prefix = raw["interactions"], "interactions"
     elif isinstance(raw, list):

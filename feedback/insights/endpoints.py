@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
+from feedback.edge import DbId
 from feedback.insights import service
 from feedback.insights.models import ResponseTheme, Theme, ThemeModelVersion
 from feedback.recovery.schemas import parse
@@ -45,12 +46,12 @@ class ThemePatch(_In):
 
 
 class MergeIn(_In):
-    into: int
+    into: DbId
 
 
 class SplitIn(_In):
     name: str = Field(max_length=200)
-    response_ids: list[int] = Field(min_length=1)
+    response_ids: list[DbId] = Field(min_length=1, max_length=10_000)
 
 
 class MentionIn(_In):

@@ -52,13 +52,18 @@ class PurgeReport:
 
 def _batches(engine: Engine, select_ids: sa.Select[Any], apply: Any, batch: int,
              max_batches: int) -> int:
-    """Select up to `batch` ids still to purge, apply the change to them, commit; repeat."""
-    done = 0
+    """Select up to `batch` ids still to purge, apply the change to them, commit; repeat.
+
+    Keyset-paged on the id (every selection is ordered by it): each batch starts after the
+    last one instead of re-reading the rows already purged from the start of the table."""
+    done, last, id_col = 0, 0, select_ids.selected_columns[0]
     for _ in range(max_batches):
         with transaction(engine) as session:
-            ids = [int(i) for i in session.execute(select_ids.limit(batch)).scalars()]
+            ids = [int(i) for i in session.execute(
+                select_ids.where(id_col > last).limit(batch)).scalars()]
             if ids:
                 apply(session, ids)
+                last = ids[-1]
         done += len(ids)
         if len(ids) < batch:
             break

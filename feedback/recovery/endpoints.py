@@ -14,6 +14,7 @@ from litestar.params import JSONBody, QueryParameter
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
+from feedback.edge import parse_whole
 from feedback.recovery import actions, metrics, repository
 from feedback.recovery.schemas import (
     AssignIn,
@@ -26,7 +27,6 @@ from feedback.recovery.schemas import (
     task_json,
 )
 from feedback.settings import Settings
-from surveys.errors import ValidationFailed
 
 _TAGS = ["recovery"]
 
@@ -62,14 +62,6 @@ def _detail(db: Db, task: Any, now: Any) -> dict[str, Any]:
     )
 
 
-def _int(value: str | None, name: str, default: int) -> int:
-    if value in (None, ""):
-        return default
-    if not str(value).strip().isdigit():
-        raise ValidationFailed(f"{name} must be a whole number", field=name)
-    return int(str(value).strip())
-
-
 @get("/api/recovery/tasks", sync_to_thread=True, guards=[allow("recovery.task.read")], tags=_TAGS,
      summary="The recovery queue: filtered, nearest deadline first, paginated",
      description="Filters: status (open [default], overdue, all, new, assigned, contacted, "
@@ -85,7 +77,8 @@ def list_tasks(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf
                                         "priority": priority, "owner_id": owner_id,
                                         "unassigned": unassigned})
     result = repository.list_tasks(db, filters, principal, settings, now,
-                                   page=_int(page, "page", 1), per_page=_int(per_page, "per_page", 50))
+                                   page=parse_whole(page, "page", default=1),
+                                   per_page=parse_whole(per_page, "per_page", default=50, hi=200))
     return {"items": [task_json(row, now) for row in result.items], "total": result.total,
             "page": result.page, "per_page": result.per_page, "pages": result.pages,
             "counts": repository.queue_counts(db, principal, settings, now)}

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
+from feedback.edge import parse_whole
 from feedback.recovery import actions, repository, sla
 from feedback.recovery.models import ContactChannel, ContactResult, Outcome, Priority
 from feedback.recovery.schemas import (
@@ -55,11 +56,9 @@ def queue_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf
     params = dict(request.query_params)
     try:
         filters = repository.parse_filters(params)
-        page = int(params.get("page") or 1)
-        if page < 1:
-            raise ValueError
-    except (ValidationFailed, ValueError) as exc:
-        error = exc.message if isinstance(exc, ValidationFailed) else "page must be 1 or more"
+        page = parse_whole(params.get("page"), "page", default=1)
+    except ValidationFailed as exc:
+        error = exc.message
         filters, page = repository.Filters(), 1
         return _queue(db, principal, settings, now, filters, page, error=error, status=422)
     return _queue(db, principal, settings, now, filters, page)

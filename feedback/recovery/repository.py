@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from feedback.auth import permissions
 from feedback.auth.models import Role, User
+from feedback.edge import parse_whole
 from feedback.recovery.models import (
     DONE,
     Priority,
@@ -114,11 +115,9 @@ def parse_filters(raw: dict[str, Any]) -> Filters:
     priority = str(raw.get("priority") or "").strip().lower() or None
     if priority and priority not in {p.value for p in Priority}:
         raise ValidationFailed("priority must be normal, high or urgent", field="priority")
-    owner = str(raw.get("owner_id") or "").strip() or None
-    if owner is not None and not owner.isdigit():
-        raise ValidationFailed("owner_id must be a user id (a whole number)", field="owner_id")
+    owner = parse_whole(raw.get("owner_id"), "owner_id", default=0) or None
     return Filters(status=status, mine=flag("mine"), team=(str(raw.get("team") or "").strip() or None),
-                   priority=priority, owner_id=int(owner) if owner else None,
+                   priority=priority, owner_id=owner,
                    unassigned=flag("unassigned"))
 
 

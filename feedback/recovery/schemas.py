@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from feedback.edge import DbId
 from feedback.recovery.models import ContactChannel, ContactResult, Outcome, Priority
 from surveys.errors import ValidationFailed
 
@@ -35,7 +36,7 @@ class ResolveIn(_In):
 
 
 class AssignIn(_In):
-    user_id: int
+    user_id: DbId
     note: str | None = Field(default=None, max_length=1000)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 
+log = logging.getLogger(__name__)
 BOM = "\ufeff".encode()
 
 # Full-width variants too: Excel in East Asian locales treats "＝1+1" as a formula.
@@ -98,3 +100,31 @@ def iter_csv(
     tail = buffer.getvalue()
     if tail or prefix:
         yield prefix + tail.encode("utf-8")
+
+
+def primed(chunks: Iterator[bytes], name: str) -> Iterator[bytes]:
+    """Start a download only once it is known to work, and never let a failed one look whole.
+
+    The first chunk is produced here, in the request handler, before any byte is sent: the
+    filters have been used, the query is open and the first batch read, so a failure up to
+    that point is an ordinary error response. A failure after streaming began cannot change
+    the status any more; it is logged and re-raised, and the server aborts the connection
+    without the final chunk, so the client sees an incomplete transfer (curl exit 18,
+    httpx RemoteProtocolError, a browser's "failed" download) instead of a well-formed CSV
+    that silently lacks rows.
+    """
+    first = next(chunks)
+
+    def stream() -> Iterator[bytes]:
+        sent = len(first)
+        yield first
+        try:
+            for chunk in chunks:
+                yield chunk
+                sent += len(chunk)
+        except Exception:
+            log.exception("CSV export %r failed after %d bytes; aborting the download so the "
+                          "client cannot mistake the partial file for a complete one", name, sent)
+            raise
+
+    return stream()

@@ -19,7 +19,7 @@ from feedback.auth.permissions import allow, team_params
 from feedback.deps import Conf, Db, Now
 from feedback.kpis import GROUPS, kpi_report
 from feedback.reports import datasets, exports, loop_source, params, service, themes_source
-from feedback.reports.csvstream import iter_csv
+from feedback.reports.csvstream import iter_csv, primed
 from surveys.errors import NotFound, ValidationFailed
 
 CHARTS = ("tiles", "trend", "breakdown", "heatmap", "themes", "loop-months", "loop-teams",
@@ -33,7 +33,8 @@ def _params(request: Request[Any, Any, Any]) -> Mapping[str, str]:
 
 
 def csv_stream(chunks: Iterator[bytes], name: str) -> Stream:
-    return Stream(content=chunks, media_type="text/csv; charset=utf-8",
+    # "text/csv": Litestar appends "; charset=utf-8" to every text/* type itself.
+    return Stream(content=primed(chunks, name), media_type="text/csv",
                   headers={"Content-Disposition": f'attachment; filename="{name}.csv"',
                            "Cache-Control": "no-store"})
 

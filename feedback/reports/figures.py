@@ -22,6 +22,7 @@ from surveys.errors import ValidationFailed
 from surveys.scoring import SurveyKind
 
 DIMENSIONS = ("team", "agent", "channel", "queue")
+EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(2999, 12, 31)
 MAX_DAYS = 3 * 366  # a longer range is almost certainly a typo (2062 for 2026)
 
 
@@ -157,9 +158,15 @@ def _parse_date(value: str | None, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value.strip()[:10])
+        parsed = date.fromisoformat(value.strip()[:10])
     except ValueError as exc:
         raise ValidationFailed(f"{name} must be a date like 2026-01-31", field=name) from exc
+    # Bounded so that the day after, the week's start and the zone's offsets stay in range
+    # (9999-12-31 + 1 day overflows).
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        raise ValidationFailed(f"{name} must be between {EARLIEST_DATE} and {LATEST_DATE}",
+                               field=name)
+    return parsed
 
 
 def make_filters(now: datetime, frm: str | None = None, to: str | None = None,
