@@ -53,7 +53,7 @@ ROUTE_MODULES = [
     "feedback.recovery.endpoints", "feedback.recovery.pages",
     "feedback.web.outreach",
     "feedback.inbound.webhooks", "feedback.inbound.api",
-    "feedback.insights.endpoints",
+    "feedback.insights.endpoints", "feedback.insights.pages",
     "feedback.reports.endpoints", "feedback.reports.pages",
     "feedback.privacy.endpoints", "feedback.privacy.pages",
     "feedback.operations.endpoints", "feedback.operations.pages",

@@ -1,11 +1,19 @@
-"""Theme analytics for the reports: volume, share, sentiment, detractors, impact, emerging.
+"""Theme analytics for the reports: volume, share, sentiment, unhappy share, impact, emerging.
+
+Every per-theme figure is computed from the same rows - the commented responses of the period -
+and "unhappy" has one definition (`mention_polarity`): a negative mention of the theme (the
+answer's score decides only when the mention has no sentiment). So the sentiment counts add up
+to the count, the unhappy share is the negative count over it, and the impact's sign follows
+the sentiment counts. Each figure carries its n and a 95 % interval, and is None ("no data")
+below MIN_N answers.
 
 Scores of different survey kinds are compared through one "net score": the share of positive
 answers (promoters, satisfied, easy) minus the share of negative ones, in points. For an NPS
 survey that is exactly NPS; for CSAT it is satisfied minus dissatisfied.
 
-- impact: net score of all responses minus net score of those without the theme, i.e. how many
-  points the theme costs (negative) or earns (positive) overall;
+- impact: 100 x (positive - negative mentions) / commented responses - how many net sentiment
+  points the theme adds to (or takes from) the comments as a whole;
+- net_with / net_without: the score-based net score of the responses with / without the theme;
 - key driver: a ridge regression of each answer's polarity (+1/0/−1) on the theme indicators,
   so themes that co-occur are not both blamed for the same detractors;
 - emerging: a theme whose share of commented responses in the period is significantly above
@@ -14,6 +22,7 @@ survey that is exactly NPS; for CSAT it is satisfied minus dissatisfied.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,12 +36,13 @@ from feedback.insights.models import ResponseTheme, Theme
 from feedback.reports.figures import Filters
 from surveys.models import Response
 from surveys.scoring import NEGATIVE, POSITIVE
-from surveys.stats import two_proportion_z_test
+from surveys.stats import Z95, two_proportion_z_test, wilson_interval
 
 _POS = {c.value for c in POSITIVE}
 _NEG = {c.value for c in NEGATIVE}
 EMERGING_P = 0.05
 EMERGING_MIN = 5  # fewer mentions than this are never "emerging", whatever the p-value
+MIN_N = 5  # below this many answers a share, impact or interval is "no data", not a number
 
 
 @dataclass
@@ -97,34 +107,92 @@ def bucket_start(day: date, grain: str) -> date:
     return day - timedelta(days=day.weekday())  # ISO week, Monday first
 
 
+def mention_polarity(sentiment: str | None, row: Row) -> int:
+    """THE definition of "unhappy" (-1) for one mention of a theme, used by every figure.
+
+    What the comment says about the theme decides; a mention without a sentiment (a model
+    without a sentiment part) falls back to the answer's score. "conflict" counts as neutral.
+    """
+    if sentiment == "negative":
+        return -1
+    if sentiment == "positive":
+        return 1
+    if sentiment in ("neutral", "conflict"):
+        return 0
+    return row.polarity
+
+
+_SENTIMENT_OF = {1: "positive", 0: "neutral", -1: "negative"}
+
+
+def _share(k: int, n: int) -> dict[str, Any]:
+    """A proportion with its Wilson 95 % interval, or "no data" (value None) below MIN_N."""
+    if n < MIN_N:
+        return {"value": None, "low": None, "high": None, "n": n, "k": k}
+    low, high = wilson_interval(k, n)
+    return {"value": round(k / n, 4), "low": round(low, 4), "high": round(high, 4), "n": n,
+            "k": k}
+
+
+def _net_estimate(values: list[int]) -> dict[str, Any]:
+    """Mean of +1/0/-1 values in points with a normal 95 % interval; None below MIN_N."""
+    n = len(values)
+    if n < MIN_N:
+        return {"value": None, "low": None, "high": None, "n": n}
+    mean = sum(values) / n
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    half = Z95 * math.sqrt(var / n)
+    return {"value": round(100.0 * mean, 1), "low": round(100.0 * max(-1.0, mean - half), 1),
+            "high": round(100.0 * min(1.0, mean + half), 1), "n": n}
+
+
 def summary(frame: Frame) -> list[dict[str, Any]]:
-    """One entry per theme: volume, share, sentiment, detractor share, impact, key driver."""
+    """One entry per theme, every figure from the same rows: the commented responses.
+
+    - `count` responses mention the theme; `share` of the commented responses (interval);
+    - `sentiment`: positive + neutral + negative mentions == count (see `mention_polarity`);
+    - `unhappy`: negative mentions / count (interval) - the same negatives as in `sentiment`;
+    - `impact`: net sentiment points the theme adds to all commented responses, i.e.
+      100 x (positive - negative mentions) / commented responses, with its interval: its sign
+      always agrees with the sentiment counts;
+    - `net_with` / `net_without`: the score-based net score of the responses with and without
+      the theme (interval), and `key_driver`: the regression of scores on themes.
+    """
     commented = [r for r in frame.rows.values() if (r.comment or "").strip()]
-    base = len(commented) or 1
-    everyone = list(frame.rows.values())
-    by_theme: dict[str, list[Row]] = defaultdict(list)
-    sentiment: dict[str, Counter[str]] = defaultdict(Counter)
+    ids_commented = {r.id for r in commented}
+    base = len(commented)
+    polarity: dict[str, dict[int, int]] = defaultdict(dict)  # theme -> response -> polarity
     for rid, mentions in frame.links.items():
+        if rid not in ids_commented:
+            continue
         for name, _, sent in mentions:
-            by_theme[name].append(frame.rows[rid])
-            sentiment[name][sent or "unknown"] += 1
-    drivers = key_drivers(frame, sorted(by_theme))
-    net_all = _net(everyone)
+            polarity[name][rid] = mention_polarity(sent, frame.rows[rid])
+    drivers = key_drivers(frame, sorted(polarity))
     out = []
-    for name, rows in by_theme.items():
-        ids = {r.id for r in rows}
-        without = [r for r in everyone if r.id not in ids]
-        net_without = _net(without)
+    for name, by_response in polarity.items():
+        n = len(by_response)
+        counts = Counter(_SENTIMENT_OF[v] for v in by_response.values())
+        with_rows = [frame.rows[rid].polarity for rid in by_response]
+        without = [r.polarity for r in commented if r.id not in by_response]
+        impact = _net_estimate([*by_response.values(), *[0] * (base - n)])
+        share = _share(n, base)
+        unhappy = _share(counts["negative"], n)
+        net_with, net_without = _net_estimate(with_rows), _net_estimate(without)
         out.append({
-            "theme": name, "count": len(rows), "share": round(len(rows) / base, 4),
-            "sentiment": dict(sentiment[name]),
-            "detractor_share": round(sum(r.polarity < 0 for r in rows) / len(rows), 4),
-            "net_with": _net(rows), "net_without": net_without,
-            "impact": round(net_all - net_without, 1)
-            if net_all is not None and net_without is not None else None,
-            "mean_score": round(float(np.mean([r.score for r in rows])), 2),
-            "key_driver": drivers.get(name),
+            "theme": name, "count": n, "commented": base, "share": share["value"],
+            "share_interval": [share["low"], share["high"]],
+            "sentiment": {s: counts[s] for s in ("positive", "neutral", "negative")},
+            "unhappy": unhappy["value"], "unhappy_interval": [unhappy["low"], unhappy["high"]],
+            "impact": impact["value"], "impact_interval": [impact["low"], impact["high"]]
+            if n >= MIN_N else [None, None],
+            "net_with": net_with["value"], "net_with_interval": [net_with["low"], net_with["high"]],
+            "net_without": net_without["value"],
+            "mean_score": round(float(np.mean([frame.rows[rid].score for rid in by_response])), 2),
+            "key_driver": drivers.get(name) if n >= MIN_N else None,
+            "enough_data": n >= MIN_N,
         })
+        if n < MIN_N:
+            out[-1]["impact"] = None
     out.sort(key=lambda t: (-t["count"], t["theme"]))
     return out
 
@@ -242,3 +310,7 @@ def themes_for_responses(session: Session, response_ids: list[int]) -> dict[int,
     for rid, name in session.execute(stmt):
         out[rid].append(name)
     return dict(out)
+
+
+def theme_names(session: Session) -> list[str]:
+    return list(session.exec(select(Theme.name).order_by(col(Theme.name))))

@@ -2,8 +2,9 @@
 
 Comments go through the same analyser as the classifier (so Chinese is split into character
 bigrams and Persian spellings are folded), then LSA (truncated SVD of the TF-IDF) to a dense
-space where k-means is fast and short comments that share no exact word can still meet.
-k is chosen by the silhouette on a sample when not given.
+space where short comments that share no exact word can still meet. Near-duplicates (the same
+content words) are folded into one point first. Without a given k, HDBSCAN (density-based)
+finds the clusters and so the number of themes; with a k, weighted k-means.
 
 A label is 2–3 key phrases chosen by c-TF-IDF (how much more a phrase is used inside the
 cluster than overall), preferring two-word phrases and CJK bigrams, skipping stop words and
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.cluster import MiniBatchKMeans
+from sklearn.cluster import HDBSCAN, KMeans, MiniBatchKMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.metrics import silhouette_score
@@ -29,6 +30,8 @@ from surveys.errors import ValidationFailed
 
 NO_TEXT = ""  # the label of a comment with no usable words
 _SAMPLE = 3000
+_MIN_SHARE = 0.004  # smallest proposed theme: 0.4 % of the distinct comments (and >= 3)
+_MIN_DENSITY_POINTS = 30  # fewer distinct comments: k-means with the best silhouette
 _DIMS = 100
 _PERSIAN_STOP = word_set(
     "و در به از که این آن را با برای است بود هم یک تا بر یا شد شده می من ما شما او آنها "
@@ -55,7 +58,8 @@ class Cluster:
 class Discovery:
     clusters: list[Cluster]
     assignment: np.ndarray  # cluster index per comment, -1 for a comment with no usable words
-    scores: dict[int, float] = field(default_factory=dict)  # silhouette per k tried
+    # How k was found: comments, distinct after folding, min cluster size, noise share...
+    scores: dict[str, float] = field(default_factory=dict)
 
     def row_labels(self) -> list[str]:
         return [self.clusters[c].label if c >= 0 else NO_TEXT for c in self.assignment.tolist()]
@@ -81,25 +85,60 @@ def discover(texts: Sequence[str], *, k: int | None = None, seed: int = 0,
     assignment = np.full(len(texts), -1, dtype=np.int64)
     if len(usable) < 4 or x.shape[1] < 3:
         raise too_few
-    dims = max(2, min(_DIMS, x.shape[1] - 1, len(usable) - 1))
-    dense = TruncatedSVD(dims, random_state=seed).fit_transform(x[usable])
+    # Near-duplicates ("Thank you!", "thank you", "Thanks you") share their content words and
+    # are folded into one point: hundreds of identical short answers would otherwise form
+    # dense knots that density clustering splits into many tiny clusters.
+    key_rows = [words[i] if words[i].nnz else x[i] for i in usable.tolist()]
+    fold: dict[bytes, int] = {}
+    group = np.array([fold.setdefault(r.indices.tobytes(), len(fold)) for r in key_rows],
+                     dtype=np.int64)
+    first = np.unique(group, return_index=True)[1]
+    unique_rows = usable[first]
+    weight = np.bincount(group).astype(np.float32)
+    dims = max(2, min(_DIMS, x.shape[1] - 1, len(unique_rows) - 1))
+    dense = TruncatedSVD(dims, random_state=seed).fit_transform(x[unique_rows])
     dense = l2_normalize(dense).astype(np.float32)
-    scores: dict[int, float] = {}
+    scores: dict[str, float] = {"comments": float(len(usable)),
+                                "distinct_after_folding": float(len(unique_rows))}
+    labels_u: np.ndarray | None = None
     if k is None:
-        k, scores = _choose_k(dense, seed)
-    k = min(k, len(usable))
-    km = MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=4096).fit(dense)
-    assignment[usable] = km.labels_
+        labels_u, found = _density_clusters(dense, seed, scores)
+        if labels_u is None:  # too few distinct comments for density: best silhouette
+            k, _ = _choose_k(dense, seed)
+        else:
+            k = found
+    if labels_u is None:
+        assert k is not None
+        k = min(k, len(unique_rows))
+        # Full k-means while it is cheap (it finds small, clean splits that mini-batches miss).
+        km = KMeans(k, random_state=seed, n_init=3) if len(dense) <= 20_000 else \
+            MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=4096)
+        labels_u = km.fit(dense, sample_weight=weight).labels_
+    assert k is not None
+    centres = _centres(dense, labels_u, k, weight)
+    labels = labels_u[group]
+    point = dense[group]  # each comment's (folded) point
+    assignment[usable] = labels
     inverse = {i: t for t, i in vec.words.vocabulary.items()}
     clusters: list[Cluster] = []
     overall = np.asarray(words[usable].mean(axis=0)).ravel()
     taken: set[str] = set()
     for c in range(k):
-        members = usable[km.labels_ == c]
+        members = usable[labels == c]
         inside = np.asarray(words[members].mean(axis=0)).ravel() if len(members) else overall
         phrases = _key_phrases(inside, overall, inverse)
-        dist = ((dense[km.labels_ == c] - km.cluster_centers_[c]) ** 2).sum(axis=1)
-        near = members[np.argsort(dist)[:examples]]
+        dist = ((point[labels == c] - centres[c]) ** 2).sum(axis=1)
+        # Examples: the comments nearest the centre, one per folded group (no three "thanks").
+        seen: set[int] = set()
+        near_list = []
+        for i in np.argsort(dist, kind="stable").tolist():
+            g = int(group[labels == c][i])
+            if g not in seen:
+                seen.add(g)
+                near_list.append(int(members[i]))
+            if len(near_list) == examples:
+                break
+        near = np.asarray(near_list, dtype=np.int64)
         label = ", ".join(phrases[:3]) or f"theme {c + 1}"
         if label in taken:  # two clusters about the same words: tell them apart
             label = ", ".join([*phrases[:2], *phrases[3:4]]) if len(phrases) > 3 \
@@ -113,6 +152,46 @@ def discover(texts: Sequence[str], *, k: int | None = None, seed: int = 0,
     remap[k] = -1
     assignment = remap[assignment]  # -1 indexes the last slot: stays -1
     return Discovery([clusters[c] for c in order], assignment, scores)
+
+
+def _density_clusters(dense: np.ndarray, seed: int,
+                      scores: dict[str, float]) -> tuple[np.ndarray | None, int]:
+    """Clusters found by HDBSCAN on (a sample of) the folded points; k is what it finds.
+
+    k-means with a silhouette-chosen k kept choosing the largest k tried on text (the
+    silhouette rises with k in a high-dimensional sparse space), so discovery now lets density
+    decide: a theme worth proposing is a dense group of at least MIN_SHARE of the distinct
+    comments (and at least 3). Comments HDBSCAN calls noise join the nearest cluster centre, as
+    does every comment outside the sample. None when fewer than two clusters are found.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(dense)
+    if n < _MIN_DENSITY_POINTS:
+        return None, 0
+    rows = rng.choice(n, min(_SAMPLE, n), replace=False) if n > _SAMPLE else np.arange(n)
+    sample = dense[rows]
+    min_size = max(3, int(round(len(sample) * _MIN_SHARE)))
+    found = HDBSCAN(min_cluster_size=min_size, min_samples=3, copy=True).fit_predict(sample)
+    k = int(found.max()) + 1
+    scores.update(min_cluster_size=float(min_size), sample=float(len(sample)),
+                  noise_share=round(float((found < 0).mean()), 4), clusters=float(k))
+    if k < 2:
+        return None, 0
+    centres = _centres(sample, found, k, np.ones(len(sample), dtype=np.float32))
+    labels = np.asarray(dense @ centres.T).argmax(axis=1)
+    labels[rows[found >= 0]] = found[found >= 0]  # sampled members keep their cluster
+    present = np.unique(labels)  # a cluster can lose every member to a neighbour
+    remap = np.full(k, -1, dtype=np.int64)
+    remap[present] = np.arange(len(present))
+    return remap[labels], len(present)
+
+
+def _centres(points: np.ndarray, labels: np.ndarray, k: int, weight: np.ndarray) -> np.ndarray:
+    """Weighted, re-normalised mean of each cluster's points (rows of k x dims)."""
+    out = np.zeros((k, points.shape[1]), dtype=np.float32)
+    ok = labels >= 0
+    np.add.at(out, labels[ok], points[ok] * weight[ok, None])
+    return l2_normalize(out).astype(np.float32)
 
 
 def _choose_k(dense: np.ndarray, seed: int) -> tuple[int, dict[int, float]]:

@@ -159,10 +159,10 @@ def models(db: Db) -> dict[str, Any]:
 def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
     """The taxonomy for leads: themes, their counts and the latest model's figures per theme."""
     versions = service.list_versions(db)
-    figures = versions[0].evaluation.get("themes", {}) if versions else {}
+    figures = service.held_out_figures(versions[0].evaluation) if versions else {}
     return Template(template_name="insights/taxonomy.html", context={
         "principal": provide_principal(request), "themes": list_with_counts(db),
-        "figures": figures, "versions": versions})
+        "figures": figures, "versions": versions, "min_held_out": service.MIN_HELD_OUT})
 
 
 routes = [list_themes, create, update, merge, split, correct, discover, train, models,

@@ -91,6 +91,22 @@ class ThemeModel:
             out[i].append(Mention(self.themes[j], round(float(proba[i, j]), 4), s))
         return out
 
+    def mention_sentiments(self, texts: Sequence[str],
+                           themes: Sequence[Sequence[str]]) -> list[list[str | None]]:
+        """The sentiment of given themes in each text (aspect-aware: the clause about the theme
+        decides), e.g. for themes a person tagged; unknown theme names get None."""
+        feats = self.vectorizer.transform(texts)
+        index = {t: j for j, t in enumerate(self.themes)}
+        chosen = np.zeros((len(texts), len(self.themes)), dtype=bool)
+        for i, names in enumerate(themes):
+            for name in names:
+                if name in index:
+                    chosen[i, index[name]] = True
+        found = iter(self._mention_sentiments(feats, chosen))
+        by_cell = {(int(i), int(j)): next(found) for i, j in zip(*np.nonzero(chosen), strict=True)}
+        return [[by_cell.get((i, index.get(n, -1))) for n in names]
+                for i, names in enumerate(themes)]
+
     def predict_sentiment(self, texts: Sequence[str]) -> list[str | None]:
         """Comment-level sentiment (None when the model has no sentiment part)."""
         if self.sentiment_weights is None:

@@ -31,6 +31,7 @@ from feedback.insights.training import Example, train
 from feedback.settings import Settings
 from surveys.errors import Conflict, NotFound, ValidationFailed
 from surveys.models import Response
+from surveys.stats import wilson_interval
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -234,6 +235,29 @@ def correct_response(session: Session, response_id: int, labels: Sequence[tuple[
     return themes_for(session, response_id)
 
 
+def _current_labels(session: Session, response_id: int) -> list[tuple[str, str | None]]:
+    stmt = (select(Theme.name, ResponseTheme.sentiment)
+            .join(ResponseTheme, col(ResponseTheme.theme_id) == Theme.id)
+            .where(ResponseTheme.response_id == response_id).order_by(Theme.name))
+    return [(name, sentiment) for name, sentiment in session.exec(stmt)]
+
+
+def tag_response(session: Session, response_id: int, theme: str, *, now: datetime,
+                 reviewer: str) -> list[str]:
+    """Add one theme to a response (a page's "tag"); the others are kept and confirmed."""
+    labels = _current_labels(session, response_id)
+    if theme not in {t for t, _ in labels}:
+        labels.append((theme, None))
+    return correct_response(session, response_id, labels, now=now, reviewer=reviewer)
+
+
+def untag_response(session: Session, response_id: int, theme: str, *, now: datetime,
+                   reviewer: str) -> list[str]:
+    """Remove one theme from a response; the remaining ones are confirmed by the reviewer."""
+    labels = [(t, s) for t, s in _current_labels(session, response_id) if t != theme]
+    return correct_response(session, response_id, labels, now=now, reviewer=reviewer)
+
+
 def _mark_reviewed(session: Session, response_id: int, reviewer: str, now: datetime) -> None:
     review = session.get(ThemeReview, response_id) or ThemeReview(response_id=response_id,
                                                                    reviewer=reviewer,
@@ -289,6 +313,31 @@ def train_now(session: Session, *, now: datetime, min_examples: int = 20) -> The
     except IntegrityError:
         return None
     return row
+
+
+MIN_HELD_OUT = 10  # held-out answers of a theme below which its figures are "no data"
+
+
+def held_out_figures(evaluation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per theme: F1 with precision and recall and their Wilson 95 % intervals, or
+    `{"no_data": True, "n": support}` when the held-out split had fewer than MIN_HELD_OUT
+    answers about it (a figure on 1–9 answers says nothing a lead can rely on)."""
+    out: dict[str, dict[str, Any]] = {}
+    for theme, fig in (evaluation.get("themes") or {}).items():
+        n = int(fig.get("support") or 0)
+        if n < MIN_HELD_OUT:
+            out[theme] = {"no_data": True, "n": n}
+            continue
+        tp = int(fig.get("tp", round(fig.get("recall", 0.0) * n)))
+        predicted = tp + int(fig["fp"]) if "fp" in fig else (
+            round(tp / fig["precision"]) if fig.get("precision") else tp)
+        entry: dict[str, Any] = {"no_data": False, "n": n, "f1": fig.get("f1", 0.0),
+                                 "precision": fig.get("precision", 0.0),
+                                 "recall": fig.get("recall", 0.0), "predicted": predicted,
+                                 "recall_interval": wilson_interval(tp, n)}
+        entry["precision_interval"] = wilson_interval(tp, predicted) if predicted else None
+        out[theme] = entry
+    return out
 
 
 def list_versions(session: Session, limit: int = 20) -> list[ThemeModelVersion]:

@@ -74,11 +74,13 @@ def comment_sentiment(ex: Example) -> str | None:
 
 
 def score_sentiment(classification: str | None) -> str | None:
+    """The score's class as a sentiment; the middle band (passive, neutral) is "neutral", so a
+    model trained on scores alone still has a neutral class."""
     if classification in POSITIVE_CLASSES:
         return "positive"
     if classification in NEGATIVE_CLASSES:
         return "negative"
-    return None
+    return "neutral" if classification else None
 
 
 def train(examples: Sequence[Example], *, test_fraction: float = 0.2, seed: int = 0,
@@ -266,7 +268,7 @@ def evaluate(model: ThemeModel, test: Sequence[Example]) -> dict[str, object]:
         r = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         per_theme[theme] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4),
-                            "support": tp + fn}
+                            "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
         tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
     supported = [v["f1"] for v in per_theme.values() if v["support"]]
     micro = 2 * tp_all / (2 * tp_all + fp_all + fn_all) if tp_all else 0.0
@@ -280,4 +282,15 @@ def evaluate(model: ThemeModel, test: Sequence[Example]) -> dict[str, object]:
         got = model.predict_sentiment([ex.text for ex in test])
         pairs = [(t, g) for t, g in zip(truth_sent, got, strict=True) if t]
         out["sentiment_accuracy"] = round(sum(t == g for t, g in pairs) / len(pairs), 4)
+    labelled = [(ex, [(t, s) for t, s in ex.themes if s]) for ex in test]
+    labelled = [(ex, ms) for ex, ms in labelled if ms]
+    if model.sentiment_weights is not None and labelled:
+        # Per theme: the sentiment the model gives each labelled mention (the true theme is
+        # given, as in aspect-category sentiment evaluation), against its label.
+        got_m = model.mention_sentiments([ex.text for ex, _ in labelled],
+                                         [[t for t, _ in ms] for _, ms in labelled])
+        hits = [g == s for (_, ms), gs in zip(labelled, got_m, strict=True)
+                for (_, s), g in zip(ms, gs, strict=True)]
+        out["mention_sentiment_accuracy"] = round(sum(hits) / len(hits), 4)
+        out["n_mentions"] = len(hits)
     return out

@@ -34,6 +34,7 @@ from feedback.recovery.schemas import (
     ResolveIn,
     parse,
 )
+from feedback.recovery.triggers import theme_names
 from feedback.settings import Settings
 from surveys.errors import DomainError, ValidationFailed
 
@@ -137,6 +138,10 @@ def _task_page(db: Session, request: Request[Any, Any, Any], task_id: int, setti
         "results": [r.value for r in ContactResult],
         "can_act": principal.role in ("lead", "admin") or task.owner_id in (None, principal.user_id),
         "is_lead": principal.role in ("lead", "admin"),
+        # Leads correct the response's themes from here (insights' tag/untag forms).
+        "can_tag": principal.can("theme.write"),
+        "all_themes": theme_names(db) if principal.can("theme.write") else [],
+        "back": f"/queue/{task_id}",
     })
 
 

@@ -79,6 +79,15 @@ def response_themes(session: Session, response: Response) -> list[str]:
         return []
 
 
+def theme_names(session: Session) -> list[str]:
+    """The taxonomy's theme names (a lead's suggestions when correcting), [] without insights."""
+    try:
+        from feedback.insights import analytics
+    except ImportError:
+        return []
+    return [str(t) for t in analytics.theme_names(session)]
+
+
 def evaluate(response: Response, settings: Any, themes: list[str]) -> list[str]:
     """The reasons this response calls for recovery; empty when it does not."""
     reasons: list[str] = []

@@ -79,15 +79,23 @@ def _pct(share: float | None) -> float | None:
 
 
 def themes_table(report: dict[str, Any]) -> Table:
-    """Themes as `feedback.insights.analytics.report` gives them (shares are fractions)."""
-    header = ["theme", "responses", "share_pct", "impact_points", "key_driver_points",
-              "detractor_share_pct", "positive", "neutral", "negative", "emerging"]
+    """Themes as `feedback.insights.analytics.report` gives them (shares are fractions); empty
+    cells are "no data" (too few responses), never 0."""
+    header = ["theme", "responses", "commented", "share_pct", "share_low_pct", "share_high_pct",
+              "positive", "neutral", "negative", "unhappy_pct", "unhappy_low_pct",
+              "unhappy_high_pct", "impact_points", "impact_low", "impact_high",
+              "key_driver_points", "emerging"]
     rows = []
     for t in report.get("themes", []):
         mood = t.get("sentiment") or {}
-        rows.append([t["theme"], t.get("count"), _pct(t.get("share")), t.get("impact"),
-                     t.get("key_driver"), _pct(t.get("detractor_share")), mood.get("positive", 0),
-                     mood.get("neutral", 0), mood.get("negative", 0), bool(t.get("emerging"))])
+        share = t.get("share_interval") or [None, None]
+        unhappy = t.get("unhappy_interval") or [None, None]
+        impact = t.get("impact_interval") or [None, None]
+        rows.append([t["theme"], t.get("count"), t.get("commented"), _pct(t.get("share")),
+                     _pct(share[0]), _pct(share[1]), mood.get("positive", 0),
+                     mood.get("neutral", 0), mood.get("negative", 0), _pct(t.get("unhappy")),
+                     _pct(unhappy[0]), _pct(unhappy[1]), t.get("impact"), impact[0], impact[1],
+                     t.get("key_driver"), bool(t.get("emerging"))])
     return header, rows
 
 

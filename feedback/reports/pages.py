@@ -144,6 +144,12 @@ def dashboard_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: 
 # --- themes ------------------------------------------------------------------------------------
 
 
+def _interval(pair: list[float | None] | None) -> tuple[float, float] | None:
+    if not pair or pair[0] is None or pair[1] is None:
+        return None
+    return pair[0], pair[1]
+
+
 def _theme_charts(report: dict[str, Any]) -> dict[str, Any]:
     themes = report["themes"][:15]
     if not themes:
@@ -156,7 +162,10 @@ def _theme_charts(report: dict[str, Any]) -> dict[str, Any]:
                                    title="Responses per theme", chart_id="themes-volume",
                                    value_min=0, width=760),
         "impact": charts.bar_chart([(t["theme"], t["impact"]) for t in by_impact],
-                                   title="Impact on the net score (points)",
+                                   intervals=[_interval(t.get("impact_interval"))
+                                              for t in by_impact],
+                                   title="Impact: net sentiment points (positive minus "
+                                   "negative mentions per 100 comments)",
                                    chart_id="themes-impact", width=760),
         "trends": {t["theme"]: charts.sparkline(
             [100.0 * b["themes"].get(t["theme"], {}).get("share", 0.0) for b in buckets],
@@ -186,7 +195,8 @@ def themes_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Con
     report = theme_report(db, q, now, p)
     return Template(template_name="reports/themes.html", context=_common(
         db, q, p, report=report, charts=_theme_charts(report), links=_example_links(db, report, q),
-        table=datasets.themes_table(report), pct=lambda share: fmt(100.0 * share, "%")))
+        table=datasets.themes_table(report), min_n=themes_source.MIN_N,
+        pct=lambda share: "no data" if share is None else fmt(100.0 * share, "%")))
 
 
 @get("/reports/themes/{theme:str}", **PAGE)
@@ -200,8 +210,10 @@ def theme_page(theme: str, request: Request[Any, Any, Any], db: Db, now: Now,
         raise NotFound(f"no theme {theme!r}")
     ids = [r["id"] for r in found["responses"]]
     tasks = {rid: loop_source.task_url(t) for rid, t in loop_source.tasks_for_responses(db, ids).items()}
+    back = f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
     return Template(template_name="reports/theme.html", context=_common(
-        db, q, p, found=found, page=page, theme=theme, tasks=tasks))
+        db, q, p, found=found, page=page, theme=theme, tasks=tasks, back=back,
+        tags=themes_source.themes_for_responses(db, ids), all_themes=themes_source.names(db)))
 
 
 # --- closed loop -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from feedback.reports.figures import Filters, optional_module
 ABSENT = "absent"  # the insights module is not installed
 UNTRAINED = "untrained"  # installed, but no theme has been assigned to any response yet
 READY = "ready"
+MIN_N = 5  # mirrors feedback.insights.analytics.MIN_N (that module is optional here)
 
 
 def _parts() -> tuple[ModuleType, ModuleType] | None:
@@ -68,3 +69,9 @@ def themes_for_responses(session: Any, response_ids: list[int]) -> dict[int, lis
     """response id → theme labels, for the response export (empty without insights)."""
     parts = _parts()
     return {} if parts is None else parts[1].themes_for_responses(session, response_ids)
+
+
+def names(session: Any) -> list[str]:
+    """Every theme name of the taxonomy (suggestions when a lead tags a response)."""
+    parts = _parts()
+    return [] if parts is None else list(parts[1].theme_names(session))

@@ -79,7 +79,7 @@ def test_100_answers_to_one_token_keep_one_and_stay_responsive(live_server, sess
     assert statuses.count(303) >= 1
     assert _count(live_server.engine, "response", invitation_id=inv.id) == 1
     assert set(bystander.statuses) == {200}, bystander.statuses
-    assert bystander.slowest < 10, f"a staff request took {bystander.slowest:.1f} s during the storm"
+    assert bystander.slowest < 15, f"a staff request took {bystander.slowest:.1f} s during the storm"
     assert elapsed < 60
     # The process is still healthy afterwards: a fresh request is answered at once.
     with httpx.Client(base_url=live_server.url, headers=ADMIN, timeout=5) as client:
@@ -101,4 +101,4 @@ def test_50_identical_ingests_create_one_interaction(live_server):  # type: igno
     assert _count(live_server.engine, "interaction", external_id="T-7") == 1
     assert _count(live_server.engine, "invitation") == 1
     assert set(bystander.statuses) == {200}
-    assert bystander.slowest < 10
+    assert bystander.slowest < 15

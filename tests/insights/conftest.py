@@ -7,7 +7,7 @@ import pytest
 from benchmarks.data.survey_comments import generate
 from feedback.insights.model import ThemeModel
 from feedback.insights.training import Example, train
-from tests.recovery.conftest import answer  # noqa: F401 - re-exported fixture
+from tests.recovery.conftest import answer, staff  # noqa: F401 - re-exported fixtures
 
 
 def examples(n: int = 1500, seed: int = 3) -> list[Example]:

@@ -49,3 +49,47 @@ def test_bad_arguments() -> None:
         discover(EN, k=1)
     with pytest.raises(ValidationFailed, match="too few comments"):
         discover(["a", "", "b"])
+
+
+TOPICS = {
+    "hold": "hold queue waited hour phone line music minutes",
+    "bill": "bill invoice charged twice refund amount overcharged fee",
+    "parcel": "parcel courier delivery late arrived damaged box doorstep",
+    "app": "app login password crashes website screen update button",
+    "staff": "rude agent manager attitude polite impatient shouted advisor",
+    "price": "price expensive cheaper cost increase subscription tariff plan",
+    "noise": "noisy room neighbours loud music night sleep walls",
+    "food": "breakfast food cold dinner menu coffee tasty buffet",
+}
+
+
+def _topic_set(per_topic: int = 40, seed: int = 1) -> tuple[list[str], list[str]]:
+    import random
+
+    rng = random.Random(seed)
+    texts, truth = [], []
+    for name, words in TOPICS.items():
+        vocab = words.split()
+        for _ in range(per_topic):
+            texts.append(" ".join(rng.sample(vocab, 3)) + rng.choice(["", " really", " again"]))
+            truth.append(name)
+    return texts, truth
+
+
+def test_automatic_k_finds_the_topics_not_the_largest_k() -> None:
+    texts, truth = _topic_set()
+    found = discover(texts)
+    assert 6 <= len(found.clusters) <= 12, found.scores  # 8 topics; not the top of a grid
+    assert normalized_mutual_info_score(truth, found.assignment) > 0.8
+    assert found.scores["min_cluster_size"] >= 3
+
+
+def test_near_duplicates_are_folded() -> None:
+    texts, _ = _topic_set()
+    dupes = ["Thank you!", "thank you", "THANK YOU.", "thank   you!!"] * 25
+    found = discover(texts + dupes)
+    assert found.scores["distinct_after_folding"] <= len(set(texts)) + 1
+    thanks = {int(c) for c in found.assignment[len(texts):]}
+    assert len(thanks) == 1  # every variant of the same answer lands in one cluster
+    cluster = found.clusters[thanks.pop()]
+    assert len({e.casefold().strip("!. ") for e in cluster.examples}) == len(cluster.examples)

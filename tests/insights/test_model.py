@@ -33,7 +33,7 @@ def test_confidence_and_held_out_figures(model: ThemeModel) -> None:
     assert mention.theme == "cleanliness" and 0.5 < mention.confidence <= 1.0
     ev = model.evaluation
     assert ev["micro_f1"] > 0.8 and ev["sentiment_accuracy"] > 0.7
-    assert set(ev["themes"]["billing"]) == {"precision", "recall", "f1", "support"}
+    assert set(ev["themes"]["billing"]) == {"precision", "recall", "f1", "support", "tp", "fp", "fn"}
 
 
 def test_chinese_and_persian(model: ThemeModel) -> None:
@@ -48,7 +48,9 @@ def test_sentiment_bootstrapped_from_scores() -> None:
     data = [Example(ex.text, [(t, None) for t, _ in ex.themes], ex.classification)
             for ex in examples(500, seed=5)]
     model = train(data)
-    assert model.sentiment_source == "scores" and model.sentiments == ["negative", "positive"]
+    # The middle band (passives) teaches "neutral": a score-trained model shows neutral too.
+    assert model.sentiment_source == "scores"
+    assert model.sentiments == ["negative", "neutral", "positive"]
     assert model.predict_sentiment(["really polite and kind team, great deal"]) == ["positive"]
     assert model.predict_sentiment(["the agent was rude and they overcharged me"]) == ["negative"]
 
@@ -130,3 +132,19 @@ def test_training_needs_labels() -> None:
         train([])
     with pytest.raises(TrainingError, match="no example carries a theme"):
         train([Example("hello"), Example("world")])
+
+
+def test_sentiment_per_theme_with_contrast_and_negation(model: ThemeModel) -> None:
+    """Aspect-aware: each theme takes the sentiment of its own clause, in three languages."""
+    got = model.mention_sentiments(
+        ["the staff were lovely but the wait was awful",
+         "waited over an hour on hold, but the agent was friendly and patient",
+         "客服态度很好，但是快递太慢了"],
+        [["staff_attitude", "wait_time"], ["wait_time", "staff_attitude"],
+         ["staff_attitude", "delivery"]])
+    assert got[0] == ["positive", "negative"]
+    assert got[1] == ["negative", "positive"]
+    assert got[2] == ["positive", "negative"]
+    assert model.mention_sentiments(["fine"], [["no such theme"]]) == [[None]]
+    ev = model.evaluation
+    assert ev["mention_sentiment_accuracy"] >= 0.8 and ev["n_mentions"] > 100

@@ -173,9 +173,10 @@ def test_theme_report_for_dashboards(session, answer, clock, model, settings) ->
     by_name = {t["theme"]: t for t in report["themes"]}
     billing = by_name["billing"]
     assert billing["count"] == 10 and billing["share"] == 0.5
-    assert billing["detractor_share"] == 1.0 and billing["net_with"] == -100.0
-    assert billing["impact"] == -100.0 and billing["key_driver"] < 0
-    assert billing["sentiment"] == {"negative": 10} and len(billing["examples"]) == 2
+    assert billing["unhappy"] == 1.0 and billing["net_with"] == -100.0
+    assert billing["impact"] == -50.0 and billing["key_driver"] < 0
+    assert billing["sentiment"] == {"positive": 0, "neutral": 0, "negative": 10}
+    assert len(billing["examples"]) == 2
     assert [e["theme"] for e in report["emerging"]] == ["billing"] and billing["emerging"]
     assert report["buckets"][0]["themes"]["billing"]["count"] == 10
     drill = themes_source.theme_responses(session, "billing", f, limit=3)
@@ -193,3 +194,16 @@ def test_taxonomy_page(api, session, clock, model) -> None:  # type: ignore[no-u
     page = api.get("/themes/taxonomy")
     assert page.status_code == 200
     assert "billing" in page.text and "invoice" in page.text and "n=" in page.text
+    assert 'href="/themes/taxonomy"' in page.text  # in the staff navigation
+    assert "0.00 (P 0.00" not in page.text
+
+
+def test_held_out_figures_say_no_data_on_few_answers() -> None:
+    figures = service.held_out_figures({"themes": {
+        "rare": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "tp": 0, "fp": 0},
+        "few": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 3, "tp": 3, "fp": 0},
+        "many": {"precision": 0.8, "recall": 0.5, "f1": 0.62, "support": 40, "tp": 20, "fp": 5}}})
+    assert figures["rare"] == {"no_data": True, "n": 0} and figures["few"]["no_data"]
+    many = figures["many"]
+    assert many["predicted"] == 25 and many["recall_interval"][0] < 0.5 < many["recall_interval"][1]
+    assert many["precision_interval"][0] < 0.8 < many["precision_interval"][1]

@@ -20,14 +20,20 @@ MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 
 
 def _report(rid: int) -> dict[str, Any]:
-    theme = {"theme": "billing error", "count": 12, "share": 0.4, "detractor_share": 0.75,
+    theme = {"theme": "billing error", "count": 12, "commented": 30, "share": 0.4,
+             "share_interval": [0.25, 0.58], "unhappy": 0.75, "unhappy_interval": [0.47, 0.91],
+             "enough_data": True, "impact_interval": [-30.0, -7.0],
              "sentiment": {"negative": 9, "neutral": 2, "positive": 1}, "impact": -18.5,
              "key_driver": -12.0, "mean_score": 3.1, "emerging": True,
              "examples": [{"response_id": rid, "comment": "charged twice <b>again</b>",
                            "sentiment": "negative", "confidence": 0.9,
                            "submitted_at": "2026-03-10T12:00:00+00:00"}]}
     return {"themes": [theme, {**theme, "theme": "friendly staff", "count": 8, "impact": 9.0,
-                               "emerging": False, "examples": []}],
+                               "emerging": False, "examples": []},
+                       {**theme, "theme": "parking", "count": 2, "impact": None,
+                        "share": 0.0667, "unhappy": None, "enough_data": False,
+                        "share_interval": [0.02, 0.21], "unhappy_interval": [None, None],
+                        "impact_interval": [None, None], "emerging": False, "examples": []}],
             "emerging": [{"theme": "billing error", "share": 0.4, "baseline_share": 0.1,
                           "z": 3.2, "p_value": 0.001, "count": 12}],
             "buckets": [{"start": "2026-03-02", "comments": 10,
@@ -50,6 +56,7 @@ def insights(monkeypatch, session, settings, clock):  # type: ignore[no-untyped-
                             "confidence": 0.9, "source": "model"}]}
             if theme == "billing error" else {"theme": None, "responses": [], "total": 0}),
         themes_for_responses=lambda s, ids: {i: ["billing error"] for i in ids},
+        theme_names=lambda s: ["billing error", "friendly staff"],
     )
     monkeypatch.setattr(themes_source, "_parts", lambda: (SimpleNamespace(), analytics))
     return detractor
@@ -60,14 +67,16 @@ def test_theme_page_ranks_links_and_flags(api, insights):  # type: ignore[no-unt
     assert page.status_code == 200, page.text
     html = page.text
     assert html.index('data-theme="billing error"') < html.index('data-theme="friendly staff"')
-    assert "emerging" in html and "40.0 %" in html
+    assert "emerging" in html and "40.0 %" in html and "75.0 % unhappy" in html
+    parking = html[html.index('data-theme="parking"'):]
+    assert "no data" in parking and "0.0 %" not in parking and "unhappy" in parking
     assert "charged twice &lt;b&gt;again&lt;/b&gt;" in html  # verbatims are escaped
     assert "/queue/" in html  # the detractor's verbatim links to its recovery task
     assert html.count("fb-chart--bar") >= 2 and "fb-chart--spark" in html
     table = list(csv.DictReader(io.StringIO(
         api.get("/api/reports/csv/themes", params=MARCH).content.decode("utf-8-sig"))))
     assert [(t["theme"], t["responses"], t["impact_points"]) for t in table] == [
-        ("billing error", "12", "-18.5"), ("friendly staff", "8", "9.0")]
+        ("billing error", "12", "-18.5"), ("friendly staff", "8", "9.0"), ("parking", "2", "")]
 
 
 def test_drill_down_and_export_themes(api, insights):  # type: ignore[no-untyped-def]

@@ -1,0 +1,65 @@
+"""Corrections where the lead reads: tag or untag a response's themes from a page.
+
+Plain POST forms answered with a redirect back to the page they came from (the drill-down row
+or the recovery task), so they work without JavaScript and from the keyboard: every untag is a
+button, adding is a text field with the taxonomy as suggestions, Enter submits. A correction is
+`service.correct_response` with one theme more or less: the response's links become human ones
+and the response is marked reviewed, i.e. training data for the next model.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from litestar import Request, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+
+from feedback.auth.guards import provide_principal
+from feedback.auth.permissions import allow
+from feedback.deps import Db, Now
+from feedback.insights import service
+from surveys.errors import ValidationFailed
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+WRITE = [allow("theme.write")]
+
+
+def _back(value: str | None, response_id: int) -> str:
+    """Where to return: a path on this site only (never an open redirect), with the row's
+    anchor so the lead lands where they were."""
+    target = (value or "").strip()
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+        target = "/themes/taxonomy"
+    return target.split("#", 1)[0] + f"#r{response_id}"
+
+
+def _theme(data: dict[str, str]) -> str:
+    name = " ".join((data.get("theme") or "").split())
+    if not name:
+        raise ValidationFailed("theme: name the theme to add or remove", field="theme")
+    return name
+
+
+@post("/themes/responses/{response_id:int}/tag", sync_to_thread=True, guards=WRITE,
+      include_in_schema=False)
+def tag(response_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
+        data: Form) -> Redirect:
+    service.tag_response(db, response_id, _theme(data), now=now,
+                         reviewer=provide_principal(request).name)
+    return Redirect(_back(data.get("back"), response_id), status_code=303)
+
+
+@post("/themes/responses/{response_id:int}/untag", sync_to_thread=True, guards=WRITE,
+      include_in_schema=False)
+def untag(response_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
+          data: Form) -> Redirect:
+    service.untag_response(db, response_id, _theme(data), now=now,
+                           reviewer=provide_principal(request).name)
+    return Redirect(_back(data.get("back"), response_id), status_code=303)
+
+
+routes = [tag, untag]
