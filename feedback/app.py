@@ -17,11 +17,13 @@ from typing import Any
 
 from litestar import Litestar, Router, get
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import File
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.engine import Engine
@@ -65,8 +67,30 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@get("/favicon.ico", sync_to_thread=False, guards=[allow("public.static")], include_in_schema=False,
+     cache_control=CacheControlHeader(max_age=86400))
+def favicon() -> File:
+    return File(HERE / "static" / "favicon.ico", media_type="image/x-icon",
+                content_disposition_type="inline")
+
+
+def _api_docs() -> tuple[SwaggerRenderPlugin, Any]:
+    """The `/schema` page and its assets, served from an installed package: the docs work
+    offline and load nothing from a CDN (no fonts, no scripts, no favicon from elsewhere)."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    base = "/static/api-docs"
+    plugin = SwaggerRenderPlugin(
+        js_url=f"{base}/swagger-ui-bundle.js", css_url=f"{base}/swagger-ui.css",
+        standalone_preset_js_url=f"{base}/swagger-ui-standalone-preset.js",
+        favicon="<link rel='icon' href='/favicon.ico'>", path="/")
+    assets = create_static_files_router(path=base, directories=[swagger_ui_path],
+                                        include_in_schema=False, guards=[allow("public.docs")])
+    return plugin, assets
+
+
 def _routes() -> list[Any]:
-    handlers: list[Any] = [health]
+    handlers: list[Any] = [health, favicon]
     for name in ROUTE_MODULES:
         handlers.extend(importlib.import_module(name).routes)
     return [deps.bind_transactions(h) for h in handlers]
@@ -117,6 +141,7 @@ def create_app(
 
     configure_password_hashing(settings.password_scrypt_log_n)
     secret = hashlib.sha256(settings.secret_key.encode()).digest()
+    docs, docs_assets = _api_docs()
     # The cookie only carries the id of a server-side session (feedback/auth/sessions.py),
     # which decides the idle timeout and the absolute lifetime.
     session_config = CookieBackendConfig(secret=secret, httponly=True, samesite="lax",
@@ -130,6 +155,7 @@ def create_app(
             Router(path="/", route_handlers=_routes()),
             create_static_files_router(path="/static", directories=[HERE / "static"],
                                        include_in_schema=False, guards=[allow("public.static")]),
+            docs_assets,
         ],
         state=State({"settings": settings, "clock": clock or utcnow}),
         dependencies={
@@ -154,11 +180,14 @@ def create_app(
         ),
         openapi_config=OpenAPIConfig(
             title="Feedback", version="0.1.0", path="/schema",
-            description="Closed-loop customer feedback API",
+            description="Closed-loop customer feedback API", render_plugins=[docs],
             # Its own router so the document's routes declare an action like every other.
             # The document's own pages are not part of the API it describes.
             openapi_router=Router(path="/schema", route_handlers=[], include_in_schema=False,
                                   guards=[allow("public.docs")])),
         exception_handlers={Exception: error_handler},
+        # Logging is configured once per process (feedback.logs), not by the framework: its
+        # default would replace the root handler with a second format.
+        logging_config=None,
         debug=settings.debug,
     )

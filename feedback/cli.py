@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import sys
@@ -64,11 +63,13 @@ def serve(
     workers: Annotated[int, typer.Option(help="Web processes (PostgreSQL only).")] = 1,
 ) -> None:
     """Run the web application (and, with --demo, everything a newcomer needs)."""
-    import uvicorn
-
     from feedback.app import create_app, prepare_database
+    from feedback.logs import configure_logging
 
-    _configure_logging()
+    configure_logging()
+    # Take the port before anything slow (migrations, the demo's seeding): a busy port is
+    # reported at once, and the banner below is printed only once the server listens on it.
+    sock = _bind(host, port)
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     overrides: dict[str, Any] = {}
     if demo:
@@ -80,41 +81,94 @@ def serve(
     try:
         prepare_database(settings, engine)
     except Exception as exc:
-        console.print(f"[red]cannot start:[/red] {exc}")
+        console.print(f"[red]cannot start:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from exc
     hooks = []
     if demo:
         from feedback.demo import ensure_demo_data
 
-        created = ensure_demo_data(engine, settings)
+        created = ensure_demo_data(engine, settings, progress=_say)
         if created:
-            console.print(f"Seeded demo data: {created}")
+            _say(f"Seeded demo data: {created}.")
         hooks.append(_demo_worker_hook(settings))
     engine.dispose()
-    url = f"http://{shown_host}:{port}"
-    console.print(f"\n[bold green]Feedback is running at {url}[/bold green]")
-    if demo:
-        console.print("Sign in as lead@demo.test / agent@demo.test / admin@demo.test, "
-                      "password demo-password. A sample survey: "
-                      f"{url}/demo/survey  ·  API docs: {url}/schema\n")
+    banner = _banner(f"http://{shown_host}:{port}", demo)
     if workers > 1 and (settings.is_sqlite or demo):
-        console.print("[yellow]several web processes need PostgreSQL and no --demo; "
-                      "running one[/yellow]")
+        _say("several web processes need PostgreSQL and no --demo; running one")
         workers = 1
+    _run(create_app(settings, lifespan_hooks=hooks) if workers == 1 else "feedback.app:create_app",
+         sock, banner, workers)
+
+
+def _say(line: str) -> None:
+    console.print(line, soft_wrap=True, highlight=False)
+
+
+def _bind(host: str, port: int) -> Any:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        # Listen at once: a socket only bound does not keep a second server (also using
+        # SO_REUSEADDR) off the port. Browsers that connect meanwhile wait in the backlog.
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = ("is already in use (is another `feedback serve` running?)"
+                  if exc.errno in (98, 48) else f"cannot be used: {exc.strerror or exc}")
+        console.print(f"[red]cannot start:[/red] port {port} on {host} {reason}. "
+                      f"Stop the other process or choose another port with --port.",
+                      soft_wrap=True)
+        raise typer.Exit(1) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _banner(url: str, demo: bool) -> list[str]:
+    lines = [f"[bold green]Feedback is running at {url}[/bold green]"]
+    if demo:
+        lines += [f"  sign in        {url}/login as lead@demo.test, agent@demo.test or "
+                  "admin@demo.test",
+                  "  password       demo-password",
+                  f"  sample survey  {url}/demo/survey",
+                  f"  dev outbox     {url}/outbox",
+                  f"  API docs       {url}/schema"]
+    return [*lines, "Press Ctrl+C to stop."]
+
+
+def _run(app_or_path: Any, sock: Any, banner: list[str], workers: int) -> None:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and not self.should_exit:  # listening, the lifespan done
+                console.print()
+                for line in banner:
+                    console.print(line, soft_wrap=True, highlight=False)
+                console.print()
+
+    # log_config=None: uvicorn logs through the root handler (feedback.logs), one format.
+    config = uvicorn.Config(app_or_path, factory=workers > 1, workers=workers, log_config=None,
+                            log_level="info")
     if workers > 1:
         # uvicorn forks workers only from an import string; each builds its app from the
-        # environment (the same FEEDBACK_* settings this process read).
-        uvicorn.run("feedback.app:create_app", factory=True, host=host, port=port,
-                    log_level="info", workers=workers)
+        # environment (the same FEEDBACK_* settings this process read) and serves `sock`.
+        for line in banner:
+            console.print(line, soft_wrap=True, highlight=False)
+        Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
         return
-    uvicorn.run(create_app(settings, lifespan_hooks=hooks), host=host, port=port,
-                log_level="info")
+    Server(config).run(sockets=[sock])
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Alembic announces every plugin it loads at INFO: noise on every start.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from feedback.logs import configure_logging
+
+    configure_logging()
 
 
 def _demo_worker_hook(settings: Any) -> Any:
@@ -148,11 +202,22 @@ def migrate() -> None:
     console.print(f"database at {sorted(current_revisions(engine))}")
 
 
-@import_app.command("interactions")
+@import_app.command("interactions", epilog=(
+    "Columns (header row, any order; only external_id, channel and occurred_at are required): "
+    "external_id, channel (phone, chat, email, ticket, …), occurred_at (ISO 8601, e.g. "
+    "2026-11-23T10:00:00Z), agent, team, queue, survey (nps, csat, ces), survey_channel, "
+    "operations figures (offered_at, answered_at, wait_seconds, talk_seconds, hold_seconds, "
+    "wrap_seconds, abandoned, transfers, resolved, contact_reason, first_response_seconds), "
+    "customer_external_id, customer_name, customer_email, customer_phone (E.164), "
+    "customer_locale (en, fa, zh-CN, …), customer_time_zone (e.g. Asia/Tehran), customer_tier, "
+    "and meta_<name> for any metadata."))
 def import_interactions(
     file: Annotated[Path, typer.Argument(help="CSV file, UTF-8, with a header row.")],
-    skip_invalid: Annotated[bool, typer.Option(help="Import the valid rows and report the rest.")] = False,
-    no_surveys: Annotated[bool, typer.Option(help="Record history only; schedule no survey.")] = False,
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Import the valid rows and report the rest.")] = False,
+    surveys: Annotated[bool, typer.Option(
+        "--surveys/--no-surveys", help="Schedule surveys for recent interactions; "
+        "--no-surveys records history only.")] = True,
 ) -> None:
     """Bulk-import interactions. All-or-nothing unless --skip-invalid."""
     from feedback.ingest.csv_import import ImportFailed, import_file
@@ -164,17 +229,17 @@ def import_interactions(
     prepare_database(settings, engine)
     try:
         report = import_file(engine, settings, file, skip_invalid=skip_invalid,
-                             schedule=not no_surveys, console=console)
+                             schedule=surveys, console=console)
     except ImportFailed as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
         for line in exc.errors[:50]:
-            console.print(f"  {line}")
+            console.print(f"  {line}", soft_wrap=True, markup=False)
         if len(exc.errors) > 50:
             console.print(f"  … and {len(exc.errors) - 50} more")
         raise typer.Exit(2) from None
-    console.print(report.summary())
+    console.print(report.summary(), soft_wrap=True)
     for line in report.errors[:50]:
-        console.print(f"  skipped {line}")
+        console.print(f"  skipped {line}", soft_wrap=True, markup=False)
 
 
 @users_app.command("create")
@@ -248,7 +313,7 @@ def main() -> None:
         _mount_optional()
         app()
     except DomainError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
+        console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
         sys.exit(2)
 
 

@@ -5,7 +5,8 @@ database."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from litestar.response import Redirect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from feedback.auth.models import User
 from feedback.auth.permissions import allow
 from feedback.auth.service import create_user
 from feedback.db import transaction
@@ -22,10 +24,11 @@ from feedback.ingest.schemas import CustomerIn, InteractionIn
 from feedback.ingest.service import ingest_one
 from feedback.insights.demo import review_and_train
 from feedback.operations import demo as operations_demo
-from feedback.recovery.demo import work_demo_tasks
+from feedback.recovery.demo import settle_history, work_demo_tasks
 from feedback.responses import record_response
 from surveys.errors import NotFound
-from surveys.models import Customer, Invitation, InvitationStatus
+from surveys.models import Customer, Interaction, Invitation, InvitationStatus
+from surveys.service import ensure_builtin_surveys
 from surveys.types import utcnow
 
 TEAMS = {
@@ -50,17 +53,24 @@ COMMENTS = {
                 "The agent was rude and did not listen to me.",
                 "Third time calling about the same outage, still not fixed. I want to cancel.",
                 "Nobody called me back as promised. Very disappointed.",
-                "Too expensive for what you get and the bill is confusing."],
+                "Too expensive for what you get and the bill is confusing.",
+                "The app logged me out three times while I tried to pay.",
+                "Internet down since Monday and the technician never showed up.",
+                "I was transferred four times and had to repeat everything.",
+                "Promised a refund two weeks ago, still waiting.",
+                "The chat bot went in circles, could not reach a person."],
     },
     "zh-CN": {
         "pos": ["客服态度很好，很快就解决了我的问题。", "回复及时，非常专业，谢谢！", "退款处理得很快，满意。"],
         "mid": ["问题解决了，但是等待时间有点长。", "还可以，就是要重复说明情况。"],
-        "neg": ["等了很久都没人接电话，体验很差。", "重复扣费，到现在还没处理。", "客服态度不好，没有解决问题。"],
+        "neg": ["等了很久都没人接电话，体验很差。", "重复扣费，到现在还没处理。", "客服态度不好，没有解决问题。",
+                "答应给我回电话，结果没人联系我。", "网络断了三天，还没有修好。"],
     },
     "fa": {
         "pos": ["پشتیبان بسیار مودب بود و مشکلم سریع حل شد.", "پاسخ سریع و کارشناس دلسوز، ممنون!"],
         "mid": ["در نهایت حل شد ولی مدت زیادی پشت خط ماندم.", "خوب بود اما مجبور شدم مشکلم را دوباره توضیح بدهم."],
-        "neg": ["یک ساعت پشت خط ماندم و تماس قطع شد.", "دو بار از حسابم پول کم شد و هنوز کسی پیگیری نکرده.", "کارشناس بی‌حوصله بود و به حرفم گوش نداد."],
+        "neg": ["یک ساعت پشت خط ماندم و تماس قطع شد.", "دو بار از حسابم پول کم شد و هنوز کسی پیگیری نکرده.", "کارشناس بی‌حوصله بود و به حرفم گوش نداد.",
+                "قرار بود با من تماس بگیرند ولی کسی زنگ نزد.", "اپلیکیشن مدام خطا می‌دهد و نمی‌توانم پرداخت کنم."],
     },
 }
 NAMES = {"en": ["Alex Morgan", "Sam Taylor", "Jordan Lee", "Chris Walker", "Pat Kelly", "Robin Clarke"],
@@ -77,13 +87,23 @@ def _score(kind: str, mood: str, rnd: random.Random) -> int:
     }[kind][mood]
 
 
+Progress = Callable[[str], None]
+# Demo history is relative to the moment it was seeded; past this age it no longer reads as
+# "today" (open tasks drift past their deadlines), so a later start seeds it afresh.
+STALE_AFTER = timedelta(hours=6)
+
+
 def ensure_demo_data(engine: Engine, settings: Conf, *, interactions: int = 1500,
-                     seed: int = 7) -> str | None:
-    with Session(engine) as session:
-        if session.exec(select(func.count()).select_from(Customer)).one():
-            return None
+                     seed: int = 7, progress: Progress | None = None,
+                     now: datetime | None = None) -> str | None:
+    """Seed the demo unless the database already holds a fresh one. Returns a summary of what
+    was seeded, or None when nothing was. `progress` hears one line per step."""
+    say = progress or (lambda _line: None)
+    now = (now or utcnow()).replace(second=0, microsecond=0)
+    if not _needs_seed(engine, now, say):
+        return None
     rnd = random.Random(seed)
-    now = utcnow().replace(second=0, microsecond=0)
+    say(f"Seeding demo data: {interactions} interactions over 90 days (first start only)…")
     with transaction(engine) as session:
         create_user(session, email="admin@demo.test", name="Ada Admin", role="admin", password=PASSWORD)
         create_user(session, email="lead@demo.test", name="Lena Lead", role="lead", password=PASSWORD)
@@ -97,17 +117,60 @@ def ensure_demo_data(engine: Engine, settings: Conf, *, interactions: int = 1500
         with transaction(engine) as session:
             for n in range(start, min(start + batch, interactions)):
                 answered += _one(session, settings, rnd, now, n, interactions)
+        say(f"  interactions {min(start + batch, interactions)}/{interactions}, "
+            f"{answered} answered")
+    say("  themes: a lead's review of a third of the comments, a model trained from it…")
     review_and_train(engine, settings, now)
+    say("  recovery: the team works its tasks…")
     worked = work_demo_tasks(engine, settings, now, rnd)
+    settle_history(engine, settings, now)
     return (f"{interactions} interactions, {answered} responses, 5 staff users, "
             f"{worked} recovery tasks worked")
+
+
+def _needs_seed(engine: Engine, now: datetime, say: Progress) -> bool:
+    """True for an empty database, and for a demo seeded too long ago that holds nothing but
+    demo data (it is wiped first). Anything else is kept as it is."""
+    demo = col(Interaction.external_id).startswith("DEMO-")
+    with Session(engine) as session:
+        if not session.exec(select(func.count()).select_from(Customer)).one():
+            return True
+        # The demo's staff accounts are created first, at the moment of seeding.
+        seeded = session.exec(select(func.min(User.created_at)).where(
+            col(User.email).endswith("@demo.test"))).one()
+        others = session.exec(select(func.count()).select_from(Interaction).where(~demo)).one()
+    if seeded is None or now - seeded < STALE_AFTER:
+        return False
+    age = now - seeded
+    when = f"{age.days} day(s)" if age.days else f"{age.seconds // 3600} hours"
+    if others:
+        say(f"The demo data was seeded {when} ago; keeping it, since the database also holds "
+            f"{others} interaction(s) that are not demo data.")
+        return False
+    say(f"The demo data was seeded {when} ago; seeding it afresh so it reads as today.")
+    _wipe(engine)
+    return True
+
+
+def _wipe(engine: Engine) -> None:
+    """Empty every table but Alembic's, children first (read from the database itself, so no
+    table is missed whichever models happen to be imported)."""
+    tables = sa.MetaData()
+    tables.reflect(bind=engine)
+    with transaction(engine) as session:
+        for table in reversed(tables.sorted_tables):
+            if table.name != "alembic_version":
+                session.execute(table.delete())
+        ensure_builtin_surveys(session)
 
 
 def _one(session: Session, settings: Conf, rnd: random.Random, now: Any, n: int, total: int) -> int:
     lang = rnd.choices(["en", "zh-CN", "fa"], weights=[70, 18, 12])[0]
     team = rnd.choices(list(TEAMS), weights=[35, 45, 20])[0]
-    # Older interactions first; the newest day has unanswered invitations still open.
-    age = timedelta(days=90 * (1 - n / total), minutes=rnd.randint(0, 600))
+    # Older interactions first, the programme growing (four times the volume of three
+    # months ago), so the recovery queue has this week's work in it; the newest day has
+    # unanswered invitations still open.
+    age = timedelta(days=90 * (1 - n / total) ** 1.4, minutes=rnd.randint(0, 600))
     occurred = now - age - timedelta(hours=1)
     cust_no = rnd.randint(1, 600)
     channel = rnd.choices(["phone", "chat", "email", "ticket"], weights=[45, 30, 15, 10])[0]
@@ -132,7 +195,8 @@ def _one(session: Session, settings: Conf, rnd: random.Random, now: Any, n: int,
     if n >= total - 8:
         return 0  # the newest stay scheduled: the demo's in-process worker sends them (dev outbox)
     inv.status, inv.sent_at = InvitationStatus.SENT, inv.send_at
-    if age < timedelta(hours=20) or rnd.random() > 0.45:  # ~45 % answer, as in real programmes
+    answered_at = inv.send_at + timedelta(minutes=rnd.randint(5, 600))
+    if answered_at >= now - timedelta(minutes=5) or rnd.random() > 0.45:  # ~45 % answer
         return 0
     # Billing had a bad month: a theme the dashboard should surface.
     bad = operations_demo.unhappier(0.45 if team == "Billing" and age < timedelta(days=30) else 0.22, ops)
@@ -141,7 +205,7 @@ def _one(session: Session, settings: Conf, rnd: random.Random, now: Any, n: int,
     comment = rnd.choice(COMMENTS[lang][mood]) if rnd.random() < 0.8 else None
     record_response(session, inv, score=_score(survey_kind, mood, rnd), comment=comment,
                     source=rnd.choice(["web", "sms", "email-click"]),
-                    now=inv.send_at + timedelta(minutes=rnd.randint(5, 600)), settings=settings,
+                    now=answered_at, settings=settings,
                     resolved=operations_demo.said_resolved(n, ops, mood))
     return 1
 

@@ -41,14 +41,32 @@ def _load(locale: str) -> dict[str, str]:
     return json.loads((LOCALES_DIR / f"{locale}.json").read_text(encoding="utf-8"))
 
 
+def accepted_languages(header: str) -> list[str]:
+    """The tags of an Accept-Language header, most wanted first (RFC 9110: by q-weight, ties
+    in the order given; q=0 means "not this one")."""
+    weighted = []
+    for i, part in enumerate(header.split(",")[:50]):
+        tag, *opts = (x.strip() for x in part.split(";"))
+        q = 1.0
+        for opt in opts:
+            name, _, value = opt.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if tag and tag != "*" and q > 0:
+            weighted.append((-q, i, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
 def resolve(tag: str | None, accept_language: str | None = None) -> str:
     """Map a locale tag (or an Accept-Language header) to a catalog we have."""
     candidates: list[str] = []
     if tag:
         candidates.append(tag)
     if accept_language:
-        parts = [p.split(";")[0].strip() for p in accept_language.split(",")]
-        candidates.extend(p for p in parts if p and p != "*")
+        candidates.extend(accepted_languages(accept_language))
     have = available()
     for cand in candidates:
         low = cand.replace("_", "-").lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import locale as pylocale
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -69,6 +70,19 @@ class CustomerIn(_In):
         if not v:
             return None
         return normalise_phone(v, (info.context or {}).get("phone_region"))
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, v: str | None) -> str | None:
+        """A language tag the system knows ("fa", "zh-CN", "pt-BR"); a typo like "xx" would
+        otherwise be kept and the customer silently written to in the fallback language."""
+        if not v:
+            return None
+        lang, _, region = v.replace("_", "-").partition("-")
+        if not lang.isalpha() or lang.lower() not in pylocale.locale_alias or (
+                region and not region.isalnum()):
+            raise ValueError(f"{v!r} is not a known language tag (e.g. en, fa, zh-CN)")
+        return lang.lower() + (f"-{region.upper()}" if region else "")
 
     @field_validator("time_zone")
     @classmethod

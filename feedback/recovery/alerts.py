@@ -47,11 +47,19 @@ def _facts(session: Session, task: RecoveryTask, window: str, settings: Any) -> 
     }
 
 
+def _when(iso: str) -> str:
+    """"Tue 1 Dec 2026, 14:05 UTC": how a person reads a deadline (the payload keeps ISO)."""
+    at = datetime.fromisoformat(iso)
+    return f"{at:%a} {at.day} {at:%b %Y, %H:%M} UTC"
+
+
 def _email_body(f: dict[str, Any], headline: str) -> str:
     return (f"{headline}\n\nTask #{f['task_id']} · priority {f['priority']} · status {f['status']}\n"
             f"Customer: {f['customer'] or f['customer_id']} · {f['kind'].upper()} {f['score']}\n"
             f"Team: {f['team'] or '—'} · owner: {f['owner'] or 'nobody yet'}\n"
-            f"{WINDOW_LABEL[f['window']].capitalize()} due: {f['due_at']}\n\nOpen it: {f['url']}\n")
+            f"Opened: {_when(f['opened_at'])}\n"
+            f"{WINDOW_LABEL[f['window']].capitalize()} due: {_when(f['due_at'])}\n\n"
+            f"Open it: {f['url']}\n")
 
 
 def warning(session: Session, task: RecoveryTask, window: str, *, now: datetime, settings: Any,

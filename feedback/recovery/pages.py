@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
@@ -80,18 +81,63 @@ def _queue(db: Session, principal: Any, settings: Settings, now: datetime,
     })
 
 
+# The fields each action's form shows: an error naming one of them is printed beside it.
+FORM_FIELDS = {"contact": ("channel", "result", "message", "note"),
+               "resolved": ("outcome", "root_cause", "note")}
+
+
+def _channels(customer: Any) -> list[str]:
+    """Only what can reach this customer: no call or SMS without a phone number."""
+    phone, email = bool(customer and customer.phone), bool(customer and customer.email)
+    usable = {ContactChannel.CALL: phone, ContactChannel.SMS: phone, ContactChannel.EMAIL: email}
+    # With neither on file the contact happened some other way: let it be logged.
+    return [c.value for c in ContactChannel if usable[c] or not (phone or email)]
+
+
+def _local_time(customer: Any, now: datetime) -> str | None:
+    if not (customer and customer.time_zone):
+        return None
+    try:
+        return now.astimezone(ZoneInfo(customer.time_zone)).strftime("%a %H:%M")
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _next_task(db: Session, principal: Any, settings: Settings, now: datetime,
+               after: int) -> int | None:
+    """The task to open after finishing one: the most urgent open task of this person's queue
+    (their own first, then unassigned)."""
+    for filters in (repository.Filters(mine=True), repository.Filters(unassigned=True)):
+        page = repository.list_tasks(db, filters, principal, settings, now, per_page=5)
+        ids = [int(t["id"]) for t in page.items if int(t["id"]) != after]
+        if ids:
+            return ids[0]
+    return None
+
+
 def _task_page(db: Session, request: Request[Any, Any, Any], task_id: int, settings: Settings,
-               now: datetime, *, error: str | None = None, form: dict[str, str] | None = None,
+               now: datetime, *, error: DomainError | None = None,
+               form: dict[str, str] | None = None, form_name: str | None = None,
                status: int = 200) -> Template:
     principal = provide_principal(request)
     task = actions.load(db, task_id, principal, settings)
     done = request.query_params.get("done")
+    context = repository.task_context(db, task)
+    field = error.field if error is not None else None
+    beside = field if field in FORM_FIELDS.get(form_name or "", ()) else None
+    message = error.message if error is not None else None
+    if beside and message and message.startswith(f"{beside}:"):
+        message = message[len(beside) + 1:].strip()  # the label beside it already names it
     return Template(template_name="recovery/task.html", status_code=status, context={
-        **_common(now), **repository.task_context(db, task), "principal": principal,
-        "error": error, "form": form or {}, "notice": DONE_MESSAGES.get(done or ""),
+        **_common(now), **context, "principal": principal,
+        "error": None if beside else message, "field_error": (beside, message) if beside else None,
+        "form": form or {}, "form_name": form_name, "notice": DONE_MESSAGES.get(done or ""),
+        "next_task": _next_task(db, principal, settings, now, task_id)
+        if done in ("resolved", "closed") else None,
+        "customer_time": _local_time(context.get("customer"), now),
         "users": repository.assignable_users(db) if principal.role in ("lead", "admin") else [],
         "root_causes": settings.recovery_root_causes, "outcomes": [o.value for o in Outcome],
-        "channels": [c.value for c in ContactChannel],
+        "channels": _channels(context.get("customer")),
         "results": [r.value for r in ContactResult],
         "can_act": principal.role in ("lead", "admin") or task.owner_id in (None, principal.user_id),
         "is_lead": principal.role in ("lead", "admin"),
@@ -121,8 +167,8 @@ def _do(request: Request[Any, Any, Any], db: Session, now: datetime, settings: S
     except DomainError as exc:
         if exc.status_code in (401, 404):
             raise
-        return _task_page(db, request, task_id, settings, now, error=exc.message,
-                          form=data, status=exc.status_code)
+        return _task_page(db, request, task_id, settings, now, error=exc, form=data,
+                          form_name=done, status=exc.status_code)
     if not repository.can_see(db, task_id, principal, settings):
         # Released (or handed over) a task of another team: back to a queue this user may see,
         # not to a page that now answers 403.

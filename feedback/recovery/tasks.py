@@ -41,7 +41,12 @@ class SlaReport:
 def check_task(session: Session, task: RecoveryTask, *, now: datetime, settings: Any,
                report: SlaReport, leads: list[User], outbox: list[dict[str, Any]]) -> None:
     """Handle every warning and breach of this task that is due and not yet handled; the
-    notifications it owes are appended to `outbox` (inserted by the caller, per batch)."""
+    notifications it owes are appended to `outbox` (inserted by the caller, per batch).
+
+    A breach already puts the task in front of its leads: a "due soon" warning of the other
+    window in the same pass is recorded as handled but not sent (two e-mails about one task
+    in the same minute, one saying "soon" and one "missed", read as a muddle)."""
+    breached = False
     for window in WINDOWS:
         if window == "first_contact" and task.first_contact_at is not None:
             continue
@@ -56,8 +61,11 @@ def check_task(session: Session, task: RecoveryTask, *, now: datetime, settings:
                    note=f"{alerts.WINDOW_LABEL[window]} deadline {due:%Y-%m-%d %H:%M} UTC missed; "
                         f"{len(rows)} escalation(s) queued")
             report.breaches += 1
+            breached = True
         elif getattr(task, f"{window}_warned_at") is None and now >= getattr(task, f"{window}_warn_at"):
             setattr(task, f"{window}_warned_at", now)
+            if breached:
+                continue
             rows = alerts.warning(session, task, window, now=now, settings=settings, leads=leads)
             record(session, task, SYSTEM, "warning", now, after=window,
                    note=f"{alerts.WINDOW_LABEL[window]} due {due:%Y-%m-%d %H:%M} UTC; "

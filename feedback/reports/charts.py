@@ -120,15 +120,18 @@ def default_format(v: float) -> str:
     return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"
 
 
-def nice_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
-    """Round tick values (1, 2, 2.5, 5 x 10^k steps) covering lo..hi."""
+def nice_ticks(lo: float, hi: float, max_ticks: int = 6, *, integer: bool = False) -> list[float]:
+    """Round tick values (1, 2, 2.5, 5 x 10^k steps) covering lo..hi; with `integer` (counts)
+    only whole steps: "2.5 tasks" is no tick anyone wants."""
     lo, hi = min(lo, hi), max(lo, hi)
     if lo == hi:
         pad = abs(lo) * 0.1 or 1.0
         lo, hi = lo - pad, hi + pad
     raw = (hi - lo) / max(1, max_ticks - 1)
     mag = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9)
+                and (not integer or float(m * mag).is_integer()))
+    step = max(step, 1.0) if integer else step
     start, end = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
     return [round(i * step, 10) for i in range(start, end + 1)]
 
@@ -323,11 +326,12 @@ def bar_chart(
     bar_height: float = 24,
     summary: str | None = None,
     chart_id: str | None = None,
+    counts: bool = False,
 ) -> Markup:
     """Horizontal bars from a zero line (negative values such as NPS -40 extend left).
 
     `intervals` gives an optional (low, high) error bar per item; `value_min`/`value_max` are
-    values the axis must include (e.g. -100 and 100 for NPS).
+    values the axis must include (e.g. -100 and 100 for NPS); `counts` keeps ticks whole.
     """
     if intervals is not None and len(intervals) != len(items):
         raise ValueError("intervals must have one entry (or None) per item")
@@ -341,7 +345,7 @@ def bar_chart(
     errs = [e if e and _ok(e[0]) and _ok(e[1]) else None for e in intervals or [None] * len(items)]
     span = [v for _, v in shown] + [b for e in errs if e for b in e] + [0.0]
     span += [v for v in (value_min, value_max) if v is not None]
-    ticks = nice_ticks(min(span), max(span))
+    ticks = nice_ticks(min(span), max(span), integer=counts)
     lo, hi = ticks[0], ticks[-1]
     label_w = min(width * 0.35, max(60.0, CHAR_W * max(len(str(lb)) for lb, _ in items) + 12))
     # Room for value labels: left of the most negative bar, right of the longest positive one.

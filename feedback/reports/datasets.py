@@ -18,6 +18,14 @@ LOOP_COLUMNS = [
 ]
 
 
+def rounded(header: list[str], rows: list[list[Any]]) -> Table:
+    """Figures as a person reads them: two decimals (NPS -2.05, not -2.0547945205479454),
+    p-values four. The computations keep full precision; only the download is rounded."""
+    places = [4 if name == "p_value" else 2 for name in header]
+    return header, [[round(v, d) if isinstance(v, float) else v for v, d in zip(row, places, strict=False)]
+                    for row in rows]
+
+
 def _estimate(summary: dict[str, Any], kpi: str) -> list[Any]:
     est = summary.get(kpi) or {}
     return [est.get("value"), est.get("moe"), est.get("n")]

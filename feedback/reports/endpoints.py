@@ -123,7 +123,7 @@ def chart_csv(chart: str, request: Request[Any, Any, Any], db: Db, now: Now,
                                status_code=400)
     p = _params(request)
     q = params.report_query(db, settings, now, p)
-    header, rows = chart_table(chart, db, q, now, settings, p)
+    header, rows = datasets.rounded(*chart_table(chart, db, q, now, settings, p))
     return csv_stream(iter_csv(header, rows, bom=True), chart)
 
 

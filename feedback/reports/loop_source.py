@@ -48,9 +48,10 @@ def _task_where(t: sa.Table, f: Filters, session_or_conn: Any) -> list[Any]:
     return clauses
 
 
-def _sla_counts(session: Session, models: ModuleType, f: Filters, now: datetime) -> tuple[int, int]:
-    """(deadlines met, deadlines decided) for tasks opened in the period, first contact and
-    resolution together; a deadline is decided once it is met or has passed. The same rules as
+def _sla_counts(session: Session, models: ModuleType, f: Filters,
+                now: datetime) -> tuple[int, int, int, int]:
+    """(first contacts met, decided, resolutions met, decided) for tasks opened in the period;
+    a deadline is decided once it is met or has passed. The same rules as
     `feedback.recovery.metrics.summarize`, counted in SQL so the tile scales."""
     t = _task_table(models)
     done = [s.value for s in models.DONE]
@@ -66,7 +67,7 @@ def _sla_counts(session: Session, models: ModuleType, f: Filters, now: datetime)
         flag(finished | (t.c.status.not_in(done) & (t.c.resolution_due_at <= now))),
     ).where(t.c.opened_at >= f.start, t.c.opened_at < f.end, *_task_where(t, f, session))
     fc_ok, fc_due, res_ok, res_due = (int(v or 0) for v in session.execute(stmt).one())
-    return fc_ok + res_ok, fc_due + res_due
+    return fc_ok, fc_due, res_ok, res_due
 
 
 def headline(session: Session, f: Filters, now: datetime) -> dict[str, Any] | None:
@@ -81,10 +82,13 @@ def headline(session: Session, f: Filters, now: datetime) -> dict[str, Any] | No
     open_n, overdue = session.execute(sa.select(
         sa.func.count(), sa.func.sum(sa.case((t.c.next_due_at < now, 1), else_=0)),
     ).where(t.c.status.in_(open_states), *where)).one()
-    met, due = _sla_counts(session, models, f, now)
-    p_met, p_due = _sla_counts(session, models, f.previous(), now)
-    return {"open": int(open_n), "overdue": int(overdue or 0), "sla_met": met, "sla_due": due,
-            "previous_sla_met": p_met, "previous_sla_due": p_due}
+    fc_met, fc_due, res_met, res_due = _sla_counts(session, models, f, now)
+    p = _sla_counts(session, models, f.previous(), now)
+    # First contact and resolution are reported apart: pooled, a team that calls back at once
+    # but never resolves looks as good as one that does both half the time.
+    return {"open": int(open_n), "overdue": int(overdue or 0),
+            "sla_first_contact": (fc_met, fc_due), "previous_sla_first_contact": (p[0], p[1]),
+            "sla_resolution": (res_met, res_due), "previous_sla_resolution": (p[2], p[3])}
 
 
 def report(session: Session, f: Filters, now: datetime, settings: Any) -> dict[str, Any] | None:
@@ -98,8 +102,11 @@ def report(session: Session, f: Filters, now: datetime, settings: Any) -> dict[s
     by_team = metrics.loop_metrics(session, period, group_by="team", settings=settings, now=now)
     by_cause = metrics.loop_metrics(session, period, group_by="root_cause", settings=settings,
                                     now=now)
+    # Root causes by how often they occur, the tasks without one last: the list answers
+    # "what goes wrong most?", not "what comes first in the alphabet?".
+    causes = sorted(by_cause["groups"], key=lambda g: (g["key"] == "(none)", -g["tasks"], g["key"]))
     return {"overall": by_month["overall"], "months": by_month["groups"],
-            "teams": by_team["groups"], "root_causes": by_cause["groups"],
+            "teams": by_team["groups"], "root_causes": causes,
             "sla_hours": by_month.get("sla_hours")}
 
 

@@ -11,6 +11,7 @@ API, so the page and the API cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -100,10 +101,15 @@ def _breakdown_chart(rows: list[dict[str, Any]], kind: str, by: str) -> Any:
 
 
 def _heatmap_chart(h: dict[str, Any]) -> Any:
-    return charts.heatmap(h["rows"], h["cols"], h["share"], vmin=0, vmax=100,
-                          title=f"Negative answers (%) by weekday and hour ({h['time_zone']})",
-                          row_label="Weekday", col_label="Hour", chart_id="heatmap-chart",
-                          width=760, summary=f"Cells with fewer than {h['min_n']} answers are blank.")
+    width = h["hours_per_cell"]
+    blocks = "" if width == 1 else f", in {width}-hour blocks"
+    return charts.heatmap(h["rows"], h["block_cols"], h["block_share"], vmin=0, vmax=100,
+                          title=f"Negative answers (%) by weekday and hour{blocks} ({h['time_zone']})",
+                          row_label="Day", col_label="Hour" if width == 1 else "Hours",
+                          chart_id="heatmap-chart", width=760,
+                          summary=f"Cells with fewer than {h['min_n']} answers are blank"
+                                  + ("." if width == 1 else f"; hours grouped by {width} so "
+                                     "that most cells have enough answers."))
 
 
 def _sparks(trend: list[dict[str, Any]]) -> dict[str, Any]:
@@ -213,21 +219,34 @@ def theme_page(theme: str, request: Request[Any, Any, Any], db: Db, now: Now,
 # --- closed loop -------------------------------------------------------------------------------
 
 
-def _loop_charts(report: dict[str, Any]) -> dict[str, Any]:
+def _month_label(key: str, start: date, end: date) -> str:
+    """"Nov 2026", or "2–30 Nov 2026" / "1 Dec 2026" for a month the window covers only in
+    part: a bar of one day beside a bar of thirty must not read as a collapse."""
+    first = date(int(key[:4]), int(key[5:7]), 1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    name = first.strftime("%b %Y")
+    lo, hi = max(first, start), min(last, end)
+    if (lo, hi) == (first, last):
+        return name
+    return f"{lo.day} {name}" if lo == hi else f"{lo.day}–{hi.day} {name}"
+
+
+def _loop_charts(report: dict[str, Any], f: Any) -> dict[str, Any]:
     if not report["available"]:
         return {}
     months, teams, causes = report["months"], report["teams"], report["root_causes"]
     return {
-        "reached": charts.bar_chart([(m["key"], m["customers_reached"]) for m in months],
+        "reached": charts.bar_chart([(_month_label(m["key"], f.start_day, f.end_day),
+                                      m["customers_reached"]) for m in months],
                                     title="Customers reached per month", value_min=0,
-                                    chart_id="loop-reached", width=760),
+                                    chart_id="loop-reached", width=760, counts=True),
         "breaches": charts.bar_chart(
             [(t["key"], t["breaches"]["first_contact"] + t["breaches"]["resolution"])
              for t in teams], title="SLA breaches by team (first contact + resolution)",
-            value_min=0, chart_id="loop-breaches", width=760),
+            value_min=0, chart_id="loop-breaches", width=760, counts=True),
         "causes": charts.bar_chart([(c["key"], c["tasks"]) for c in causes],
                                    title="Tasks by root cause", value_min=0,
-                                   chart_id="loop-causes", width=760),
+                                   chart_id="loop-causes", width=760, counts=True),
     }
 
 
@@ -239,7 +258,7 @@ def loop_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf)
     tables = {part: datasets.loop_table(report if report["available"] else None, part)
               for part in ("months", "teams", "root_causes")}
     return Template(template_name="reports/loop.html", context=_common(
-        db, q, p, report=report, charts=_loop_charts(report), tables=tables))
+        db, q, p, report=report, charts=_loop_charts(report, q.filters), tables=tables))
 
 
 routes = [dashboard_page, themes_page, theme_page, loop_page]

@@ -31,7 +31,9 @@ BREAKDOWNS = ("team", "agent", "channel", "queue", "kind")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NONE_KEY = "(none)"
 KPI_LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "response_rate": "Response rate",
-              "open_tasks": "Open recovery tasks", "sla": "SLA compliance"}
+              "open_tasks": "Open recovery tasks",
+              "sla_first_contact": "First contact within SLA",
+              "sla_resolution": "Resolved within SLA"}
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ def parse_choice(value: str | None, allowed: tuple[str, ...], name: str,
 
 
 def auto_grain(f: Filters) -> str:
-    return "day" if f.days <= 45 else "week" if f.days <= 190 else "month"
+    """Buckets big enough to hold a readable figure: a daily NPS over a month swings on a
+    handful of answers and its interval band covers the chart."""
+    return "day" if f.days <= 14 else "week" if f.days <= 120 else "month"
 
 
 def grain_of(value: str | None, f: Filters) -> str:
@@ -127,7 +131,7 @@ def _estimate_tile(key: str, est: kpis.Estimate, prev: kpis.Estimate,
 
 
 def tiles(session: Session, q: Query, days: dict[date, Counts], now: datetime) -> list[dict[str, Any]]:
-    """The six headline KPIs, each with its margin of error and change vs the previous period."""
+    """The seven headline KPIs, each with its margin of error and change vs the previous period."""
     f = q.filters
     cur, prev = split_periods(days, f)
     changes = compare(cur, prev)
@@ -154,15 +158,18 @@ def loop_tiles(session: Session, f: Filters, now: datetime) -> list[dict[str, An
              "delta": None, "p_value": None, "significant": False}
     if loop is None:
         return [{**empty, "key": k, "label": KPI_LABELS[k], "unit": u, "available": False}
-                for k, u in (("open_tasks", "tasks"), ("sla", "%"))]
-    met, due = loop["sla_met"], loop["sla_due"]
-    p_met, p_due = loop["previous_sla_met"], loop["previous_sla_due"]
-    change = kpis.compare_proportion((met, due), (p_met, p_due))
+                for k, u in (("open_tasks", "tasks"), ("sla_first_contact", "%"),
+                             ("sla_resolution", "%"))]
     open_tile = {**empty, "key": "open_tasks", "label": KPI_LABELS["open_tasks"], "unit": "tasks",
                  "value": loop["open"], "n": loop["open"], "overdue": loop["overdue"],
                  "better": "down", "available": True}
-    return [open_tile, _estimate_tile("sla", kpis.proportion(met, due), kpis.proportion(p_met, p_due),
-                                      change, "%", better="up", available=True)]
+    tiles = [open_tile]
+    for key in ("sla_first_contact", "sla_resolution"):
+        (met, due), (p_met, p_due) = loop[key], loop[f"previous_{key}"]
+        tiles.append(_estimate_tile(key, kpis.proportion(met, due), kpis.proportion(p_met, p_due),
+                                    kpis.compare_proportion((met, due), (p_met, p_due)), "%",
+                                    better="up", available=True))
+    return tiles
 
 
 def trend(days: dict[date, Counts], f: Filters, grain: str) -> list[dict[str, Any]]:
@@ -210,9 +217,17 @@ def breakdown(session: Session, q: Query, by: str) -> list[dict[str, Any]]:
     return out
 
 
+HOUR_BLOCKS = (1, 2, 3, 4, 6, 12)
+
+
 def heatmap(session: Session, q: Query) -> dict[str, Any]:
     """Share of negative answers (NPS detractors, CSAT dissatisfied, CES difficult) by local
-    weekday x hour; cells with fewer than `min_n` answers are left blank, not coloured."""
+    weekday x hour; cells with fewer than `min_n` answers are left blank, not coloured.
+
+    `n`, `negative` and `share` are hourly (the API and the CSV). A month of a small programme
+    leaves most of 168 hourly cells under `min_n`, so the chart reads `block_share`: the hours
+    grouped into the narrowest blocks (1, 2, 3, 4, 6 or 12 h) in which most answered cells
+    reach `min_n` — coarser, but something to read."""
     min_n = 5
     n = [[0] * 24 for _ in range(7)]
     neg = [[0] * 24 for _ in range(7)]
@@ -221,8 +236,27 @@ def heatmap(session: Session, q: Query) -> dict[str, Any]:
         neg[int(weekday) - 1][int(hour)] += int(negative)
     share = [[round(100.0 * neg[r][c] / n[r][c], 1) if n[r][c] >= min_n else None
               for c in range(24)] for r in range(7)]
+    width = _block_width(n, min_n)
+    starts = range(0, 24, width)
+    bn = [[sum(n[r][h:h + width]) for h in starts] for r in range(7)]
+    bneg = [[sum(neg[r][h:h + width]) for h in starts] for r in range(7)]
     return {"rows": list(WEEKDAYS), "cols": [f"{h:02d}" for h in range(24)], "share": share,
-            "n": n, "negative": neg, "min_n": min_n, "time_zone": q.filters.tz.key}
+            "n": n, "negative": neg, "min_n": min_n, "time_zone": q.filters.tz.key,
+            "hours_per_cell": width,
+            "block_cols": [f"{h:02d}" if width == 1 else f"{h:02d}–{h + width:02d}"
+                           for h in starts],
+            "block_n": bn,
+            "block_share": [[round(100.0 * bneg[r][c] / bn[r][c], 1) if bn[r][c] >= min_n
+                             else None for c in range(len(starts))] for r in range(7)]}
+
+
+def _block_width(n: list[list[int]], min_n: int) -> int:
+    for width in HOUR_BLOCKS:
+        cells = [sum(row[h:h + width]) for row in n for h in range(0, 24, width)]
+        answered = [c for c in cells if c]
+        if not answered or sum(c >= min_n for c in answered) >= 0.6 * len(answered):
+            return width
+    return HOUR_BLOCKS[-1]
 
 
 def primary_kind(f: Filters, cur: Counts) -> str:

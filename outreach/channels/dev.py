@@ -1,9 +1,9 @@
 """The development outbox: stands in for a channel that is not configured.
 
 Never a silent drop — every message goes to the sink (the DB layer passes one that writes a
-dev-outbox row, so the message can be read in the UI) and to the log at INFO, with the whole
-body, because in development the survey link in it is what the developer wants to click.
-Survey links are therefore written to the log: do not leave production channels unconfigured.
+dev-outbox row, so the message can be read in the UI at `/outbox`) and a one-line summary to
+the log at INFO. The body is not logged: it holds the survey link, a bearer credential for the
+customer's answer, and a log is read by more people than the outbox.
 """
 
 from __future__ import annotations
@@ -35,10 +35,8 @@ class DevTransport:
         if msg.channel != self.name:
             raise ValueError(f"dev transport for {self.name!r} got a {msg.channel!r} message")
         provider_id = f"dev-{uuid.uuid4().hex}"
-        log.info(
-            "dev outbox %s %s to %s%s:\n%s", msg.channel, provider_id, msg.to,
-            f" subject {msg.subject!r}" if msg.subject else "", msg.body,
-        )
+        log.info("dev outbox: %s to %s%s (%d characters; read it at /outbox)", msg.channel,
+                 msg.to, f" subject {msg.subject!r}" if msg.subject else "", len(msg.body))
         if self.sink is not None:
             try:
                 self.sink(msg, provider_id)

@@ -91,6 +91,7 @@ def test_filters_live_in_the_url_and_a_refusal_is_shown(live_server, browser, tw
     assert ids == [f"task-{late}"]
     # Resolving before any contact is refused with the reason, on the same page.
     browser.get(f"{live_server.url}/queue/{fresh}")
+    Select(browser.find_element(By.ID, "outcome")).select_by_value("recovered")
     Select(browser.find_element(By.ID, "root_cause")).select_by_value("price")
     browser.find_element(By.ID, "resolve").click()
     _wait_for(browser, "log at least one contact attempt")
@@ -107,3 +108,37 @@ def test_the_queue_fits_a_phone_screen(live_server, browser, two_tasks):  # type
     # Each task is a card with labelled lines; the claim button is a full-width tap target.
     button = browser.find_element(By.CSS_SELECTOR, f"#task-{late} button")
     assert button.size["height"] >= 44 and button.size["width"] > 250
+
+
+def test_a_resolve_error_is_shown_beside_its_field_and_then_the_next_task(  # type: ignore[no-untyped-def]
+        live_server, browser, two_tasks):
+    agent, late, fresh = two_tasks
+    sign_in(browser, live_server, agent.email, PASSWORD)
+    browser.get(f"{live_server.url}/queue/{late}")
+    # Nothing is preselected: the outcome is a claim the agent makes.
+    outcome = Select(browser.find_element(By.ID, "outcome"))
+    assert outcome.first_selected_option.get_attribute("value") == ""
+    Select(browser.find_element(By.ID, "channel")).select_by_value("call")
+    Select(browser.find_element(By.ID, "result")).select_by_value("reached")
+    browser.find_element(By.ID, "log-contact").click()
+    _wait_for(browser, "Contact attempt logged.")
+    # Resolve without a root cause: the reason is printed under the root-cause field, inside
+    # the resolve form, and the field is marked invalid; the note typed is kept.
+    Select(browser.find_element(By.ID, "outcome")).select_by_value("recovered")
+    browser.find_element(By.ID, "resolve-note").send_keys("Refund promised")
+    browser.find_element(By.ID, "resolve").click()
+    _wait_for(browser, "say what caused the problem")
+    error = browser.find_element(By.ID, "resolved-root_cause-error")
+    assert error.get_attribute("role") == "alert"
+    assert error.find_element(By.XPATH, "ancestor::form").get_attribute("id") == "resolve-form"
+    assert error.text == "say what caused the problem"
+    field = browser.find_element(By.ID, "root_cause")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert abs(error.location["y"] - field.location["y"]) < 120  # beside it, not at the top
+    assert not browser.find_elements(By.ID, "action-error")
+    assert browser.find_element(By.ID, "resolve-note").get_attribute("value") == "Refund promised"
+    Select(browser.find_element(By.ID, "root_cause")).select_by_value("billing error")
+    browser.find_element(By.ID, "resolve").click()
+    _wait_for(browser, "Task resolved.")
+    browser.find_element(By.ID, "next-task").click()
+    WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith(f"/queue/{fresh}"))
