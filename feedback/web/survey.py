@@ -100,6 +100,15 @@ def _unknown(request: Request[Any, Any, Any], status: int = 404) -> Template:
                     context=page_context(locale, state="unknown"))
 
 
+def _invalid_message(session: Session, invitation: Invitation, locale: str,
+                     exc: ValidationFailed) -> str:
+    """A refused score names the scale in the customer's language; other refusals as they are."""
+    if exc.field != "score":
+        return exc.message
+    scale = SCALES[SurveyKind(session.get(SurveyDefinition, invitation.survey_id).kind)]  # type: ignore[union-attr]
+    return i18n.t(locale, "error.score", low=scale.low, high=scale.high)
+
+
 def _parse_score(raw: str | None) -> int | None:
     if raw is None or not raw.strip().isdigit():
         return None
@@ -168,9 +177,7 @@ def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings:
         else:
             raise Conflict("this survey has already been answered", code="already_answered")
     except ValidationFailed as exc:
-        scale = SCALES[SurveyKind(db.get(SurveyDefinition, invitation.survey_id).kind)]  # type: ignore[union-attr]
-        message = (i18n.t(locale, "error.score", low=scale.low, high=scale.high)
-                   if exc.field == "score" else exc.message)
+        message = _invalid_message(db, invitation, locale, exc)
         return _render(db, invitation, locale, settings, now, error=message, status=422,
                        comment=data.get("comment", ""), source=source or "web")
     except (Conflict, Gone) as exc:
@@ -209,9 +216,7 @@ def survey_change(token: str, request: Request[Any, Any, Any], db: Db, settings:
         with db.begin_nested():
             record_score_change(db, invitation, data.get("score"), now=now, settings=settings)
     except ValidationFailed as exc:
-        scale = SCALES[SurveyKind(db.get(SurveyDefinition, invitation.survey_id).kind)]  # type: ignore[union-attr]
-        message = (i18n.t(locale, "error.score", low=scale.low, high=scale.high)
-                   if exc.field == "score" else exc.message)
+        message = _invalid_message(db, invitation, locale, exc)
         return _render(db, invitation, locale, settings, now, error=message, status=422)
     except Conflict as exc:
         return _render(db, invitation, locale, settings, now, error=exc.message,
