@@ -34,6 +34,7 @@ from feedback.auth.service import configure_password_hashing
 from feedback.db import check_schema, make_engine, migrate, transaction
 from feedback.edge import EdgeMiddleware
 from feedback.errors import error_handler
+from feedback.integrations.service import sync_settings_endpoints
 from feedback.openapi import document
 from feedback.settings import Settings
 from feedback.web.security import security_headers
@@ -59,6 +60,7 @@ ROUTE_MODULES = [
     "feedback.privacy.endpoints", "feedback.privacy.pages",
     "feedback.operations.endpoints", "feedback.operations.pages",
     "feedback.auth.endpoints", "feedback.auth.pages",
+    "feedback.integrations.endpoints", "feedback.integrations.pages",
 ]
 
 
@@ -103,6 +105,8 @@ def prepare_database(settings: Settings, engine: Engine) -> None:
         check_schema(engine)
     with transaction(engine) as session:
         ensure_builtin_surveys(session)
+        # The breach webhook / Slack URLs of the settings are event subscriptions (one system).
+        sync_settings_endpoints(session, settings, utcnow())
 
 
 def create_app(

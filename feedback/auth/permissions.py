@@ -102,6 +102,10 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     # Pipeline alerts (bad provider credentials, failure spikes, stalls): admins are paged.
     "pipeline.alert.read": {},
     "pipeline.alert.resolve": {},
+    # Integrations (event webhooks, Slack, helpdesk connectors): their URLs and secrets reach
+    # outside, so admins only.
+    "integration.read": {},
+    "integration.manage": {},
     # Accounts, keys and the audit log.
     "account.manage": {},
     "apikey.manage": {},

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from feedback import i18n
+from feedback.integrations import events
 from feedback.ingest.schemas import InteractionBatch, InteractionIn
 from feedback.settings import Settings, SurveyRule
 from outreach import optouts
@@ -127,6 +128,9 @@ def ingest_one(session: Session, item: InteractionIn, *, now: datetime, settings
         external_id=item.external_id, channel=item.channel.value, occurred_at=item.occurred_at,
         agent=item.agent, team=item.team, queue=item.queue, meta=item.metadata,
         operations=item.operations()), now)
+    if created:
+        events.emit(session, "interaction.created", events.customer_subject(customer.id),
+                    events.interaction_data(interaction), now)
     # A new interaction cannot have an invitation yet: skip the look-up on the hot path.
     existing = None if created else invitation_for(session, interaction.id)  # type: ignore[arg-type]
     if existing is not None:

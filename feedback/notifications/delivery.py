@@ -103,7 +103,19 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
+def _events() -> Any:
+    # Event deliveries belong to feedback.integrations, which imports this package: imported
+    # when first needed rather than at module load, so the dependency stays one-way at import.
+    from feedback.integrations import delivery as events
+
+    return events
+
+
 def _send(note: Claimed, settings: Any, client: httpx.Client, cache: dict[str, Any]) -> str:
+    if note.kind == "event":
+        code, ms = _events().send(note, settings, client, cache["engine"], cache["now"]())
+        cache["last_ms"] = ms
+        return f"http {code}"
     if note.kind in ("webhook", "slack"):
         post_json(client, note.target, note.payload, secret=settings.recovery_webhook_secret,
                   delivery_id=note.dedupe_key, timeout=settings.notification_timeout_seconds)
@@ -126,6 +138,7 @@ def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
     client = client or httpx.Client(follow_redirects=False)
     cache = extras if extras is not None else {}
     cache.setdefault("dev_sink", DevOutboxStore(engine, clock))
+    cache["engine"], cache["now"] = engine, clock
     try:
         for note in claimed:
             try:
@@ -133,12 +146,18 @@ def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
             except Exception as exc:  # noqa: BLE001 - a bug in one send must not lose the rest
                 if not isinstance(exc, (Transient, Permanent)):
                     log.exception("notification %s: unexpected error while sending", note.id)
-                give_up = isinstance(exc, Permanent) or note.attempts >= settings.notification_max_attempts
                 now = clock()
+                if note.kind == "event":  # retried for a day, whatever the attempt count
+                    give_up = _events().give_up(note, exc, settings, now)
+                else:
+                    give_up = (isinstance(exc, Permanent)
+                               or note.attempts >= settings.notification_max_attempts)
                 retry_at = None if give_up else now + backoff(note.attempts,
                                                               settings.notification_retry_seconds)
                 with engine.begin() as conn:
-                    mark_failed(conn, note, worker=worker, now=now, error=str(exc), retry_at=retry_at)
+                    if mark_failed(conn, note, worker=worker, now=now, error=str(exc),
+                                   retry_at=retry_at) and note.kind == "event":
+                        _events().settled(conn, note, now=now, settings=settings, error=exc)
                 report.errors.append(f"{note.dedupe_key}: {exc}")
                 if give_up:
                     report.failed += 1
@@ -148,7 +167,10 @@ def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
                     report.retried += 1
                 continue
             with engine.begin() as conn:
-                mark_sent(conn, note, worker=worker, now=clock(), via=via)
+                now = clock()
+                if mark_sent(conn, note, worker=worker, now=now, via=via) and note.kind == "event":
+                    _events().settled(conn, note, now=now, settings=settings,
+                                      status_code=int(via.split()[-1]), ms=cache.get("last_ms"))
             report.sent += 1
     finally:
         if own_client:
