@@ -61,6 +61,7 @@ ROUTE_MODULES = [
     "feedback.operations.endpoints", "feedback.operations.pages",
     "feedback.auth.endpoints", "feedback.auth.pages",
     "feedback.integrations.endpoints", "feedback.integrations.pages",
+    "feedback.integrations.inbound", "feedback.integrations.imports",
 ]
 
 

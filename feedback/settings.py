@@ -216,6 +216,7 @@ class Settings(BaseSettings):
     webhooks_retry_hours: float = Field(default=24.0, gt=0)  # an event is retried this long
     webhooks_disable_after_hours: float = Field(default=24.0, gt=0)  # unbroken failure → disabled
     webhooks_rotation_overlap_hours: float = Field(default=24.0, ge=0)  # old secret still signs
+    webhooks_concurrency: int = Field(default=8, ge=1, le=64)  # event POSTs in flight per worker
     notification_max_attempts: int = 8
     notification_retry_seconds: float = 30.0  # first retry; doubles each attempt (+ jitter)
     notification_timeout_seconds: float = 10.0

@@ -64,6 +64,8 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     "staff.whoami": {RECOVERY: _A, LEAD: _A},
     # Writing interactions is all an integration key (role ingest) can do.
     "interaction.write": {INGEST: _A, LEAD: _A},
+    # The CSV import page (people, signed in): leads, like writing interactions by API.
+    "interaction.import": {LEAD: _A},
     # Recovery queue: team-scoped for members and team leads.
     "recovery.task.read": _STAFF_TEAM,
     "recovery.task.claim": _STAFF_TEAM,

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from feedback import i18n
-from feedback.integrations import events
 from feedback.ingest.schemas import InteractionBatch, InteractionIn
+from feedback.integrations import events
 from feedback.settings import Settings, SurveyRule
 from outreach import optouts
 from surveys.errors import ValidationFailed

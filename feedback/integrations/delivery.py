@@ -68,9 +68,14 @@ def body_for(ep: Any, payload: dict[str, Any], settings: Any) -> bytes:
 
 
 def send(note: Claimed, settings: Any, client: httpx.Client, engine: Engine,
-         now: datetime) -> tuple[int, int]:
-    """POST the event; returns (status code, milliseconds). Raises DeliveryError."""
-    ep = load_endpoint(engine, note.endpoint_id)
+         now: datetime, endpoints: dict[int | None, Any] | None = None) -> tuple[int, int]:
+    """POST the event; returns (status code, milliseconds). Raises DeliveryError.
+    `endpoints` caches the endpoint rows for one delivery pass."""
+    if endpoints is None:
+        endpoints = {}
+    if note.endpoint_id not in endpoints:
+        endpoints[note.endpoint_id] = load_endpoint(engine, note.endpoint_id)
+    ep = endpoints[note.endpoint_id]
     if ep is None or not ep.active:
         raise DeliveryError("the endpoint is disabled or deleted", permanent=True)
     try:
@@ -109,8 +114,9 @@ def give_up(note: Claimed, exc: Exception, settings: Any, now: datetime) -> bool
 
 def settled(conn: Connection, note: Claimed, *, now: datetime, settings: Any,
             error: Exception | None = None, status_code: int | None = None,
-            ms: int | None = None) -> None:
-    """The delivery log row, the endpoint's failure clock, and disabling after 24 h."""
+            ms: int | None = None, endpoint: Any = None) -> None:
+    """The delivery log row, the endpoint's failure clock, and disabling after 24 h.
+    `endpoint`: its row as read for this pass (a success need not touch a healthy endpoint)."""
     if isinstance(error, DeliveryError):
         status_code = error.status_code
     conn.execute(sa.insert(_A).values(
@@ -122,6 +128,8 @@ def settled(conn: Connection, note: Claimed, *, now: datetime, settings: Any,
         return
     mine = _E.c.id == note.endpoint_id
     if error is None:
+        if endpoint is not None and endpoint.failing_since is None:
+            return
         conn.execute(sa.update(_E).where(mine, _E.c.failing_since.is_not(None))
                      .values(failing_since=None))
         return

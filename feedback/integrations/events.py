@@ -37,6 +37,7 @@ EVENT_TYPES: dict[str, str] = {
     "task.sla_breached": "A recovery task missed its first-contact or resolution deadline.",
     "task.resolved": "A recovery task was resolved (outcome, root cause).",
     "followup.answered": "The customer answered the follow-up after their task was resolved.",
+    "themes.daily": "Yesterday's top comment themes (once a day, for Slack digests).",
 }
 TEST_TYPE = "webhook.test"  # only sent by "send test event", to one endpoint
 _CACHE = "integrations.endpoints"
@@ -85,14 +86,15 @@ def forget_listeners(session: Session) -> None:
 
 
 def emit(session: Session, type_: str, subject: str, payload: dict[str, Any],
-         now: datetime) -> str | None:
-    """Queue `type_` for every subscribed endpoint; returns the event id (None: no listener)."""
+         now: datetime, *, event_id: str | None = None) -> str | None:
+    """Queue `type_` for every subscribed endpoint; returns the event id (None: no listener).
+    A fixed `event_id` makes a repeated emit a no-op (the outbox's unique dedupe key)."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
     targets = [eid for eid, types in _listeners(session) if "*" in types or type_ in types]
     if not targets:
         return None
-    env = envelope(type_, subject, payload, now)
+    env = envelope(type_, subject, payload, now, event_id)
     enqueue_many(session, [delivery_row(eid, env, now) for eid in targets])
     return str(env["id"])
 
@@ -179,3 +181,26 @@ def task_event(session: Session, task: Any, action: str, after: Any, now: dateti
         extra = {"response": {"id": task.followup_response_id, "score": task.followup_score,
                               "score_class": task.followup_classification}, "task_id": task.id}
     emit(session, type_, customer_subject(task.customer_id), task_data(task, **extra), now)
+
+
+def openapi_webhooks() -> dict[str, Any]:
+    """The OpenAPI 3.1 `webhooks` section: what each event POSTs to a subscriber."""
+    envelope_schema = {
+        "type": "object", "required": ["id", "type", "version", "timestamp", "subject", "data"],
+        "properties": {
+            "id": {"type": "string", "description": "stable event id (= webhook-id header): de-duplicate on it"},
+            "type": {"type": "string"}, "version": {"type": "integer", "const": VERSION},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "subject": {"type": "string", "description": "customer:<id>; events of a subject arrive in order"},
+            "data": {"type": "object"}}}
+    headers = {h: {"schema": {"type": "string"}, "required": True, "description": d} for h, d in (
+        ("webhook-id", "the event id"), ("webhook-timestamp", "Unix seconds of this attempt"),
+        ("webhook-signature", "space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body>"))}
+    out: dict[str, Any] = {}
+    for type_, description in {**EVENT_TYPES, TEST_TYPE: "Sent by \"send test event\"."}.items():
+        out[type_] = {"post": {
+            "summary": type_, "description": description, "tags": ["integrations"],
+            "parameters": [{"name": h, "in": "header", **spec} for h, spec in headers.items()],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": envelope_schema}}},
+            "responses": {"2XX": {"description": "received; anything else is retried for 24 h"}}}}
+    return out

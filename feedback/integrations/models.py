@@ -63,3 +63,24 @@ class WebhookAttempt(SQLModel, table=True):
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=500)
     duration_ms: int | None = None
+
+
+class HelpdeskConnector(SQLModel, table=True):
+    """An inbound helpdesk webhook: POST /webhooks/helpdesk/{id}, authenticated with `secret`
+    the way its kind signs (Zendesk, Intercom) or as a bearer token (Freshdesk, generic)."""
+
+    __tablename__ = "helpdesk_connector"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # zendesk | freshdesk | intercom | generic
+    name: str = Field(max_length=100)
+    secret: str = Field(max_length=200)
+    # generic only: interaction field → JSON path (see helpdesk.MAPPABLE)
+    mapping: dict[str, str] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    active: bool = True
+    received: int = 0  # interactions made (a replayed webhook counts again)
+    last_received_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=sa.Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=sa.Column(UTCDateTime(), nullable=False))

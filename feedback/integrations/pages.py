@@ -25,15 +25,18 @@ def _types(data: dict[str, str]) -> list[str]:
 
 
 def _list(db: Db, *, error: str | None = None, status: int = 200, form: dict[str, str] | None = None,
-          created: Any = None) -> Template:
+          helpdesk_error: str | None = None) -> Template:
+    from feedback.integrations import connectors, helpdesk
+
     return Template(template_name="integrations/endpoints.html", status_code=status, context={
         "endpoints": repository.endpoints(db), "types": events.EVENT_TYPES, "error": error,
-        "form": form or {}, "created": created})
+        "form": form or {}, "connectors": connectors.all_connectors(db),
+        "helpdesk_kinds": helpdesk.KINDS, "helpdesk_error": helpdesk_error})
 
 
 @get("/integrations", sync_to_thread=True, guards=[allow("integration.read")], include_in_schema=False)
-def endpoints_page(db: Db) -> Template:
-    return _list(db)
+def endpoints_page(db: Db, helpdesk_error: str | None = None) -> Template:
+    return _list(db, helpdesk_error=(helpdesk_error or "")[:300] or None)
 
 
 @post("/integrations", sync_to_thread=True, guards=[allow("integration.manage")], include_in_schema=False)

@@ -109,7 +109,7 @@ def replay(session: Session, endpoint_id: int, data: ReplayIn, *, now: datetime)
     result = session.execute(sa.update(_N).where(*where).values(
         status=NotificationStatus.PENDING, next_attempt_at=now, attempts=0, last_error=None,
         lease_owner=None, lease_until=None, created_at=now))
-    return int(result.rowcount or 0)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def delete_endpoint(session: Session, endpoint_id: int) -> None:

@@ -49,7 +49,7 @@ def check(url: str, *, allow_private: bool, resolve: Resolver | None = None) -> 
         return
     try:
         addresses = (resolve or _resolve)(host, port)
-    except (OSError, UnicodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte, UnicodeError: a bad label
         raise Refused(f"{host} does not resolve ({exc.__class__.__name__})") from exc
     if not addresses:
         raise Refused(f"{host} does not resolve")

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from feedback.notifications.delivery import deliver_due
 from feedback.notifications.models import Notification
 from tests.recovery.conftest import answer, api_key, staff  # noqa: F401  (shared builders)
-from tests.support.receiver import Receiver, receiver  # noqa: F401
+from tests.support.receiver import Receiver
 
 
 @pytest.fixture
