@@ -15,6 +15,7 @@ from feedback.db import transaction
 from feedback.integrations import signing
 from feedback.integrations.events import EVENT_TYPES, emit
 from feedback.integrations.models import WebhookAttempt, WebhookEndpoint
+from feedback.integrations.tasks import daily_themes
 from feedback.notifications.models import Notification
 from feedback.recovery.models import RecoveryTask
 from feedback.recovery.tasks import scan_sla
@@ -86,6 +87,7 @@ def test_every_event_type_is_delivered_once_signed_and_in_order(
     record_response(session, followup, score=9, comment=None, source="web", now=clock.now,
                     settings=settings)  # followup.answered
     session.commit()
+    assert daily_themes(engine, clock.now.replace(hour=9)) is not None  # themes.daily
 
     deliver()
     got = _verified(receiver.received, secret)
