@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from feedback import i18n
+from feedback.configuration.service import RuleDecision, resolve_rules
 from feedback.ingest.schemas import InteractionBatch, InteractionIn
-from feedback.settings import Settings, SurveyRule
+from feedback.settings import Settings
 from outreach import optouts
 from surveys.errors import ValidationFailed
 from surveys.models import Customer, Interaction, Invitation, InvitationStatus
@@ -84,15 +85,6 @@ def _invalid(errors: list[dict[str, str]]) -> ValidationFailed:
 _ = InteractionBatch  # documented shape for OpenAPI
 
 
-def pick_rule(rules: list[SurveyRule], interaction: InteractionIn) -> SurveyRule:
-    fields = {"channel": interaction.channel.value, "team": interaction.team or "",
-              "queue": interaction.queue or "", "agent": interaction.agent or ""}
-    for rule in rules:
-        if all(fields.get(k) == v for k, v in rule.when.items()):
-            return rule
-    return SurveyRule()
-
-
 def opted_out_channels(session: Session, customer: Customer,
                        key: str | None = None) -> set[str]:
     return optouts.opted_out_channels(session, [customer.phone, customer.email], key)
@@ -120,7 +112,10 @@ class IngestResult:
     note: str | None = None
 
 
-def ingest_one(session: Session, item: InteractionIn, *, now: datetime, settings: Settings) -> IngestResult:
+def ingest_one(session: Session, item: InteractionIn, *, now: datetime, settings: Settings,
+               decision: RuleDecision | None = None) -> IngestResult:
+    """`decision`: the distribution rules' answer for this item, when the caller resolved the
+    whole batch at once (`resolve_rules`); otherwise it is resolved here."""
     c = item.customer
     customer = upsert_customer(session, CustomerData(**c.model_dump()), now)
     interaction, created = upsert_interaction(session, customer, InteractionData(
@@ -132,22 +127,25 @@ def ingest_one(session: Session, item: InteractionIn, *, now: datetime, settings
     if existing is not None:
         return IngestResult(item.external_id, interaction.id, created, existing)  # type: ignore[arg-type]
     return IngestResult(item.external_id, interaction.id, created,  # type: ignore[arg-type]
-                        *schedule_survey(session, customer, interaction, item, now=now, settings=settings))
+                        *schedule_survey(session, customer, interaction, item, now=now, settings=settings,
+                                        decision=decision))
 
 
 def schedule_survey(session: Session, customer: Customer, interaction: Interaction,
-                    item: InteractionIn, *, now: datetime, settings: Settings
-                    ) -> tuple[Invitation | None, str | None]:
+                    item: InteractionIn, *, now: datetime, settings: Settings,
+                    decision: RuleDecision | None = None) -> tuple[Invitation | None, str | None]:
     if item.survey_channel == "none":
         return None, "survey_channel=none: no survey requested"
-    rule = pick_rule(settings.survey_rules, item)
+    rule = decision or resolve_rules(session, [item], settings=settings)[0]
+    if rule.note and not (item.survey or item.survey_channel):
+        return None, rule.note  # the rule says no survey, or this one is outside its sample
     survey = survey_by_key(session, item.survey or rule.survey)
-    send_at = max(now, interaction.occurred_at + timedelta(minutes=settings.dispatch_delay_minutes))
-    expires_at = send_at + timedelta(days=settings.invitation_expiry_days)
-    if interaction.occurred_at + timedelta(days=settings.invitation_expiry_days) <= now:
+    send_at = max(now, interaction.occurred_at + rule.delay)
+    expires_at = send_at + rule.expiry
+    if interaction.occurred_at + rule.expiry <= now:
         # History import: asking about a contact this old would only confuse the customer.
         return None, "interaction is older than the survey expiry; no survey scheduled"
-    via = item.survey_channel or rule.via
+    via = item.survey_channel or (rule.via if rule.via != "none" else "auto")
     opted_out = opted_out_channels(session, customer, settings.secret_key)
     if opted_out >= {"sms", "email"} and optouts.suppressed(
             session, [customer.phone, customer.email], settings.secret_key):
@@ -158,7 +156,7 @@ def schedule_survey(session: Session, customer: Customer, interaction: Interacti
     invitation = create_invitation(
         session, customer=customer, survey=survey, channel=channel, send_at=send_at,
         expires_at=expires_at, now=now, interaction=interaction, locale=locale,
-        status=InvitationStatus.SCHEDULED,
+        status=InvitationStatus.SCHEDULED, reminder=rule.reminder,
     )
     return invitation, None
 
