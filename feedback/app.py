@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from feedback import deps
 from feedback.auth.permissions import allow
 from feedback.auth.service import configure_password_hashing
+from feedback.configuration.service import seed as seed_rules
 from feedback.db import check_schema, make_engine, migrate, transaction
 from feedback.edge import EdgeMiddleware
 from feedback.errors import error_handler
@@ -62,6 +63,7 @@ ROUTE_MODULES = [
     "feedback.auth.endpoints", "feedback.auth.pages",
     "feedback.integrations.endpoints", "feedback.integrations.pages",
     "feedback.integrations.inbound", "feedback.integrations.imports",
+    "feedback.configuration.endpoints", "feedback.configuration.pages",
 ]
 
 
@@ -108,6 +110,8 @@ def prepare_database(settings: Settings, engine: Engine) -> None:
         ensure_builtin_surveys(session)
         # The breach webhook / Slack URLs of the settings are event subscriptions (one system).
         sync_settings_endpoints(session, settings, utcnow())
+        # Distribution rules start as FEEDBACK_SURVEY_RULES said, once; later edits are kept.
+        seed_rules(session, settings, utcnow())
 
 
 def create_app(

@@ -99,6 +99,22 @@ def emit(session: Session, type_: str, subject: str, payload: dict[str, Any],
     return str(env["id"])
 
 
+def emit_many(session: Session, type_: str, items: list[tuple[str, dict[str, Any]]],
+              now: datetime) -> int:
+    """`emit` for a batch ((subject, data) each), one INSERT for all: the ingest batch path."""
+    if type_ not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type_!r}")
+    targets = [eid for eid, types in _listeners(session) if "*" in types or type_ in types]
+    if not targets or not items:
+        return 0
+    rows = []
+    for subject, data in items:
+        env = envelope(type_, subject, data, now)
+        rows.extend(delivery_row(eid, env, now) for eid in targets)
+    enqueue_many(session, rows)
+    return len(items)
+
+
 def emit_conn(conn: Connection, type_: str, subject: str, payload: dict[str, Any],
               now: datetime) -> str | None:
     """`emit` for code that holds a Connection (outreach's dispatcher, via the worker's
@@ -113,12 +129,26 @@ def customer_subject(customer_id: int | None) -> str:
     return f"customer:{customer_id}"
 
 
-def interaction_data(interaction: Any) -> dict[str, Any]:
+def interaction_data(interaction: Any, interaction_id: int | None = None,
+                     customer_id: int | None = None) -> dict[str, Any]:
+    """From an Interaction row, or from an ingest item with its new ids."""
+    channel = getattr(interaction.channel, "value", interaction.channel)
     return {"interaction": {
-        "id": interaction.id, "external_id": interaction.external_id,
-        "channel": interaction.channel, "occurred_at": interaction.occurred_at.isoformat(),
-        "agent": interaction.agent, "team": interaction.team, "queue": interaction.queue},
-        "customer_id": interaction.customer_id}
+        "id": interaction_id or getattr(interaction, "id", None),
+        "external_id": interaction.external_id, "channel": channel,
+        "occurred_at": interaction.occurred_at.isoformat(), "agent": interaction.agent,
+        "team": interaction.team, "queue": interaction.queue},
+        "customer_id": customer_id or getattr(interaction, "customer_id", None)}
+
+
+def interactions_created(session: Session, items: list[Any], ids: dict[str, int],
+                         created: set[str], customer_ids: list[int | None], now: datetime) -> None:
+    """`interaction.created` for the new ones of an ingest batch (items in batch order)."""
+    if not listening(session, "interaction.created"):
+        return
+    emit_many(session, "interaction.created", [
+        (customer_subject(cid), interaction_data(item, ids[item.external_id], cid))
+        for item, cid in zip(items, customer_ids, strict=True) if item.external_id in created], now)
 
 
 def response_data(response: Any, themes: list[str]) -> dict[str, Any]:

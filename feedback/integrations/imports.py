@@ -48,26 +48,40 @@ def import_form(request: Request[Any, Any, Any], data: Upload, now: Now, setting
     if len(raw) > MAX_BYTES:
         return _page(error="the file is larger than 10 MB: split it, or use `feedback import "
                            "interactions FILE.csv`", status=413)
+    name = upload.filename or "the file"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload.csv"
         path.write_bytes(raw)
         try:
-            _, rows = csv_import.read_rows(path)
-            valid, problems = csv_import.validate_rows(rows, settings, now)
-            if mode == "dry_run" or (problems and not skip_invalid):
-                return _page(report={"rows": len(rows), "valid": len(valid), "bad": len(rows) - len(valid),
-                                     "name": upload.filename}, problems=problems[:MAX_SHOWN],
-                             more=max(len(problems) - MAX_SHOWN, 0),
-                             status=200 if mode == "dry_run" else 422,
-                             error=None if mode == "dry_run" else
-                             "nothing was imported: fix the rows below, or tick \"skip invalid rows\"")
+            if mode == "dry_run":
+                summary, problems = _dry_run(path, settings, now, name)
+                return _page(report=summary, **_problems(problems))
             # One transaction, committed here in the handler's thread (as the CLI does).
             report = csv_import.import_file(request.app.state.engine, settings, path,
                                             skip_invalid=skip_invalid, schedule=not no_surveys)
         except csv_import.ImportFailed as exc:
-            return _page(error=str(exc).replace(str(path), upload.filename or "the file"),
-                         problems=exc.errors[:MAX_SHOWN], status=422)
-    return _page(done=report.summary(), problems=report.errors[:MAX_SHOWN])
+            return _page(error=str(exc).replace(str(path), name), status=422,
+                         **_problems(exc.errors))
+    return _page(done=report.summary(), **_problems(report.errors))
+
+
+def _problems(problems: list[str]) -> dict[str, Any]:
+    return {"problems": problems[:MAX_SHOWN], "more": max(len(problems) - MAX_SHOWN, 0)}
+
+
+def _dry_run(path: Path, settings: Any, now: Any, name: str) -> tuple[dict[str, Any], list[str]]:
+    """Every row checked by the import's own reader and validation; nothing is written."""
+    problems: list[str] = []
+    rows = valid = 0
+    ctx = {"phone_region": settings.default_phone_region, "now": now}
+    with path.open("rb") as handle:
+        _, records = csv_import.open_rows(path, handle)
+        for line, record in records:
+            rows += 1
+            valid += csv_import.validate_row(line, record, ctx, problems) is not None
+    if rows == 0:
+        raise csv_import.ImportFailed(f"{path} has a header but no rows")
+    return {"rows": rows, "valid": valid, "bad": rows - valid, "name": name}, problems
 
 
 routes = [imports_page, import_form]
