@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from feedback import i18n
 from feedback.ingest.schemas import InteractionBatch, InteractionIn
+from feedback.operations.rollups import mark_dirty
 from feedback.settings import Settings, SurveyRule
 from outreach import optouts
 from surveys.errors import ValidationFailed
@@ -126,7 +127,10 @@ def ingest_one(session: Session, item: InteractionIn, *, now: datetime, settings
     interaction, created = upsert_interaction(session, customer, InteractionData(
         external_id=item.external_id, channel=item.channel.value, occurred_at=item.occurred_at,
         agent=item.agent, team=item.team, queue=item.queue, meta=item.metadata,
-        operations=item.operations()), now)
+        operations=item.operations()), now,
+        # Sent again, it may carry other facts or another time: ids alone cannot tell the
+        # operations rollups that its old and new days changed.
+        on_existing=lambda old: mark_dirty(session, old.occurred_at, item.occurred_at))
     # A new interaction cannot have an invitation yet: skip the look-up on the hot path.
     existing = None if created else invitation_for(session, interaction.id)  # type: ignore[arg-type]
     if existing is not None:
