@@ -228,6 +228,38 @@ def queue_counts(session: Session, f: Filters, by: str | None = None,
     return out
 
 
+def grouped(session: Session, f: Filters, by: str, *, window: timedelta, now: datetime,
+            view: OpsView | None = None
+            ) -> tuple[dict[Any, QueueCounts], dict[Any, dict[str, int]]]:
+    """`queue_counts` and `fcr_views` per value of `by` together: the rolled-up part is one
+    read of one rollup table (both live side by side in it). Rollups hold the default repeat
+    window only; another window reads everything live."""
+    t, live = _parts(f, view if window == DEFAULT_REPEAT_WINDOW else None, {by})
+    counts: dict[Any, QueueCounts] = {}
+    fcr: dict[Any, dict[str, int]] = {}
+    if t is not None:
+        nq = len(QUEUE_MEASURES)
+        for row in session.execute(_rollup_stmt(t, f, live, [t.c[by]],
+                                                QUEUE_MEASURES + FCR_MEASURES)):
+            values = _ints(row[1:])
+            counts.setdefault(row[0], QueueCounts()).add(QueueCounts.from_row(values[:nq]))
+            _add_fcr(fcr, row[0], values[nq:])
+    if live is not None:
+        for key, c in _live_queue_counts(session, live, by).items():
+            counts.setdefault(key, QueueCounts()).add(c)
+        stmt = fcr_stmt(dialect(session), [ITX.c[by]], contact_where(live)[2:], live.start,
+                        live.end, window=window, now=now)
+        for row in session.execute(stmt):
+            _add_fcr(fcr, row[0], row[1:])
+    return counts, fcr
+
+
+def _add_fcr(out: dict[Any, dict[str, int]], key: Any, values: Sequence[Any]) -> None:
+    acc = out.setdefault(key, dict.fromkeys(FCR_MEASURES, 0))
+    for n, v in zip(FCR_MEASURES, values, strict=True):
+        acc[n] += int(v or 0)
+
+
 def daily_queue_counts(session: Session, f: Filters, view: OpsView | None = None
                        ) -> dict[Any, QueueCounts]:
     """QueueCounts per local day, each daylight-saving range with its own UTC offset."""
@@ -299,29 +331,15 @@ def fcr_stmt(d: str, keys: Sequence[Any], where: Sequence[Any], lo: datetime, hi
 
 
 def fcr_views(session: Session, f: Filters, *, window: timedelta, now: datetime,
-              by: str | None = None, view: OpsView | None = None
-              ) -> dict[Any, dict[str, int]]:
-    """The three FCR views per group, counted over the same contacts (see `fcr_stmt`), plus
-    where they disagree. Rollups hold the default repeat window only."""
-    t, live = _parts(f, view if window == DEFAULT_REPEAT_WINDOW else None,
-                     {by} if by else set())
+              by: str | None = None) -> dict[Any, dict[str, int]]:
+    """The three FCR views per group from live rows (see `fcr_stmt`), plus where they
+    disagree; the report reads them through `grouped`."""
     out: dict[Any, dict[str, int]] = {}
-
-    def add(key: Any, values: Sequence[Any]) -> None:
-        acc = out.setdefault(key, dict.fromkeys(FCR_MEASURES, 0))
-        for n, v in zip(FCR_MEASURES, values, strict=True):
-            acc[n] += int(v or 0)
-
-    if t is not None:
-        keys = [t.c[by]] if by else []
-        for row in session.execute(_rollup_stmt(t, f, live, keys, FCR_MEASURES)):
-            add(row[0] if by else None, row[len(keys):])
-    if live is not None:
-        keys = [ITX.c[by]] if by else []
-        stmt = fcr_stmt(dialect(session), keys, contact_where(live)[2:], live.start, live.end,
-                        window=window, now=now)
-        for row in session.execute(stmt):
-            add(row[0] if by else None, row[len(keys):])
+    keys = [ITX.c[by]] if by else []
+    stmt = fcr_stmt(dialect(session), keys, contact_where(f)[2:], f.start, f.end,
+                    window=window, now=now)
+    for row in session.execute(stmt):
+        _add_fcr(out, row[0] if by else None, row[len(keys):])
     return out
 
 
@@ -343,17 +361,21 @@ def satisfaction_group(name: str) -> Any:
     return ITX.c.agent if name == "agent" else levers()[name]
 
 
-def satisfaction_rows(session: Session, f: Filters, name: str, view: OpsView | None = None
-                      ) -> list[Row]:
-    """`satisfaction_by` for one lever (or the agent), settled days from the rollups."""
+def satisfaction_rows(session: Session, f: Filters, view: OpsView | None = None
+                      ) -> dict[str, list[Row]]:
+    """`satisfaction_by` for every lever and the agent (`SATISFACTION_GROUPS`), keyed by name:
+    settled days in one read of the satisfaction rollup, the rest live."""
     t, live = _parts(f, view, set(), grains=((OPS_SATISFACTION_DAILY, ("team",)),))
-    rows: list[Row] = []
+    rows: dict[str, list[Row]] = {name: [] for name in SATISFACTION_GROUPS}
     if t is not None:
-        stmt = _rollup_stmt(t, f, live, [t.c.value, t.c.kind], SATISFACTION_MEASURES).where(
-            t.c.dimension == name, *([t.c.kind == f.kind] if f.kind else []))
-        rows += [(v, k, *_ints(m)) for v, k, *m in session.execute(stmt)]
+        stmt = _rollup_stmt(t, f, live, [t.c.dimension, t.c.value, t.c.kind],
+                            SATISFACTION_MEASURES).where(*([t.c.kind == f.kind] if f.kind else []))
+        for name, value, kind, *m in session.execute(stmt):
+            if name in rows:
+                rows[name].append((value, kind, *_ints(m)))
     if live is not None:
-        rows += satisfaction_by(session, live, satisfaction_group(name))
+        for name in SATISFACTION_GROUPS:
+            rows[name] += satisfaction_by(session, live, satisfaction_group(name))
     return rows
 
 
