@@ -100,3 +100,105 @@ def translator(locale: str) -> Any:
         return t(locale, key, **params)
 
     return _t
+
+
+# --- staff pages: the viewer's language, and numbers/dates/plurals through Babel ---------------
+# Staff pages and customer pages read the same catalogues; staff keys carry the prefix `staff.`.
+# The viewer's language is their choice (the `ui_lang` cookie, set by POST /language from the
+# switcher in the navigation), else their browser's Accept-Language, else English — negotiated
+# by `resolve` above, the one negotiation helper of the project.
+
+COOKIE = "ui_lang"
+# Babel formats with CLDR's symbols but always writes Latin digits; a locale whose default
+# numbering system is another script (Persian: arabext) gets its digits here.
+_DIGITS = {"arabext": "۰۱۲۳۴۵۶۷۸۹", "arab": "٠١٢٣٤٥٦٧٨٩"}
+
+
+def request_locale(request: Any) -> str:
+    """The language of the page this request asks for (duck-typed: any object with `cookies`
+    and `headers`, e.g. a Litestar Request). Cached on the request scope."""
+    if request is None:
+        return DEFAULT
+    scope = getattr(request, "scope", None)
+    state = scope.setdefault("state", {}) if isinstance(scope, dict) else {}
+    if "ui_locale" not in state:
+        chosen = request.cookies.get(COOKIE) if hasattr(request, "cookies") else None
+        state["ui_locale"] = resolve(chosen, request.headers.get("accept-language"))
+    return str(state["ui_locale"])
+
+
+@lru_cache(maxsize=16)
+def _babel(locale: str) -> Any:
+    from babel import Locale
+
+    try:
+        return Locale.parse(locale.replace("-", "_"))
+    except (ValueError, LookupError):
+        return Locale.parse("en")
+
+
+def localise_digits(locale: str, text: str) -> str:
+    """Latin digits in `text` written in the locale's own digits (Persian ۰–۹)."""
+    table = _DIGITS.get(_babel(locale).default_numbering_system or "latn")
+    return text.translate(str.maketrans("0123456789", table)) if table else text
+
+
+def number(locale: str, value: float | int | None, decimals: int | None = None,
+           *, sign: bool = False) -> str:
+    """A number the reader's way: grouping, decimal mark, digits ("1,234.5", "۱٬۲۳۴٫۵")."""
+    from babel.numbers import format_decimal
+
+    if value is None:
+        return "—"
+    pattern = None if decimals is None else "#,##0" + ("." + "0" * decimals if decimals else "")
+    text = format_decimal(value, format=pattern, locale=_babel(locale),
+                          numbering_system="default")
+    if sign and value > 0:
+        text = "+" + text
+    return localise_digits(locale, text)
+
+
+def percent(locale: str, value: float | None, decimals: int = 1) -> str:
+    """`value` is already a percentage (67.9 → "67.9%", "٪۶۷٫۹")."""
+    from babel.numbers import format_percent
+
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+    return localise_digits(locale, format_percent(value / 100, format=pattern,
+                                                  locale=_babel(locale),
+                                                  numbering_system="default"))
+
+
+def when(locale: str, value: Any, tz: Any = None, *, date: str = "yMMMd", time: str = "Hm") -> str:
+    """A date-time in the reader's language and zone `tz` (a name or ZoneInfo; UTC if None),
+    from CLDR skeletons joined the locale's way: "Nov 2, 2026, 14:05" / "2026年11月2日 14:05"."""
+    from babel.dates import format_skeleton, get_timezone
+
+    if value is None:
+        return ""
+    loc = _babel(locale)
+    zone = get_timezone(tz) if isinstance(tz, str) else tz
+    local = value.astimezone(zone) if zone is not None and value.tzinfo else value
+    parts = [format_skeleton(s, local, locale=loc) for s in (date, time) if s]
+    text = parts[0] if len(parts) == 1 else str(loc.datetime_formats["medium"]).format(
+        parts[1], parts[0])
+    return localise_digits(locale, text)
+
+
+def day(locale: str, value: Any, skeleton: str = "yMMMd") -> str:
+    """A calendar date ("Nov 2, 2026"); a datetime is shown as its own (already local) date."""
+    from babel.dates import format_skeleton
+
+    if value is None:
+        return ""
+    return localise_digits(locale, format_skeleton(skeleton, value, locale=_babel(locale)))
+
+
+def plural_key(locale: str, key: str, n: float) -> str:
+    """`key.one` or `key.other` (CLDR plural rules); catalogues with one form use `.other`."""
+    form = _babel(locale).plural_form(abs(n))
+    wanted = f"{key}.{form}"
+    if wanted in _load(locale if locale in available() else DEFAULT):
+        return wanted
+    return f"{key}.other"

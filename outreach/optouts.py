@@ -100,6 +100,20 @@ def opted_out_channels(session: Session, addresses: Iterable[str | None],
     return {"sms", "email"} if "all" in found else found & {"sms", "email"}
 
 
+def channels_by_address(session: Session, addresses: Iterable[str | None],
+                        key: str | bytes | None = None) -> dict[str, set[str]]:
+    """Set-based form for a batch (ingest): every opt-out row of these addresses (with `key`,
+    of their hashed suppression entries too), as address → channels, in one look-up."""
+    wanted = _wanted(addresses, key)
+    found: dict[str, set[str]] = {}
+    for i in range(0, len(wanted), 5000):  # below either engine's bound-parameter limit
+        rows = session.execute(select(OptOut.channel, OptOut.address).where(
+            OptOut.address.in_(wanted[i:i + 5000]))).all()  # type: ignore[attr-defined]
+        for channel, address in rows:
+            found.setdefault(address, set()).add(channel)
+    return found
+
+
 def is_opted_out(session: Session, channel: str, address: str | None,
                  key: str | bytes | None = None) -> bool:
     """May `address` be contacted on `channel`? No address means there is nothing to send to,

@@ -7,7 +7,6 @@ never send anything (dispatch reads the invitation rows later).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -122,8 +121,7 @@ class InteractionData:
 
 
 def upsert_interaction(
-    session: Session, customer: Customer, data: InteractionData, now: datetime,
-    on_existing: Callable[[Interaction], None] | None = None,
+    session: Session, customer: Customer, data: InteractionData, now: datetime
 ) -> tuple[Interaction, bool]:
     """Idempotent on the external id: a retried webhook updates, never duplicates.
 
@@ -146,8 +144,6 @@ def upsert_interaction(
             f"customer {now_named}: send it with the same customer, or use a new external_id",
             field="customer", code="customer_mismatch",
             extra={"interaction_customer": was, "requested_customer": now_named})
-    if not created and on_existing is not None:
-        on_existing(interaction)  # before the update: the caller may need the old values
     for field in ("channel", "occurred_at", "agent", "team", "queue"):
         value = getattr(data, field)
         if value is not None:
@@ -187,6 +183,7 @@ def create_invitation(
     purpose: str = "survey",
     status: str = InvitationStatus.SCHEDULED,
     status_reason: str | None = None,
+    reminder: bool = True,
 ) -> Invitation:
     invitation = Invitation(
         token=new_token(),
@@ -198,6 +195,7 @@ def create_invitation(
         locale=locale,
         status=status,
         status_reason=status_reason,
+        reminder=reminder,
         send_at=send_at,
         expires_at=expires_at,
         created_at=now,

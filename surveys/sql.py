@@ -6,6 +6,7 @@ unique index and `INSERT … ON CONFLICT`, never by a SELECT followed by an INSE
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,3 +36,43 @@ def insert_ignore(bind: Session | Connection, table: sa.Table,
     stmt = (dialect_insert(bind, table).on_conflict_do_nothing(index_elements=conflict)
             .returning(table.c[conflict[0]]))
     return len(bind.execute(stmt, values if isinstance(values, list) else [values]).all())
+
+
+def insert_rows(bind: Session | Connection, table: sa.Table, rows: list[dict[str, Any]], *,
+                conflict: list[str] | None = None, returning: tuple[Any, ...] = ()) -> list[Any]:
+    """Many rows in one statement, `ON CONFLICT (conflict) DO NOTHING` when given; the
+    RETURNING rows (in no particular order — match them by a key).
+
+    On PostgreSQL the rows go as one array per column (`INSERT … SELECT unnest(…)`): a
+    multi-row VALUES list costs the driver time per placeholder (thousands for a batch of
+    500), and its statement is too long for the driver's cache; arrays are a dozen parameters.
+    SQLite gets the multi-row VALUES statement SQLAlchemy batches an executemany into."""
+    if not rows:
+        return []
+    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    stmt = dialect_insert(bind, table)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        columns = list(rows[0])
+        arrays = []
+        for name in columns:
+            col, values = table.c[name], [r[name] for r in rows]
+            if isinstance(col.type, sa.JSON):  # no json[] adapter needed: text, cast per row
+                texts = [None if v is None else json.dumps(v) for v in values]
+                arrays.append(sa.cast(sa.func.unnest(sa.bindparam(
+                    f"u_{name}", texts, type_=ARRAY(sa.Text))), col.type))
+            else:
+                arrays.append(sa.func.unnest(sa.cast(sa.bindparam(
+                    f"u_{name}", values, type_=ARRAY(col.type)), ARRAY(col.type))))
+        stmt = stmt.from_select(columns, sa.select(*arrays))
+        params: Any = None
+    else:
+        params = rows
+    if conflict:
+        stmt = stmt.on_conflict_do_nothing(index_elements=conflict)
+    if returning:
+        stmt = stmt.returning(*returning)
+        return list(bind.execute(stmt, params).all())
+    bind.execute(stmt, params)
+    return []

@@ -60,6 +60,8 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     "public.demo": _EVERYONE,
     # The one-time link an invited person (or a password reset) sets a password with.
     "public.account_link": _EVERYONE,
+    # The language switcher of every page (a cookie; anyone may choose how pages read).
+    "public.language": _EVERYONE,
     # Signed-in staff.
     "staff.whoami": {RECOVERY: _A, LEAD: _A},
     # Writing interactions is all an integration key (role ingest) can do.
@@ -102,6 +104,10 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     # Pipeline alerts (bad provider credentials, failure spikes, stalls): admins are paged.
     "pipeline.alert.read": {},
     "pipeline.alert.resolve": {},
+    # Configuration edited in the product (distribution rules, surveys, policies): leads read
+    # it (and try the rules on an interaction); changing it is the admins'.
+    "config.read": {LEAD: _A},
+    "config.write": {},
     # Accounts, keys and the audit log.
     "account.manage": {},
     "apikey.manage": {},

@@ -1,24 +1,25 @@
 """`feedback import interactions FILE.csv`: bulk history with a row-numbered error report.
 
-Two passes: every row is validated first, so a file with a bad row imports nothing (unless
+Streamed in one pass (see `import_file`): a file with a bad row imports nothing (unless
 --skip-invalid) and the report lists every bad row at once, by its line number in the file.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from feedback.db import transaction
+from feedback.ingest.batch import ingest_batch
 from feedback.ingest.schemas import OPERATION_FIELDS, InteractionIn
-from feedback.ingest.service import ingest_one, pydantic_errors
+from feedback.ingest.service import pydantic_errors
 from feedback.settings import Settings
 from surveys.types import utcnow
 
@@ -50,17 +51,35 @@ class ImportReport:
                 f"{self.surveys_scheduled} surveys scheduled, {self.skipped} skipped")
 
 
-def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ImportFailed(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFailed(f"{path} is not UTF-8 (byte {exc.start}): save it as UTF-8 CSV") from exc
+class _Lines:
+    """The file's lines, decoded one at a time (bounded memory), counting the bytes read so
+    progress can be shown from the first line. A byte that is not UTF-8 stops the import."""
+
+    def __init__(self, handle: BinaryIO, path: Path) -> None:
+        self.handle, self.path, self.bytes = handle, path, 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        raw = self.handle.readline()
+        if not raw:
+            raise StopIteration
+        start, self.bytes = self.bytes, self.bytes + len(raw)
+        if start == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+            start += 3
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportFailed(f"{self.path} is not UTF-8 (byte {start + exc.start}): save it as "
+                               "UTF-8 CSV; nothing was imported") from exc
+
+
+def open_rows(path: Path, handle: BinaryIO) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """The header (checked) and an iterator of (line number, record), read as it goes."""
     # strict: an unterminated quote is an error, not a field that swallows the rest of the file
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.DictReader(_Lines(handle, path), strict=True)
     try:
         fieldnames = reader.fieldnames
     except csv.Error as exc:
@@ -77,21 +96,21 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ImportFailed(f"missing required column(s): {', '.join(missing)}")
-    rows = []
-    while True:
-        start = reader.line_num + 1  # a quoted value may span lines: name the row's first
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise ImportFailed(f"line {start}: {_csv_problem(exc)}; nothing was imported") from exc
-        if None in record:
-            raise ImportFailed(f"line {reader.line_num}: more values than columns")
-        rows.append((start, record))
-    if not rows:
-        raise ImportFailed(f"{path} has a header but no rows")
-    return header, rows
+
+    def records() -> Iterator[tuple[int, dict[str, str]]]:
+        while True:
+            start = reader.line_num + 1  # a quoted value may span lines: name the row's first
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise ImportFailed(f"line {start}: {_csv_problem(exc)}; nothing was imported") from exc
+            if None in record:
+                raise ImportFailed(f"line {reader.line_num}: more values than columns")
+            yield start, record
+
+    return header, records()
 
 
 def _csv_problem(exc: csv.Error) -> str:
@@ -113,62 +132,104 @@ def row_to_payload(record: dict[str, str]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if v is not None}
 
 
-def validate_rows(rows: list[tuple[int, dict[str, str]]], settings: Settings,
-                  now: datetime | None = None) -> tuple[list[InteractionIn], list[str]]:
-    ctx = {"phone_region": settings.default_phone_region, "now": now or utcnow()}
-    valid, errors = [], []
-    for line, record in rows:
-        try:
-            valid.append(InteractionIn.model_validate(row_to_payload(record), context=ctx))
-        except ValidationError as exc:
-            for err in pydantic_errors(exc):
-                column = err["field"].replace("customer.", "customer_")
-                errors.append(f"line {line}: {column}: {err['message']}")
-    return valid, errors
+def validate_row(line: int, record: dict[str, str], ctx: dict[str, Any],
+                 errors: list[str]) -> InteractionIn | None:
+    try:
+        return InteractionIn.model_validate(row_to_payload(record), context=ctx)
+    except ValidationError as exc:
+        for err in pydantic_errors(exc):
+            column = err["field"].replace("customer.", "customer_")
+            errors.append(f"line {line}: {column}: {err['message']}")
+        return None
 
 
 def import_file(engine: Engine, settings: Settings, path: Path, *, skip_invalid: bool = False,
                 schedule: bool = True, console: Any = None) -> ImportReport:
-    _, rows = read_rows(path)
-    valid, errors = validate_rows(rows, settings)
-    report = ImportReport(rows=len(rows), errors=errors, skipped=len(rows) - len(valid))
-    if errors and not skip_invalid:
-        raise ImportFailed(
-            f"{len(errors)} problem(s) in {report.skipped} of {len(rows)} rows; nothing was "
-            "imported (fix them, or pass --skip-invalid to import the valid rows)", errors)
-    if not schedule:
-        for item in valid:
-            item.survey_channel = "none"
-    progress = _progress(console, len(valid))
-    # One transaction for the whole file: an import either lands completely or not at all.
-    with transaction(engine) as session:
-        for i, item in enumerate(valid, 1):
-            result = ingest_one(session, item, now=utcnow(), settings=settings)
-            report.imported += 1
-            report.created += int(result.created)
-            report.surveys_scheduled += int(result.invitation is not None and result.created)
-            if i % BATCH == 0:
-                session.flush()
-                session.expunge_all()  # keep memory flat on big files
-                if progress:
-                    progress(BATCH)
-        if progress:
-            progress(len(valid) % BATCH)
+    """One pass over the file: each row is validated and the valid ones are written in batches
+    of BATCH as it goes (memory stays flat however long the file). One transaction for the
+    whole file: at the first bad row (without --skip-invalid) writing stops, the rest is only
+    checked so every problem is reported, and the transaction is rolled back — nothing lands."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise ImportFailed(f"cannot read {path}: {exc.strerror}") from exc
+    with handle:
+        _, rows = open_rows(path, handle)
+        progress = Progress(console, path)
+        report = ImportReport()
+        problems: list[str] = []
+        ctx = {"phone_region": settings.default_phone_region, "now": utcnow()}
+        with transaction(engine) as session:
+            batch: dict[str, InteractionIn] = {}
+            for line, record in rows:
+                report.rows += 1
+                item = validate_row(line, record, ctx, problems)
+                if item is None:
+                    report.skipped += 1
+                    if not skip_invalid:  # nothing more is written: the import is refused
+                        batch.clear()
+                elif skip_invalid or not problems:
+                    if not schedule:
+                        item.survey_channel = "none"
+                    if item.external_id in batch:  # a later row updates it, as row by row
+                        _write(session, batch, report, settings)
+                    batch[item.external_id] = item
+                    if len(batch) >= BATCH:
+                        _write(session, batch, report, settings)
+                progress.update(report, handle.tell())
+            if report.rows == 0:
+                raise ImportFailed(f"{path} has a header but no rows")
+            if problems and not skip_invalid:
+                raise ImportFailed(
+                    f"{len(problems)} problem(s) in {report.skipped} of {report.rows} rows; "
+                    "nothing was imported (fix them, or pass --skip-invalid to import the valid "
+                    "rows)", problems)
+            _write(session, batch, report, settings)
+            progress.done(report)
+    report.errors = problems
     return report
 
 
-def _progress(console: Any, total: int) -> Any:
-    if console is None:
-        return None
-    from rich.progress import Progress
+def _write(session: Any, batch: dict[str, InteractionIn], report: ImportReport,
+           settings: Settings) -> None:
+    if not batch:
+        return
+    for result in ingest_batch(session, list(batch.values()), now=utcnow(), settings=settings):
+        report.imported += 1
+        report.created += int(result.created)
+        report.surveys_scheduled += int(result.invitation is not None and result.created)
+    batch.clear()
 
-    bar = Progress(console=console, transient=True)
-    task = bar.add_task("importing", total=total)
-    bar.start()
 
-    def advance(n: int) -> None:
-        bar.advance(task, n)
-        if bar.finished:
-            bar.stop()
+class Progress:
+    """A bar on a terminal; elsewhere (a log, a pipe) a plain line every few seconds. Measured
+    in bytes of the file, so it moves from the first line without counting the rows first."""
 
-    return advance
+    EVERY_SECONDS = 5.0
+
+    def __init__(self, console: Any, path: Path) -> None:
+        self.console, self.total = console, max(path.stat().st_size, 1)
+        self.bar: Any = None
+        self.last = time.monotonic()
+        if console is None:
+            return
+        if console.is_terminal:
+            from rich.progress import Progress as Bar
+
+            self.bar = Bar(console=console, transient=True)
+            self.task = self.bar.add_task("importing", total=self.total)
+            self.bar.start()
+        else:
+            console.print(f"importing {path.name} ({self.total / 1e6:.1f} MB)", soft_wrap=True)
+
+    def update(self, report: ImportReport, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+        elif self.console is not None and time.monotonic() - self.last >= self.EVERY_SECONDS:
+            self.last = time.monotonic()
+            self.console.print(f"{100 * done // self.total}%: {report.rows} rows read, "
+                               f"{report.imported} written", soft_wrap=True)
+
+    def done(self, report: ImportReport) -> None:
+        if self.bar is not None:
+            self.bar.stop()

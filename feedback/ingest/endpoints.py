@@ -9,8 +9,9 @@ from litestar.params import JSONBody
 
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
+from feedback.ingest.batch import ingest_batch
 from feedback.ingest.schemas import InteractionBatch, InteractionIn
-from feedback.ingest.service import ingest_one, invitation_public, parse_payload
+from feedback.ingest.service import invitation_public, parse_payload
 
 
 @post(
@@ -29,7 +30,7 @@ from feedback.ingest.service import ingest_one, invitation_public, parse_payload
 )
 def post_interactions(data: JSONBody[Any], db: Db, now: Now, settings: Conf) -> Response[dict[str, Any]]:
     items = parse_payload(data, settings, now)
-    results = [ingest_one(db, item, now=now, settings=settings) for item in items]
+    results = ingest_batch(db, items, now=now, settings=settings)
     body = {"results": [
         {"external_id": r.external_id, "interaction_id": r.interaction_id, "created": r.created,
          "invitation": invitation_public(r.invitation, settings), "note": r.note}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import locale as pylocale
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,9 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=366)
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_phone(value: str, region: str | None) -> str:
+    # Cached: parsing is ~0.2 ms, and a bulk import names the same customers again and again.
     try:
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
@@ -29,6 +32,15 @@ def normalise_phone(value: str, region: str | None) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError(f"{value!r} is not a valid phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=65536)
+def normalise_email(value: str) -> str:
+    # Cached like the phone: a refused address raises, and an exception is never cached.
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a valid email address: {exc}") from exc
 
 
 class _In(BaseModel):
@@ -59,10 +71,7 @@ class CustomerIn(_In):
     def _email(cls, v: str | None) -> str | None:
         if not v:
             return None
-        try:
-            return validate_email(v, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValueError(f"{v!r} is not a valid email address: {exc}") from exc
+        return normalise_email(v)
 
     @field_validator("phone")
     @classmethod

@@ -1,31 +1,23 @@
 """Ingest: an interaction comes in, the customer and interaction are upserted and the survey
-invitation is scheduled by the configured rules. Idempotent on the interaction's external id."""
+invitation is scheduled by the configured rules. Idempotent on the interaction's external id.
+
+Parsing, the survey rules and the channel choice live here; the writes are set-based, a whole
+batch at a time (`feedback.ingest.batch`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from feedback import i18n
 from feedback.ingest.schemas import InteractionBatch, InteractionIn
-from feedback.operations.rollups import mark_dirty
-from feedback.settings import Settings, SurveyRule
+from feedback.settings import Settings
 from outreach import optouts
 from surveys.errors import ValidationFailed
-from surveys.models import Customer, Interaction, Invitation, InvitationStatus
-from surveys.service import (
-    CustomerData,
-    InteractionData,
-    create_invitation,
-    invitation_for,
-    survey_by_key,
-    upsert_customer,
-    upsert_interaction,
-)
+from surveys.models import Customer, Invitation
 
 
 def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
@@ -85,15 +77,6 @@ def _invalid(errors: list[dict[str, str]]) -> ValidationFailed:
 _ = InteractionBatch  # documented shape for OpenAPI
 
 
-def pick_rule(rules: list[SurveyRule], interaction: InteractionIn) -> SurveyRule:
-    fields = {"channel": interaction.channel.value, "team": interaction.team or "",
-              "queue": interaction.queue or "", "agent": interaction.agent or ""}
-    for rule in rules:
-        if all(fields.get(k) == v for k, v in rule.when.items()):
-            return rule
-    return SurveyRule()
-
-
 def opted_out_channels(session: Session, customer: Customer,
                        key: str | None = None) -> set[str]:
     return optouts.opted_out_channels(session, [customer.phone, customer.email], key)
@@ -122,52 +105,17 @@ class IngestResult:
 
 
 def ingest_one(session: Session, item: InteractionIn, *, now: datetime, settings: Settings) -> IngestResult:
-    c = item.customer
-    customer = upsert_customer(session, CustomerData(**c.model_dump()), now)
-    interaction, created = upsert_interaction(session, customer, InteractionData(
-        external_id=item.external_id, channel=item.channel.value, occurred_at=item.occurred_at,
-        agent=item.agent, team=item.team, queue=item.queue, meta=item.metadata,
-        operations=item.operations()), now,
-        # Sent again, it may carry other facts or another time: ids alone cannot tell the
-        # operations rollups that its old and new days changed.
-        on_existing=lambda old: mark_dirty(session, old.occurred_at, item.occurred_at))
-    # A new interaction cannot have an invitation yet: skip the look-up on the hot path.
-    existing = None if created else invitation_for(session, interaction.id)  # type: ignore[arg-type]
-    if existing is not None:
-        return IngestResult(item.external_id, interaction.id, created, existing)  # type: ignore[arg-type]
-    return IngestResult(item.external_id, interaction.id, created,  # type: ignore[arg-type]
-                        *schedule_survey(session, customer, interaction, item, now=now, settings=settings))
+    """One interaction (tests, the demo seeder): the batch path with a batch of one, and the
+    invitation as an ORM object the caller may change."""
+    from feedback.ingest.batch import ingest_batch
+
+    [r] = ingest_batch(session, [item], now=now, settings=settings)
+    invitation = session.get(Invitation, r.invitation.id) if r.invitation else None
+    return IngestResult(r.external_id, r.interaction_id, r.created, invitation, r.note)
 
 
-def schedule_survey(session: Session, customer: Customer, interaction: Interaction,
-                    item: InteractionIn, *, now: datetime, settings: Settings
-                    ) -> tuple[Invitation | None, str | None]:
-    if item.survey_channel == "none":
-        return None, "survey_channel=none: no survey requested"
-    rule = pick_rule(settings.survey_rules, item)
-    survey = survey_by_key(session, item.survey or rule.survey)
-    send_at = max(now, interaction.occurred_at + timedelta(minutes=settings.dispatch_delay_minutes))
-    expires_at = send_at + timedelta(days=settings.invitation_expiry_days)
-    if interaction.occurred_at + timedelta(days=settings.invitation_expiry_days) <= now:
-        # History import: asking about a contact this old would only confuse the customer.
-        return None, "interaction is older than the survey expiry; no survey scheduled"
-    via = item.survey_channel or rule.via
-    opted_out = opted_out_channels(session, customer, settings.secret_key)
-    if opted_out >= {"sms", "email"} and optouts.suppressed(
-            session, [customer.phone, customer.email], settings.secret_key):
-        # An erased customer's address, seen again: their erasure said "never again".
-        return None, "this address belongs to an erased customer: no survey scheduled"
-    channel = choose_channel(customer, via, opted_out)
-    locale = i18n.resolve(customer.locale or settings.default_locale)
-    invitation = create_invitation(
-        session, customer=customer, survey=survey, channel=channel, send_at=send_at,
-        expires_at=expires_at, now=now, interaction=interaction, locale=locale,
-        status=InvitationStatus.SCHEDULED,
-    )
-    return invitation, None
-
-
-def invitation_public(inv: Invitation | None, settings: Settings) -> dict[str, Any] | None:
+def invitation_public(inv: Any, settings: Settings) -> dict[str, Any] | None:
+    """An `Invitation` or the batch's `InvitationView` (same attributes) as the API shows it."""
     if inv is None:
         return None
     return {"id": inv.id, "token": inv.token, "url": f"{settings.public_url}/s/{inv.token}",

@@ -39,12 +39,10 @@ from feedback.settings import Settings
 from surveys.errors import DomainError, ValidationFailed
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-DONE_MESSAGES = {
-    "claimed": "The task is yours.", "released": "The task is back in the queue.",
-    "assigned": "Task assigned.", "contact": "Contact attempt logged.",
-    "resolved": "Task resolved.", "closed": "Task closed.", "priority": "Priority changed.",
-    "availability": "Availability saved.",
-}
+# Catalogue keys (feedback/locales/*.json): the page shows them in the viewer's language.
+DONE_MESSAGES = {k: f"staff.done.{k}" for k in (
+    "claimed", "released", "assigned", "contact", "resolved", "closed", "priority",
+    "availability")}
 
 
 def _common(now: datetime) -> dict[str, Any]:
@@ -94,11 +92,12 @@ def _channels(customer: Any) -> list[str]:
     return [c.value for c in ContactChannel if usable[c] or not (phone or email)]
 
 
-def _local_time(customer: Any, now: datetime) -> str | None:
+def _customer_zone(customer: Any) -> ZoneInfo | None:
+    """The customer's zone, when known and valid: the page shows their local time in it."""
     if not (customer and customer.time_zone):
         return None
     try:
-        return now.astimezone(ZoneInfo(customer.time_zone)).strftime("%a %H:%M")
+        return ZoneInfo(customer.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         return None
 
@@ -134,7 +133,7 @@ def _task_page(db: Session, request: Request[Any, Any, Any], task_id: int, setti
         "form": form or {}, "form_name": form_name, "notice": DONE_MESSAGES.get(done or ""),
         "next_task": _next_task(db, principal, settings, now, task_id)
         if done in ("resolved", "closed") else None,
-        "customer_time": _local_time(context.get("customer"), now),
+        "customer_zone": _customer_zone(context.get("customer")),
         "users": repository.assignable_users(db) if principal.role in ("lead", "admin") else [],
         "root_causes": settings.recovery_root_causes, "outcomes": [o.value for o in Outcome],
         "channels": _channels(context.get("customer")),

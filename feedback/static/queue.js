@@ -9,12 +9,22 @@
   var skew = Date.parse(root.getAttribute("data-server-now")) - Date.now();
   if (isNaN(skew)) skew = 0;
 
+  // The wording comes from the page (the viewer's language): data-t-* templates and digits.
+  function text(name, fallback) { return root.getAttribute("data-t-" + name) || fallback; }
+  var digits = root.getAttribute("data-digits") || "0123456789";
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, key) {
+      return key in values ? String(values[key]).replace(/[0-9]/g, function (c) {
+        return digits.charAt(+c);
+      }) : all;
+    });
+  }
   function span(seconds) {
     var d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600),
         m = Math.floor((seconds % 3600) / 60);
-    if (d) return d + " d " + h + " h";
-    if (h) return h + " h " + m + " min";
-    return m + " min";
+    if (d) return fill(text("dh", "{d} d {h} h"), {d: d, h: h});
+    if (h) return fill(text("hm", "{h} h {m} min"), {h: h, m: m});
+    return fill(text("m", "{m} min"), {m: m});
   }
 
   function tick() {
@@ -23,7 +33,8 @@
     for (var i = 0; i < items.length; i++) {
       var el = items[i];
       var left = Math.round((Date.parse(el.getAttribute("data-due")) - now) / 1000);
-      el.textContent = left < 0 ? "overdue by " + span(-left) : "in " + span(left);
+      el.textContent = left < 0 ? fill(text("overdue", "overdue by {t}"), {t: span(-left)})
+                                : fill(text("in", "in {t}"), {t: span(left)});
       el.classList.toggle("is-overdue", left < 0);
       el.classList.toggle("is-soon", left >= 0 && left < 4 * 3600);
       var row = el.closest("tr");

@@ -11,6 +11,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel import select
 
+from feedback import i18n
 from feedback.auth import audit, sessions, throttle
 from feedback.auth.guards import resolve_principal
 from feedback.auth.models import Role, User
@@ -18,6 +19,7 @@ from feedback.auth.permissions import allow
 from feedback.auth.service import hash_password, needs_rehash, verify_password
 from feedback.deps import Conf, Db, Now
 from feedback.health.repository import open_alerts
+from surveys.errors import ValidationFailed
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -58,7 +60,7 @@ def login(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
         if wait:
             return _too_many(context, wait)
         return Template(template_name="staff/login.html", status_code=401,
-                        context={**context, "error": "Wrong email or password."})
+                        context={**context, "error": "staff.login.wrong"})
     throttle.record_success(db, email, now)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -72,11 +74,12 @@ def login(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
 
 
 def _too_many(context: dict[str, Any], wait: int) -> Template:
-    minutes = f"{-(-wait // 60)} minute(s)" if wait >= 60 else f"{wait} second(s)"
+    key, n = (("staff.login.too_many_minutes", -(-wait // 60)) if wait >= 60
+              else ("staff.login.too_many_seconds", wait))
     return Template(template_name="staff/login.html", status_code=429,
                     headers={"Retry-After": str(wait)},
-                    context={**context, "retry_after": wait,
-                             "error": f"Too many failed sign-ins. Try again in {minutes}."})
+                    context={**context, "retry_after": wait, "error": key,
+                             "error_params": {"n": n}})
 
 
 @post("/logout", sync_to_thread=True, guards=[allow("public.login")], include_in_schema=False,
@@ -100,6 +103,20 @@ def home(request: Request[Any, Any, Any], db: Db) -> Redirect | Template:
                     context={"principal": principal, "alerts": alerts})
 
 
+@post("/language", sync_to_thread=False, guards=[allow("public.language")],
+      include_in_schema=False, status_code=303)
+def choose_language(request: Request[Any, Any, Any], settings: Conf, data: Form) -> Redirect:
+    """The switcher in the navigation: remember the chosen language for a year (a cookie, so
+    it also works on the sign-in page) and go back to the page it was chosen on."""
+    lang = (data.get("lang") or "")[:20]
+    if lang not in i18n.available():
+        raise ValidationFailed(f"lang: choose one of {', '.join(i18n.available())}", field="lang")
+    response = Redirect(_safe_next(data.get("next")), status_code=303)
+    response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, path="/", samesite="lax",
+                        httponly=True, secure=settings.public_url.startswith("https"))
+    return response
+
+
 @get("/whoami", sync_to_thread=True, guards=[allow("staff.whoami")], include_in_schema=False)
 def whoami(request: Request[Any, Any, Any]) -> dict[str, Any]:
     p = resolve_principal(request)
@@ -107,4 +124,4 @@ def whoami(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {"name": p.name, "role": p.role, "team": p.team, "via": p.via}
 
 
-routes = [login_page, login, logout, home, whoami]
+routes = [login_page, login, logout, home, choose_language, whoami]

@@ -4,8 +4,8 @@ Three grains (see feedback/operations/rollup_models.py), the state of the rollup
 dirty marks of changes that ids do not reveal. The tables start empty: the worker's
 `operations.rollups` job fills them; until then the report reads live rows.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-01 18:30:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0012"
+revision: str = "0014"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,203 @@
+"""Write paths against their limit (issue #11), product and bare reference in the same run.
+
+On SQLite and PostgreSQL (a scratch database each):
+  * ingest over HTTP: `feedback serve` vs a bare Litestar app doing only the essential Core SQL
+    (benchmarks/_bare_ingest.py), batches of 500 posted one after another;
+  * CSV import: `feedback import interactions` (in process) vs a bare streaming Core script;
+  * answers: `POST /s/{token}` with 1 and 8 clients vs the bare answer app of
+    benchmarks/submit_bench.py (its servers and seeding are reused);
+  * statements per 500-row ingest request and per promoter answer, counted in process with a
+    `before_cursor_execute` listener on the product's engine.
+Every product figure is printed beside the bare one and as a ratio.
+
+    .venv/bin/python benchmarks/write_paths.py            # 20k rows, 2000 answers
+    .venv/bin/python benchmarks/write_paths.py --smoke    # small: under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+
+from benchmarks import _bare_ingest  # noqa: E402
+from benchmarks._pgdb import scratch_database  # noqa: E402
+from benchmarks.submit_bench import ADMIN_KEY, Server, _run, seed  # noqa: E402
+from feedback.app import prepare_database  # noqa: E402
+from feedback.db import make_engine  # noqa: E402
+from feedback.ingest.csv_import import import_file  # noqa: E402
+from feedback.settings import Settings  # noqa: E402
+
+BATCH = 500
+SERVE = [sys.executable, "-m", "feedback", "serve"]
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(database_url=url, secret_key="bench" * 8, admin_api_key=ADMIN_KEY,
+                    dispatch_delay_minutes=30)
+
+
+def interactions(prefix: str, n: int) -> list[dict[str, Any]]:
+    at = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0).isoformat()
+    return [{"external_id": f"{prefix}-{i}", "channel": "phone", "occurred_at": at,
+             "agent": f"agent{i % 40}", "team": f"team{i % 5}",
+             "customer": {"external_id": f"{prefix}C-{i // 2}", "name": "Ana Lima",
+                          "phone": f"+1415555{i % 10000:04d}", "email": f"c{i}@example.com"}}
+            for i in range(n)]
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    lines = ["external_id,channel,occurred_at,agent,team,customer_external_id,customer_name,"
+             "customer_phone,customer_email"]
+    for r in rows:
+        c = r["customer"]
+        lines.append(",".join([r["external_id"], r["channel"], r["occurred_at"], r["agent"],
+                               r["team"], c["external_id"], c["name"], c["phone"], c["email"]]))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def post_batches(base: str, rows: list[dict[str, Any]]) -> float:
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=120,
+                      headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as http:
+        for i in range(0, len(rows), BATCH):
+            r = http.post("/api/interactions", json={"interactions": rows[i:i + BATCH]})
+            assert r.status_code in (200, 201), r.text[:300]
+    return len(rows) / (time.perf_counter() - started)
+
+
+@contextmanager
+def counting(engine: Any) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def statements(url: str) -> tuple[int, int]:
+    """Statements of one 500-row ingest request (new rows, auth included) and of one promoter
+    answer without a comment, through the app in process."""
+    from litestar.testing import TestClient
+
+    from feedback.app import create_app
+
+    settings = settings_for(url)
+    engine = make_engine(url)
+    tokens = seed(url, 1)
+    with TestClient(create_app(settings, engine=engine), base_url="http://bench.local") as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        client.post("/api/interactions", json=interactions("W", 1))  # warm: caches, first use
+        with counting(engine) as seen:
+            r = client.post("/api/interactions", json={"interactions": interactions("S", BATCH)})
+        assert r.status_code == 201, r.text[:300]
+        ingest = len(seen)
+        with counting(engine) as seen:
+            r = client.post(f"/s/{tokens[0]}", data={"score": "10", "src": "web"},
+                            follow_redirects=False)
+        assert r.status_code < 400, r.text[:300]
+        answer = len(seen)
+    engine.dispose()
+    return ingest, answer
+
+
+def line(label: str, what: str, product: float, bare: float, unit: str) -> None:
+    print(f"[{label}] {what:<28} product {product:8.1f} {unit}  bare {bare:8.1f} {unit}  "
+          f"ratio {product / bare:.2f}", flush=True)
+
+
+def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
+    settings = settings_for(url)
+    engine = make_engine(url)
+    prepare_database(settings, engine)
+    engine.dispose()
+    ingest_statements, answer_statements = statements(url)
+    print(f"[{label}] statements: {ingest_statements} per {BATCH}-row ingest request "
+          f"(auth included), {answer_statements} per promoter answer", flush=True)
+
+    product = Server(url, SERVE)
+    try:
+        p_rate = post_batches(product.base, interactions("WP", n_rows))
+    finally:
+        product.stop()
+    bare = Server(url, [sys.executable, "-m", "uvicorn", "--factory",
+                        "benchmarks._bare_ingest:app", "--log-level", "warning"])
+    try:
+        b_rate = post_batches(bare.base, interactions("WB", n_rows))
+    finally:
+        bare.stop()
+    line(label, f"ingest HTTP, batches of {BATCH}", p_rate, b_rate, "rows/s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p_csv, b_csv = Path(tmp, "p.csv"), Path(tmp, "b.csv")
+        write_csv(p_csv, interactions("WPC", n_rows))
+        write_csv(b_csv, interactions("WBC", n_rows))
+        engine = make_engine(url)
+        p_rate = timed(n_rows, lambda: import_file(engine, settings, p_csv))
+        b_rate = timed(n_rows, lambda: _bare_ingest.import_csv(engine, b_csv))
+        engine.dispose()
+    line(label, "CSV import", p_rate, b_rate, "rows/s")
+
+    if n_answers:
+        bench_answers(label, url, n_answers)
+
+
+def timed(n: int, fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return n / (time.perf_counter() - started)
+
+
+def bench_answers(label: str, url: str, n: int) -> None:
+    tokens = seed(url, 4 * n + 1)[1:]  # the first was answered by `statements`
+    for clients, (mine, theirs) in ((1, (tokens[:n], tokens[n:2 * n])),
+                                    (8, (tokens[2 * n:3 * n], tokens[3 * n:]))):
+        rates = []
+        for args, targets in ((SERVE, mine), ([sys.executable, "-m", "uvicorn", "--factory",
+                                               "benchmarks._bare_submit:app", "--log-level",
+                                               "warning"], theirs)):
+            server = Server(url, args)
+            try:
+                took, _, st = asyncio.run(_run(server.base, targets, clients, 60))
+                assert set(st) <= {303}, st
+                rates.append(len(targets) / took)
+            finally:
+                server.stop()
+        line(label, f"answers, {clients} client(s)", rates[0], rates[1], "req/s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    args = ap.parse_args()
+    n_rows, n_answers = (2000, 150) if args.smoke else (20000, 2000)
+    if args.only != "postgresql":
+        with tempfile.TemporaryDirectory() as tmp:
+            bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", n_rows, n_answers)
+    if args.only != "sqlite":
+        with scratch_database() as url:
+            if url:
+                bench("postgresql", url, n_rows, n_answers)
+
+
+if __name__ == "__main__":
+    main()
