@@ -21,6 +21,7 @@ def metadata() -> object:
         "feedback.health.models",
         "feedback.privacy.models",
         "feedback.integrations.models",
+        "feedback.operations.rollup_models",
         "feedback.configuration.models",
     ):
         try:
