@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from feedback import deps
 from feedback.auth.permissions import allow
 from feedback.auth.service import configure_password_hashing
+from feedback.configuration.service import seed as seed_rules
 from feedback.db import check_schema, make_engine, migrate, transaction
 from feedback.edge import EdgeMiddleware
 from feedback.errors import error_handler
@@ -59,6 +60,7 @@ ROUTE_MODULES = [
     "feedback.privacy.endpoints", "feedback.privacy.pages",
     "feedback.operations.endpoints", "feedback.operations.pages",
     "feedback.auth.endpoints", "feedback.auth.pages",
+    "feedback.configuration.endpoints", "feedback.configuration.pages",
 ]
 
 
@@ -103,6 +105,8 @@ def prepare_database(settings: Settings, engine: Engine) -> None:
         check_schema(engine)
     with transaction(engine) as session:
         ensure_builtin_surveys(session)
+        # Distribution rules start as FEEDBACK_SURVEY_RULES said, once; later edits are kept.
+        seed_rules(session, settings, utcnow())
 
 
 def create_app(

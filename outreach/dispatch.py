@@ -343,7 +343,8 @@ class Dispatcher:
         if reminder:
             values.update(reminded_at=now, remind_at=None)
         else:
-            remind_at = now + self.policy.reminder_after if self.policy.reminder_after else None
+            remind_at = (now + self.policy.reminder_after
+                         if self.policy.reminder_after and inv.reminder else None)
             if remind_at is not None and remind_at >= inv.expires_at:
                 remind_at = None
             values.update(status=InvitationStatus.SENT, sent_at=now, channel=channel,

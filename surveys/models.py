@@ -168,6 +168,8 @@ class Invitation(SQLModel, table=True):
     send_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), index=True, nullable=False))
     expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), index=True, nullable=False))
     remind_at: datetime | None = _ts(index=True)
+    # The distribution rule may turn the reminder off for the surveys it schedules.
+    reminder: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=1000)
     lease_owner: str | None = Field(default=None, max_length=100)

@@ -183,6 +183,7 @@ def create_invitation(
     purpose: str = "survey",
     status: str = InvitationStatus.SCHEDULED,
     status_reason: str | None = None,
+    reminder: bool = True,
 ) -> Invitation:
     invitation = Invitation(
         token=new_token(),
@@ -194,6 +195,7 @@ def create_invitation(
         locale=locale,
         status=status,
         status_reason=status_reason,
+        reminder=reminder,
         send_at=send_at,
         expires_at=expires_at,
         created_at=now,

@@ -104,6 +104,10 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     # Pipeline alerts (bad provider credentials, failure spikes, stalls): admins are paged.
     "pipeline.alert.read": {},
     "pipeline.alert.resolve": {},
+    # Configuration edited in the product (distribution rules, surveys, policies): leads read
+    # it (and try the rules on an interaction); changing it is the admins'.
+    "config.read": {LEAD: _A},
+    "config.write": {},
     # Accounts, keys and the audit log.
     "account.manage": {},
     "apikey.manage": {},

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -33,6 +33,9 @@ from surveys.errors import Conflict, ValidationFailed
 from surveys.models import Customer, Interaction, Invitation, InvitationStatus, SurveyDefinition
 from surveys.service import new_token
 from surveys.sql import insert_rows
+
+if TYPE_CHECKING:
+    from feedback.configuration.service import RuleDecision
 
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 INTERACTION = Interaction.__table__  # type: ignore[attr-defined]
@@ -318,7 +321,8 @@ def closed_channels(session: Session, customers: list[CustomerRow],
 def ingest_batch(session: Session, items: list[InteractionIn], *, now: datetime,
                  settings: Settings) -> list[BatchResult]:
     """Ingest `items` (external ids unique within the batch) in one go; results in order."""
-    from feedback.ingest.service import choose_channel, pick_rule  # the single-item rules
+    from feedback.configuration.service import resolve_rules
+    from feedback.ingest.service import choose_channel  # the single-item rules
 
     if len({item.external_id for item in items}) != len(items):
         raise ValueError("a batch must not name one external_id twice")
@@ -329,36 +333,41 @@ def ingest_batch(session: Session, items: list[InteractionIn], *, now: datetime,
     invitations = existing_invitations(
         session, [ids[i.external_id] for i in items if i.external_id not in created])
     notes: dict[str, str] = {}
-    plans: list[tuple[int, str, str]] = []  # (item index, survey key, via)
-    expiry = timedelta(days=settings.invitation_expiry_days)
+    plans: list[tuple[int, str, str, RuleDecision]] = []  # (item index, survey key, via, rule)
+    # The distribution rules (feedback.configuration), read once for the whole batch.
+    decisions = resolve_rules(session, items, settings=settings)
     for n, item in enumerate(items):
         if ids[item.external_id] in invitations:
             continue
         if item.survey_channel == "none":
             notes[item.external_id] = "survey_channel=none: no survey requested"
             continue
-        rule = pick_rule(settings.survey_rules, item)
-        plans.append((n, item.survey or rule.survey, item.survey_channel or rule.via))
-    surveys = survey_ids(session, {key for _, key, _ in plans}) if plans else {}
-    plans = [p for p in plans if _recent(items[p[0]], now, expiry, notes)]
-    closed = closed_channels(session, [customers[n] for n, _, _ in plans], settings.secret_key) if plans else {}
-    delay = timedelta(minutes=settings.dispatch_delay_minutes)
+        rule = decisions[n]
+        if rule.note and not (item.survey or item.survey_channel):
+            notes[item.external_id] = rule.note  # the rule sends none, or outside its sample
+            continue
+        via = item.survey_channel or (rule.via if rule.via != "none" else "auto")
+        plans.append((n, item.survey or rule.survey, via, rule))
+    surveys = survey_ids(session, {key for _, key, _, _ in plans}) if plans else {}
+    plans = [p for p in plans if _recent(items[p[0]], now, p[3].expiry, notes)]
+    closed = closed_channels(session, [customers[p[0]] for p in plans], settings.secret_key) if plans else {}
     rows = []
-    for n, key, via in plans:
+    for n, key, via, rule in plans:
         item, customer = items[n], customers[n]
         shut, erased = closed[customer.id]  # type: ignore[index]
         if shut >= {"sms", "email"} and erased:
             # An erased customer's address, seen again: their erasure said "never again".
             notes[item.external_id] = "this address belongs to an erased customer: no survey scheduled"
             continue
-        send_at = max(now, item.occurred_at + delay)
+        send_at = max(now, item.occurred_at + rule.delay)
         rows.append({
             "token": new_token(), "purpose": "survey", "customer_id": customer.id,
             "interaction_id": ids[item.external_id], "survey_id": surveys[key],
             "channel": choose_channel(customer, via, shut),  # type: ignore[arg-type]
             "locale": i18n.resolve(customer.locale or settings.default_locale),
             "status": InvitationStatus.SCHEDULED.value, "status_reason": None,
-            "send_at": send_at, "expires_at": send_at + expiry, "attempts": 0,
+            "send_at": send_at, "expires_at": send_at + rule.expiry, "attempts": 0,
+            "reminder": rule.reminder,
             "created_at": now, "updated_at": now})
     invitations.update(_insert_invitations(session, rows))
     expire_touched(session, {c.id for c in customers if c.id is not None}, set(ids.values()))

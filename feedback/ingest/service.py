@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from feedback.ingest.schemas import InteractionBatch, InteractionIn
-from feedback.settings import Settings, SurveyRule
+from feedback.settings import Settings
 from outreach import optouts
 from surveys.errors import ValidationFailed
 from surveys.models import Customer, Invitation
@@ -75,15 +75,6 @@ def _invalid(errors: list[dict[str, str]]) -> ValidationFailed:
 
 
 _ = InteractionBatch  # documented shape for OpenAPI
-
-
-def pick_rule(rules: list[SurveyRule], interaction: InteractionIn) -> SurveyRule:
-    fields = {"channel": interaction.channel.value, "team": interaction.team or "",
-              "queue": interaction.queue or "", "agent": interaction.agent or ""}
-    for rule in rules:
-        if all(fields.get(k) == v for k, v in rule.when.items()):
-            return rule
-    return SurveyRule()
 
 
 def opted_out_channels(session: Session, customer: Customer,

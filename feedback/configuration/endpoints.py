@@ -1,0 +1,93 @@
+"""The configuration JSON API: distribution rules (`/api/rules`).
+
+Reads are for leads and admins; changes are admins' (`config.read` / `config.write` in the
+permission table). Every change is a new version, recorded with who made it (and in the audit
+log); `base_version` refuses an edit made on a stale copy instead of overwriting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, delete, get, post, put
+from litestar.params import JSONBody, Parameter
+
+from feedback.auth.guards import provide_principal
+from feedback.configuration import repository, service
+from feedback.configuration.schemas import RuleIn, RuleProbe, RuleSetIn
+from feedback.deps import Conf, Db, Now
+from feedback.auth.permissions import allow
+from surveys.errors import NotFound
+
+_TAGS = ["configuration"]
+
+
+def actor(request: Request[Any, Any, Any]) -> str:
+    p = provide_principal(request)
+    return p.name if p.via == "session" else f"API key {p.name}"
+
+
+@get("/api/rules", sync_to_thread=True, guards=[allow("config.read")], tags=_TAGS,
+     summary="The distribution rules in order (the first enabled rule that matches fires)")
+def get_rules(db: Db, settings: Conf) -> dict[str, Any]:
+    return service.rules_json(service.rule_set(db, settings))
+
+
+@put("/api/rules", sync_to_thread=True, guards=[allow("config.write")], tags=_TAGS,
+     summary="Replace the whole ordered list (a new version; 409 if base_version is stale)")
+def put_rules(data: JSONBody[RuleSetIn], request: Request[Any, Any, Any], db: Db, now: Now,
+              settings: Conf) -> dict[str, Any]:
+    return service.rules_json(service.save_rules(db, data, by=actor(request), now=now,
+                                                 settings=settings))
+
+
+@post("/api/rules", sync_to_thread=True, guards=[allow("config.write")], tags=_TAGS,
+      status_code=201, summary="Add one rule (at the end, or at `position`, 1 = first)")
+def post_rule(data: JSONBody[RuleIn], request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
+              position: int | None = Parameter(default=None, ge=1, le=1000)) -> dict[str, Any]:
+    return service.rules_json(service.add_rule(db, data, position=position, by=actor(request),
+                                               now=now, settings=settings))
+
+
+@put("/api/rules/{rule_id:int}", sync_to_thread=True, guards=[allow("config.write")], tags=_TAGS,
+     summary="Change one rule in place (its position is kept)")
+def put_rule(rule_id: int, data: JSONBody[RuleIn], request: Request[Any, Any, Any], db: Db, now: Now,
+             settings: Conf) -> dict[str, Any]:
+    return service.rules_json(service.replace_rule(db, rule_id, data, by=actor(request),
+                                                   now=now, settings=settings))
+
+
+@delete("/api/rules/{rule_id:int}", sync_to_thread=True, guards=[allow("config.write")],
+        tags=_TAGS, status_code=200, summary="Remove one rule (a new version)")
+def delete_rule(rule_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
+                settings: Conf) -> dict[str, Any]:
+    return service.rules_json(service.replace_rule(db, rule_id, None, by=actor(request),
+                                                   now=now, settings=settings))
+
+
+@get("/api/rules/history", sync_to_thread=True, guards=[allow("config.read")], tags=_TAGS,
+     summary="Earlier versions of the rules: who changed what, when (newest first)")
+def rules_history(db: Db) -> dict[str, Any]:
+    return {"versions": [{"version": r.version, "changed_by": r.changed_by,
+                          "changed_at": r.changed_at.isoformat(), "summary": r.summary,
+                          "rules": r.body} for r in repository.history(db, service.KIND)]}
+
+
+@get("/api/rules/history/{version:int}", sync_to_thread=True, guards=[allow("config.read")],
+     tags=_TAGS, summary="One earlier version of the rules")
+def rules_version(version: int, db: Db) -> dict[str, Any]:
+    row = repository.revision(db, service.KIND, version)
+    if row is None:
+        raise NotFound(f"no version {version} of the rules", code="unknown_version")
+    return {"version": row.version, "changed_by": row.changed_by,
+            "changed_at": row.changed_at.isoformat(), "summary": row.summary, "rules": row.body}
+
+
+@post("/api/rules/test", sync_to_thread=True, guards=[allow("config.read")], tags=_TAGS,
+      status_code=200, summary="Which rule would fire for this interaction, and why")
+def test_rules(data: JSONBody[RuleProbe], db: Db, settings: Conf) -> dict[str, Any]:
+    return service.decision_json(service.resolve_rules(db, [data], settings=settings)[0])
+
+
+routes = [get_rules, put_rules, post_rule, put_rule, delete_rule, rules_history, rules_version,
+          test_rules]
