@@ -29,9 +29,9 @@ def record_response(session: Session, invitation: Invitation, *, score: object,
     response = submit_response(session, invitation, score=score, comment=comment, source=source,
                                now=now, thresholds=settings.thresholds,
                                redactor=settings.redactor, resolved=resolved)
-    customer = session.get(Customer, invitation.customer_id)
-    if customer is not None:
-        customer.last_surveyed_at = customer.last_surveyed_at or invitation.sent_at or now
+    customer = session.get(Customer, invitation.customer_id)  # held since `invitation_by_token`
+    if customer is not None and customer.last_surveyed_at is None:
+        customer.last_surveyed_at = invitation.sent_at or now
     after_response(session, response, now=now, settings=settings, new=True)
     return response
 
@@ -70,4 +70,4 @@ def after_response(session: Session, response: Response, *, now: datetime,
         events.emit(session, "response.created", events.customer_subject(response.customer_id),
                     events.response_data(response, insights.themes_for(session, int(response.id or 0))),
                     now)
-    recovery.on_response(session, response, now=now, settings=settings)
+    recovery.on_response(session, response, now=now, settings=settings, new=new)
