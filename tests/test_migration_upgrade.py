@@ -111,7 +111,7 @@ def test_an_0008_database_upgrades_to_head_with_its_data(db_url, tmp_path, setti
         assert user is not None and user.password_hash is None and user.active
         key = s.get(ApiKey, 1)
         assert key is not None and key.expires_at is None  # 0011: old keys do not expire
-        # 0014: the old hourly rollup (answer time) is dropped and rebuilt on the next run.
+        # 0015: the old hourly rollup (answer time) is dropped and rebuilt on the next run.
         assert s.exec(sa.select(sa.func.count()).select_from(ReportHourly)).one()[0] == 0
         state = s.get(ReportRollupState, 1)
         assert state is not None and state.time_zone == "" and state.rolled_through is None

@@ -4,8 +4,8 @@ rollup is rebuilt (data only, no schema change)
 Until the worker's next rollup run, readers take every figure from the live rows (a rollup
 state whose time zone does not match is not trusted), so no page shows a half-old heatmap.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-01 18:50:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0013"
+revision: str = "0015"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
