@@ -29,6 +29,8 @@ from feedback.operations.models import (
 )
 from feedback.operations.rollup_models import (
     AGENT_DIMS,
+    DAY,
+    MONTH,
     OPS_AGENT_DAILY,
     OPS_DAILY,
     OPS_DIMS,
@@ -187,11 +189,24 @@ def _parts(f: Filters, view: OpsView | None, needs: set[str],
 
 def _rollup_stmt(t: sa.Table, f: Filters, live: Filters | None, keys: Sequence[Any],
                  measures: Sequence[str]) -> Any:
-    """SUMs of `measures` per `keys` over the rolled-up days of `f` (those before `live`)."""
+    """SUMs of `measures` per `keys` over the rolled-up days of `f` (those before `live`):
+    month rows for the whole calendar months among them, day rows for the rest (and for a
+    grouping by day)."""
     end = live.start_day if live is not None else f.end_day + timedelta(days=1)
-    stmt = (sa.select(*keys, *(sa.func.sum(t.c[m]) for m in measures))
-            .where(t.c.day >= f.start_day, t.c.day < end, *_dim_where(f, t)))
+    first = f.start_day if f.start_day.day == 1 else _next_month(f.start_day)
+    last = end.replace(day=1)  # whole months are [first, last)
+    days = sa.and_(t.c.span == DAY, t.c.day >= f.start_day, t.c.day < end)
+    if first < last and not any(getattr(k, "name", None) == "day" for k in keys):
+        days = sa.or_(sa.and_(t.c.span == DAY, t.c.day >= f.start_day, t.c.day < first),
+                      sa.and_(t.c.span == MONTH, t.c.day >= first, t.c.day < last),
+                      sa.and_(t.c.span == DAY, t.c.day >= last, t.c.day < end))
+    stmt = sa.select(*keys, *(sa.func.sum(t.c[m]) for m in measures)).where(
+        days, *_dim_where(f, t))
     return stmt.group_by(*keys) if keys else stmt
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 # --- readers -----------------------------------------------------------------------------------
