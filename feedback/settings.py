@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(default=500, ge=1, le=10000)
 
     # Worker
-    worker_poll_seconds: float = 10.0
+    worker_poll_seconds: float = Field(default=10.0, gt=0, le=3600)  # dispatch runs this often
     worker_batch_size: int = 50
     lease_seconds: int = 120
 

@@ -38,7 +38,7 @@ def dispatcher(ctx: Any) -> Dispatcher:
 
 
 def dispatch_due(ctx: Any) -> DispatchReport:
-    return dispatcher(ctx).run_once()
+    return dispatcher(ctx).drain()
 
 
 def expire_invitations(ctx: Any) -> int:
@@ -53,9 +53,11 @@ class Job(NamedTuple):
     func: Callable[[Any], Any]
     seconds: float | None = None
     cron: dict[str, Any] | None = None
+    every_setting: str | None = None  # a setting that overrides `seconds`
 
 
 JOBS = [
-    Job("outreach.dispatch", dispatch_due, seconds=10),
+    # Every FEEDBACK_WORKER_POLL_SECONDS (10 by default); each run drains what is due.
+    Job("outreach.dispatch", dispatch_due, seconds=10, every_setting="worker_poll_seconds"),
     Job("outreach.expire", expire_invitations, seconds=300),
 ]
