@@ -10,6 +10,7 @@ deliveries (they can be replayed) and tells the admins by e-mail — through the
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,12 +79,15 @@ def send(note: Claimed, settings: Any, client: httpx.Client, engine: Engine,
     ep = endpoints[note.endpoint_id]
     if ep is None or not ep.active:
         raise DeliveryError("the endpoint is disabled or deleted", permanent=True)
+    # An endpoint from the settings was written by the operator, who may mean an internal
+    # address; the SSRF rule guards what the web UI and API let an admin type in.
+    trusted = settings.webhooks_allow_private or bool(ep.source)
     try:
-        # An endpoint from the settings was written by the operator, who may mean an internal
-        # address; the SSRF rule guards what the web UI and API let an admin type in.
-        ssrf.check(ep.url, allow_private=settings.webhooks_allow_private or bool(ep.source))
+        ssrf.check(ep.url, allow_private=trusted)
     except ssrf.Refused as exc:
         raise DeliveryError(f"refused: {exc}") from exc
+    if not trusted:
+        client = _guarded()
     body = body_for(ep, note.payload, settings)
     headers = {"Content-Type": "application/json", "User-Agent": "feedback-webhooks/1"}
     if ep.kind == EndpointKind.WEBHOOK:
@@ -95,12 +99,26 @@ def send(note: Claimed, settings: Any, client: httpx.Client, engine: Engine,
                         timeout=settings.notification_timeout_seconds)
     except httpx.HTTPError as exc:  # refused, reset, DNS, timeout: it may come back
         raise DeliveryError(f"{exc.__class__.__name__}: {exc}"[:500]) from exc
+    except ssrf.Refused as exc:  # the name changed its answer between the check and the connect
+        raise DeliveryError(f"refused: {exc}") from exc
     ms = int((time.perf_counter() - started) * 1000)
     if r.is_success:
         return r.status_code, ms
     permanent = r.status_code < 500 and r.status_code not in _RETRYABLE_STATUS
     raise DeliveryError(f"HTTP {r.status_code}: {r.text[:200]}", status_code=r.status_code,
                         permanent=permanent)
+
+
+_GUARDED: list[httpx.Client] = []
+_GUARDED_LOCK = threading.Lock()
+
+
+def _guarded() -> httpx.Client:
+    """The process's SSRF-guarded client (keep-alive across passes; thread-safe like httpx)."""
+    with _GUARDED_LOCK:
+        if not _GUARDED:
+            _GUARDED.append(ssrf.guarded_client())
+        return _GUARDED[0]
 
 
 def give_up(note: Claimed, exc: Exception, settings: Any, now: datetime) -> bool:

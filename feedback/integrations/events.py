@@ -107,7 +107,7 @@ def emit_many(session: Session, type_: str, items: list[tuple[str, dict[str, Any
     targets = [eid for eid, types in _listeners(session) if "*" in types or type_ in types]
     if not targets or not items:
         return 0
-    rows = []
+    rows: list[dict[str, Any]] = []
     for subject, data in items:
         env = envelope(type_, subject, data, now)
         rows.extend(delivery_row(eid, env, now) for eid in targets)

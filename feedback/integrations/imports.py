@@ -25,7 +25,7 @@ Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PAR
 
 def _page(**context: Any) -> Template:
     status = context.pop("status", 200)
-    base = {"report": None, "problems": [], "error": None, "done": None, "columns": csv_import.COLUMNS}
+    base: dict[str, Any] = {"report": None, "problems": [], "error": None, "done": None, "columns": csv_import.COLUMNS}
     return Template(template_name="integrations/imports.html", status_code=status,
                     context={**base, **context})
 

@@ -2,7 +2,9 @@
 
 A webhook URL is checked when it is saved and again right before each delivery: a name that
 resolved to a public address yesterday may resolve to 127.0.0.1 or the cloud metadata address
-today (DNS rebinding). Private, loopback, link-local, reserved and multicast addresses are
+today (DNS rebinding). The delivery's own connection is made by `guarded_client`, whose network
+backend resolves the name, checks every address and connects to a checked one — the check and
+the connection use the same answer, so a name that flips between the two cannot slip through. Private, loopback, link-local, reserved and multicast addresses are
 refused unless FEEDBACK_WEBHOOKS_ALLOW_PRIVATE=true (local development and tests). Redirects
 are never followed, so a public receiver cannot bounce us inward either.
 """
@@ -11,9 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
+
+import httpcore
+import httpx
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -47,6 +52,11 @@ def check(url: str, *, allow_private: bool, resolve: Resolver | None = None) -> 
     host, port = check_syntax(url)
     if allow_private:
         return
+    public_addresses(host, port, resolve)
+
+
+def public_addresses(host: str, port: int, resolve: Resolver | None = None) -> list[str]:
+    """The addresses `host` resolves to, all of them public; else Refused."""
     try:
         addresses = (resolve or _resolve)(host, port)
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte, UnicodeError: a bad label
@@ -60,3 +70,27 @@ def check(url: str, *, allow_private: bool, resolve: Resolver | None = None) -> 
         if not ip.is_global or ip.is_multicast:
             raise Refused(f"{host} resolves to {ip}, a private or loopback address "
                           "(set FEEDBACK_WEBHOOKS_ALLOW_PRIVATE=true for local development)")
+    return [a.split("%", 1)[0] for a in addresses]
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """httpcore's network backend, connecting only to checked public addresses. TLS still
+    names the host (SNI and certificate check use the URL's name, not the address)."""
+
+    def __init__(self, resolve: Resolver | None = None) -> None:
+        self._resolve = resolve
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        address = public_addresses(host, port, self._resolve)[0]
+        return super().connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                   socket_options=socket_options)
+
+
+def guarded_client(resolve: Resolver | None = None) -> httpx.Client:
+    """An httpx client that cannot reach private addresses, whatever DNS says when it connects."""
+    transport = httpx.HTTPTransport()
+    # httpx builds its connection pool itself; its backend is the one seam for the connect.
+    transport._pool._network_backend = GuardedBackend(resolve)  # noqa: SLF001
+    return httpx.Client(transport=transport, follow_redirects=False)

@@ -44,3 +44,17 @@ def test_names_that_do_not_resolve_are_refused() -> None:
 
     with pytest.raises(ssrf.Refused, match="does not resolve"):
         ssrf.check("https://nowhere.invalid/", allow_private=False, resolve=fail)
+
+
+def test_the_guarded_client_connects_only_to_checked_addresses(receiver) -> None:  # type: ignore[no-untyped-def]
+    """DNS rebinding: the connection itself resolves and checks, so a name that says
+    "public" to the pre-flight check and "127.0.0.1" at connect time is still refused."""
+    receiver.start()
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+    flip = lambda host, port: next(answers)  # noqa: E731
+    url = f"http://rebind.example:{receiver.port}/hook"
+    ssrf.check(url, allow_private=False, resolve=flip)  # first answer: public
+    client = ssrf.guarded_client(resolve=flip)  # second answer, at connect: loopback
+    with pytest.raises(ssrf.Refused, match="127.0.0.1"):
+        client.post(url, content=b"{}")
+    assert receiver.received == []
