@@ -257,8 +257,8 @@ class Settings(BaseSettings):
     dispatch_max_attempts: int = 8  # then the invitation is marked failed with the last error
     # Health check: alert when invitations have waited this long and nothing was sent meanwhile.
     dispatch_stall_minutes: int = 30
-    # Pipeline alerts (feedback.health): POSTed as signed JSON through the notification outbox
-    # (X-Feedback-Signature with recovery_webhook_secret), and e-mailed to active admins.
+    # Pipeline alerts (feedback.health): a subscription to the `pipeline.alert` event (Standard
+    # Webhooks signature keyed with recovery_webhook_secret), and e-mailed to active admins.
     dispatch_alert_webhook_url: str | None = None
     dispatch_pause_probe_minutes: int = 5  # a channel paused for bad credentials is retried
     health_failure_window_minutes: int = 30  # failure-rate spike: over this window …

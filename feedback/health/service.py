@@ -6,8 +6,9 @@ Each pass (the `health.check` job, any number of workers) evaluates every rule a
 - dispatch_stalled — invitations due for a while and nothing sent (a dead worker);
 - ingest_silence:{source} — no interaction arrived for N hours (an upstream outage).
 A rule that holds opens its alert once (the database settles races, see models); opening and
-resolving each queue a signed webhook and an e-mail to every active admin through the one
-notification outbox, which retries them. Open alerts show on admins' home page.
+resolving each emit a `pipeline.alert` integration event (Standard-Webhooks-signed and retried
+like every event; FEEDBACK_DISPATCH_ALERT_WEBHOOK_URL is a subscription to it) and queue an
+e-mail to every active admin through the one notification outbox. Open alerts show on admins' home page.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlmodel import Session, select
 from feedback.auth.models import Role, User
 from feedback.health.models import PipelineAlert
 from feedback.health.schemas import alert_json
+from feedback.integrations import events
 from feedback.notifications.outbox import enqueue_many, notification
 from outreach import health as dispatch_health
 from outreach import pauses
@@ -190,13 +192,11 @@ def resolve_by_id(session: Session, alert_id: int, settings: Any, now: datetime,
 
 
 def _notify(session: Session, alert: PipelineAlert, state: str, settings: Any, now: datetime) -> None:
-    payload = {"event": f"pipeline.alert.{state}", "alert": alert_json(alert)}
     key = f"pipeline-alert:{alert.id}:{state}"
+    # The subject is the alert's key: its "opened" reaches each endpoint before its "resolved".
+    events.emit(session, "pipeline.alert", f"alert:{alert.key}"[:150],
+                {"state": state, "alert": alert_json(alert)}, now)
     rows = []
-    if settings.dispatch_alert_webhook_url:
-        rows.append(notification(kind="webhook", target=settings.dispatch_alert_webhook_url,
-                                 dedupe_key=f"{key}:webhook", now=now, payload=payload,
-                                 subject=alert.summary[:300]))
     admins = session.exec(select(User.email).where(User.role == Role.ADMIN,
                                                    User.active.is_(True))).all()  # type: ignore[attr-defined]
     subject = f"[{'ALERT' if state == 'opened' else 'resolved'}] {alert.summary}"[:300]

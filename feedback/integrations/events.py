@@ -38,6 +38,7 @@ EVENT_TYPES: dict[str, str] = {
     "task.resolved": "A recovery task was resolved (outcome, root cause).",
     "followup.answered": "The customer answered the follow-up after their task was resolved.",
     "themes.daily": "Yesterday's top comment themes (once a day, for Slack digests).",
+    "pipeline.alert": "A pipeline-health alert opened or resolved (`state`, `alert`).",
 }
 TEST_TYPE = "webhook.test"  # only sent by "send test event", to one endpoint
 _CACHE = "integrations.endpoints"

@@ -129,12 +129,15 @@ SETTINGS_ENDPOINTS = {
     "settings:recovery_webhook_url": ("recovery_webhook_url", EndpointKind.WEBHOOK, ["task.sla_breached"]),
     "settings:recovery_slack_webhook_url": ("recovery_slack_webhook_url", EndpointKind.SLACK,
                                             ["task.sla_breached"]),
+    "settings:dispatch_alert_webhook_url": ("dispatch_alert_webhook_url", EndpointKind.WEBHOOK,
+                                            ["pipeline.alert"]),
 }
 
 
 def sync_settings_endpoints(session: Session, settings: Any, now: datetime) -> None:
-    """FEEDBACK_RECOVERY_WEBHOOK_URL / _SLACK_WEBHOOK_URL are subscriptions to
-    `task.sla_breached` like any other (one event system): kept in step with the settings at
+    """FEEDBACK_RECOVERY_WEBHOOK_URL / _SLACK_WEBHOOK_URL (to `task.sla_breached`) and
+    FEEDBACK_DISPATCH_ALERT_WEBHOOK_URL (to `pipeline.alert`) are subscriptions like any
+    other (one event system): kept in step with the settings at
     start-up. The webhook's signing secret is FEEDBACK_RECOVERY_WEBHOOK_SECRET's bytes (as
     `whsec_` + base64). No SSRF check for these: the operator, not a web form, wrote the URL."""
     for source, (attr, kind, types) in SETTINGS_ENDPOINTS.items():

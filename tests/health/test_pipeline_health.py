@@ -20,7 +20,9 @@ from feedback.auth.service import create_user
 from feedback.db import transaction
 from feedback.health.models import PipelineAlert
 from feedback.health.tasks import check_pipeline
-from feedback.notifications.delivery import SIGNATURE_HEADER, deliver_due, verify
+from feedback.integrations import signing
+from feedback.integrations.service import sync_settings_endpoints
+from feedback.notifications.delivery import deliver_due
 from feedback.notifications.models import Notification
 from feedback.worker import JobContext
 from outreach.channels.base import OutboundMessage, SendResult, TransientSendError
@@ -134,6 +136,9 @@ def test_a_refused_twilio_credential_pauses_sms_alerts_once_and_resumes_after_th
         "twilio_from_number": "+15005550006", "twilio_base_url": twilio.url})
     with transaction(engine) as s:
         create_user(s, email="ada@example.com", name="Ada", role="admin", password="s3cret-pass")
+        # What start-up does with these settings: the alert URL becomes a `pipeline.alert`
+        # subscription (after `client`, whose app started with settings that have none).
+        sync_settings_endpoints(s, conf, clock.now)
     for n in (1, 2, 3):
         make_invitation(session, conf, clock(), n=n, customer={"phone": f"+1415555010{n}"})
     clock.advance(minutes=31)
@@ -156,16 +161,17 @@ def test_a_refused_twilio_credential_pauses_sms_alerts_once_and_resumes_after_th
     assert alert.kind == "channel_config" and alert.open_key == "channel_config:sms"
     assert "20003" in alert.summary or "Authenticate" in alert.summary
 
-    # The receiver is down at first: the outbox retries; the POST is HMAC-signed.
+    # The receiver is down at first: the outbox retries; the POST is Standard-Webhooks-signed.
     receiver.statuses = [503]
     report = deliver_due(engine, twilio_conf, clock, worker="n1")
     assert report.retried == 1 and report.sent == 1  # the admin's e-mail (dev outbox) went
     clock.advance(seconds=5)
     assert deliver_due(engine, twilio_conf, clock, worker="n1").sent == 1
     headers, body = receiver.received[-1]
-    assert verify(SECRET, body, headers.get(SIGNATURE_HEADER))
+    assert signing.verify(signing.secret_from_text(SECRET), headers, body)
     payload = json.loads(body)
-    assert payload["event"] == "pipeline.alert.opened" and payload["alert"]["id"] == alert.id
+    assert payload["type"] == "pipeline.alert" and payload["data"]["state"] == "opened"
+    assert payload["data"]["alert"]["id"] == alert.id
     with Session(engine) as s:
         emails = s.exec(select(Notification).where(Notification.kind == "email")).all()
         assert [e.target for e in emails] == ["ada@example.com"]
@@ -186,7 +192,8 @@ def test_a_refused_twilio_credential_pauses_sms_alerts_once_and_resumes_after_th
     assert alert.open_key is None and alert.resolved_by == "health check"
     assert "SMS is paused" not in client.get("/").text
     deliver_due(engine, twilio_conf, clock, worker="n1")
-    assert json.loads(receiver.received[-1][1])["event"] == "pipeline.alert.resolved"
+    resolved = json.loads(receiver.received[-1][1])
+    assert resolved["type"] == "pipeline.alert" and resolved["data"]["state"] == "resolved"
 
 
 def test_an_admin_resolving_the_alert_resumes_the_channel(
@@ -253,6 +260,8 @@ def test_no_interactions_for_n_hours_alerts_per_source(session, conf, clock, eng
 
 
 def test_a_stalled_dispatcher_alerts_once(session, conf, clock, engine) -> None:  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        sync_settings_endpoints(s, conf, clock.now)
     make_invitation(session, conf, clock())
     ctx = JobContext(engine=engine, settings=conf, clock=clock)
     clock.advance(minutes=30 + 31)  # due (after the 30 min delay) for 31 min, nothing sent
@@ -261,5 +270,6 @@ def test_a_stalled_dispatcher_alerts_once(session, conf, clock, engine) -> None:
     [alert] = _alerts(engine)
     assert alert.key == "dispatch_stalled"
     with Session(engine) as s:
-        assert len(s.exec(select(Notification)).all()) == 1  # the webhook; no admin exists
+        [event] = s.exec(select(Notification)).all()  # the webhook; no admin exists
+        assert event.kind == "event" and event.payload["type"] == "pipeline.alert"
         assert s.exec(select(ContactEvent)).all() == []

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from feedback import i18n
 from feedback.db import transaction
+from feedback.health.service import Finding, open_alert
 from feedback.integrations import signing
 from feedback.integrations.events import EVENT_TYPES, emit
 from feedback.integrations.models import WebhookAttempt, WebhookEndpoint
@@ -88,6 +89,9 @@ def test_every_event_type_is_delivered_once_signed_and_in_order(
                     settings=settings)  # followup.answered
     session.commit()
     assert daily_themes(engine, clock.now.replace(hour=9)) is not None  # themes.daily
+    with transaction(engine) as s:  # pipeline.alert (health's rules are tested in tests/health)
+        assert open_alert(s, Finding("dispatch_stalled", "dispatch_stalled", "Dispatch stalled"),
+                          settings, clock.now)
 
     deliver()
     got = _verified(receiver.received, secret)
