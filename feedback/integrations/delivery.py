@@ -85,7 +85,9 @@ def send(note: Claimed, settings: Any, client: httpx.Client, engine: Engine,
     try:
         ssrf.check(ep.url, allow_private=trusted)
     except ssrf.Refused as exc:
-        raise DeliveryError(f"refused: {exc}") from exc
+        # Permanent: an inward destination will not turn public by retrying for 24 h; the
+        # admin fixes the URL (or DNS) and replays the failed delivery from the log.
+        raise DeliveryError(f"refused: {exc}", permanent=True) from exc
     if not trusted:
         client = _guarded()
     body = body_for(ep, note.payload, settings)
@@ -100,7 +102,7 @@ def send(note: Claimed, settings: Any, client: httpx.Client, engine: Engine,
     except httpx.HTTPError as exc:  # refused, reset, DNS, timeout: it may come back
         raise DeliveryError(f"{exc.__class__.__name__}: {exc}"[:500]) from exc
     except ssrf.Refused as exc:  # the name changed its answer between the check and the connect
-        raise DeliveryError(f"refused: {exc}") from exc
+        raise DeliveryError(f"refused: {exc}", permanent=True) from exc
     ms = int((time.perf_counter() - started) * 1000)
     if r.is_success:
         return r.status_code, ms
@@ -123,7 +125,8 @@ def _guarded() -> httpx.Client:
 
 def give_up(note: Claimed, exc: Exception, settings: Any, now: datetime) -> bool:
     """Retry with backoff for `webhooks_retry_hours` (24 h) from the event's creation;
-    a refusal (4xx other than 408/409/425/429) or a disabled endpoint ends it at once."""
+    a refusal (4xx other than 408/409/425/429), an SSRF-refused destination or a disabled
+    endpoint ends it at once."""
     if isinstance(exc, DeliveryError) and exc.permanent:
         return True
     return note.created_at is not None and now - note.created_at >= timedelta(

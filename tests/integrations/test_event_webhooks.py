@@ -243,8 +243,10 @@ def test_private_destinations_are_refused_when_saved_and_when_sent(engine, setti
     assert deliver() == 0
     assert receiver.received == []
     [row] = event_rows(engine)
-    assert row.status == "pending" and "refused" in row.last_error
-    assert ep["id"]
+    # Failed at once (no 24 h of retries against an inward address), and replayable.
+    assert row.status == "failed" and "refused" in row.last_error and row.attempts == 1
+    [d] = api.get(f"/api/integrations/endpoints/{ep['id']}/deliveries").json()["items"]
+    assert d["status"] == "failed" and not d["log"][0]["ok"]
 
 
 def test_nobody_listening_writes_nothing(engine, clock):  # type: ignore[no-untyped-def]
