@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from feedback.insights import service as insights
+from feedback.integrations import events
 from feedback.operations.rollups import mark_dirty
 from feedback.recovery import service as recovery
 from feedback.settings import Settings
@@ -63,4 +64,10 @@ def after_response(session: Session, response: Response, *, now: datetime,
                    settings: Settings, new: bool = False) -> None:
     """Reactions to a new or changed response (a comment added later counts as a change)."""
     insights.on_response(session, response, now=now, settings=settings)
+    if new and events.listening(session, "response.created"):
+        # Between the two: its themes are tagged, and the recovery task it may open
+        # (task.created, same subject) reaches receivers after it.
+        events.emit(session, "response.created", events.customer_subject(response.customer_id),
+                    events.response_data(response, insights.themes_for(session, int(response.id or 0))),
+                    now)
     recovery.on_response(session, response, now=now, settings=settings, new=new)

@@ -39,6 +39,7 @@ TASK_MODULES = [
     "feedback.health.tasks",
     "feedback.privacy.tasks",
     "feedback.operations.tasks",
+    "feedback.integrations.tasks",
 ]
 
 
@@ -65,10 +66,12 @@ class JobContext:
 
 def default_extras() -> dict[str, Any]:
     """What jobs of packages that may not import the application get from it: the message
-    catalogs (outreach words its invitations with them)."""
+    catalogs (outreach words its invitations with them) and `events`, the integrations'
+    emit for a Connection (outreach emits survey.sent / survey.failed with it)."""
     from feedback import i18n
+    from feedback.integrations.events import emit_conn
 
-    return {"catalog": i18n}
+    return {"catalog": i18n, "events": emit_conn}
 
 
 

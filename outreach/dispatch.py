@@ -45,6 +45,9 @@ from outreach.policy import (
 )
 from surveys.models import Customer, Interaction, Invitation, InvitationStatus, SurveyDefinition
 
+# (connection, event type, subject, data, now): the application's integration events.
+EventSink = Callable[[Connection, str, str, dict[str, Any], datetime], Any]
+
 log = logging.getLogger(__name__)
 _E = ContactEvent.__table__  # type: ignore[attr-defined]
 _C = Customer.__table__  # type: ignore[attr-defined]
@@ -106,8 +109,12 @@ class _Loaded:
 class Dispatcher:
     def __init__(self, engine: Engine, channels: Mapping[str, Channel], catalog: Catalog,
                  site: Site, policy: DispatchPolicy, *, worker: str,
-                 clock: Callable[[], datetime], rng: random.Random | None = None) -> None:
+                 clock: Callable[[], datetime], rng: random.Random | None = None,
+                 events: EventSink | None = None) -> None:
         self.engine, self.channels, self.catalog, self.site = engine, channels, catalog, site
+        # The application's integration events (outreach may not import it): called with the
+        # settle transaction's connection, so the event exists iff the new state committed.
+        self.events = events
         self.policy, self.worker, self.clock = policy, worker, clock
         self.rng = rng or random.Random()
         self._started = False
@@ -361,6 +368,11 @@ class Dispatcher:
                              .values(last_surveyed_at=now))
             self._event(conn, inv.id, inv.customer_id, claimed.purpose, "send", reason, now,  # type: ignore[arg-type]
                         channel=channel, detail=f"{result.provider} {result.provider_id}")
+            if self.events and not reminder:
+                self.events(conn, "survey.sent", f"customer:{inv.customer_id}", {
+                    "invitation_id": inv.id, "customer_id": inv.customer_id,
+                    "interaction_id": inv.interaction_id, "channel": channel,
+                    "purpose": inv.purpose, "sent_at": now.isoformat()}, now)
         return "reminded" if reminder else ("reconciled" if reason == Reason.ALREADY_SENT
                                             else "sent")
 
@@ -409,6 +421,11 @@ class Dispatcher:
                 return "lost_lease"
             self._event(conn, inv.id, inv.customer_id, claimed.purpose, "fail", reason, now,  # type: ignore[arg-type]
                         channel=channel, detail=detail)
+            if self.events and not reminder:
+                self.events(conn, "survey.failed", f"customer:{inv.customer_id}", {
+                    "invitation_id": inv.id, "customer_id": inv.customer_id,
+                    "interaction_id": inv.interaction_id, "channel": channel,
+                    "purpose": inv.purpose, "reason": reason.value, "detail": detail}, now)
             if exc.opted_out:
                 # The provider knows of an opt-out we did not (e.g. STOP to another of our
                 # numbers): record it so no later survey tries again.

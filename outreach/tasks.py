@@ -3,7 +3,8 @@ check that pages a human is `feedback.health`: its alerts live in the database a
 the notification outbox, which outreach may not import.)
 
 The context's `extras` supply what outreach cannot import from the application: `catalog` (the
-message catalogs, `feedback.i18n`). Channels are built once per worker and kept in `extras`.
+message catalogs, `feedback.i18n`) and `events` (integration events: survey.sent, survey.failed,
+written in the same transaction as the invitation's new state). Channels are built once per worker and kept in `extras`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def dispatcher(ctx: Any) -> Dispatcher:
             ctx.engine, channels, ctx.extras["catalog"],
             Site(public_url=s.public_url, company=s.company_name, secret_key=s.secret_key),
             DispatchPolicy.from_settings(s), worker=ctx.worker_id, clock=ctx.clock,
-            rng=random.Random())
+            rng=random.Random(), events=ctx.extras.get("events"))
     return ctx.extras[_DISPATCHER]  # type: ignore[no-any-return]
 
 

@@ -13,10 +13,10 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, Parameter
 
 from feedback.auth.guards import provide_principal
+from feedback.auth.permissions import allow
 from feedback.configuration import repository, service
 from feedback.configuration.schemas import RuleIn, RuleProbe, RuleSetIn
 from feedback.deps import Conf, Db, Now
-from feedback.auth.permissions import allow
 from surveys.errors import NotFound
 
 _TAGS = ["configuration"]

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from feedback.auth.models import Role, User
+from feedback.integrations.events import task_event
 from feedback.notifications.outbox import enqueue_many, notification
 from feedback.recovery import alerts, assignment, sla, triggers
 from feedback.recovery.models import (
@@ -64,6 +65,7 @@ def record(session: Session, task: RecoveryTask, actor: Actor, action: str, now:
         task_id=task.id, at=now, actor_id=actor.user_id, actor=actor.name[:200], action=action,
         from_value=None if before is None else str(before)[:200],
         to_value=None if after is None else str(after)[:200], note=note))
+    task_event(session, task, action, after, now)  # task.created, task.assigned, … (integrations)
 
 
 def schedule(task: RecoveryTask) -> None:
