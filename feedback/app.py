@@ -61,6 +61,7 @@ ROUTE_MODULES = [
     "feedback.operations.endpoints", "feedback.operations.pages",
     "feedback.auth.endpoints", "feedback.auth.pages",
     "feedback.configuration.endpoints", "feedback.configuration.pages",
+    "feedback.configuration.survey_pages",
 ]
 
 
