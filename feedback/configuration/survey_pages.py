@@ -14,7 +14,7 @@ from litestar.response import Redirect, Response, Template
 
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
-from feedback.configuration import preview
+from feedback.configuration import answers, preview
 from feedback.configuration import surveys as service
 from feedback.configuration.endpoints import actor
 from feedback.configuration.schemas import SurveyIn, parse
@@ -79,11 +79,15 @@ def _page(request: Request[Any, Any, Any], db: Db, *, key: str | None = None,
           form: dict[str, str] | None = None, error: str | None = None, status: int = 200,
           notice: str | None = None) -> Template:
     current = service.survey_json(db, service.by_key(db, key), history=True) if key else None
+    principal = provide_principal(request)
+    by_question = (answers.summary(db, service.by_key(db, key))
+                   if key and principal.can("report.read") else [])
     return Template(template_name="configuration/surveys.html", status_code=status, context={
         "surveys": [service.survey_json(db, s) for s in service.list_surveys(db)],
         "current": current, "f": form or _form_values(current), "error": error,
         "notice": notice, "survey_locales": LOCALES, "slots": range(SLOTS), "types": TYPES,
-        "fields": TEXT_FIELDS, "can_write": provide_principal(request).can("config.write")})
+        "fields": TEXT_FIELDS, "can_write": principal.can("config.write"),
+        "by_question": by_question})
 
 
 @get("/config/surveys", sync_to_thread=True, guards=[allow("config.read")], include_in_schema=False)
