@@ -9,10 +9,13 @@ generate_series, then measures:
 - purge: the comment pass over every expired comment, in batches, reporting rows/s and the
   longest batch transaction (= the longest time any purged row stays locked), against one bare
   `UPDATE response SET comment = NULL WHERE …` over the same rows (one long lock); then the
-  customer pass (per-customer anonymisation) for a bounded number of batches, customers/s.
+  customer pass (idle customers anonymised set-based, a batch of `retention_batch_size` per
+  transaction, one audit row each) for a bounded number of batches, customers/s and the
+  longest batch transaction (= the longest any of those customers' rows stays locked).
 
     .venv/bin/python benchmarks/privacy_bench.py             # 1M responses
     .venv/bin/python benchmarks/privacy_bench.py --smoke     # 4k responses
+    .venv/bin/python benchmarks/privacy_bench.py --customer-batches 0   # every idle customer
 """
 
 from __future__ import annotations
@@ -181,6 +184,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="4k responses, a few rounds")
     parser.add_argument("--responses", type=int, default=None)
+    parser.add_argument("--customer-batches", type=int, default=None,
+                        help="batches of the customer pass to time (0: all; default 40)")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     n = args.responses or (4_000 if args.smoke else 1_000_000)
@@ -198,7 +203,9 @@ def main() -> None:
             print(f"seeded {n:,} responses / {n // 2:,} customers in {time.perf_counter() - t:.1f} s")
             before = kpi(engine)
             bench_erase(engine, settings, n // 2, rounds=3 if args.smoke else 20)
-            bench_purge(engine, settings, customer_batches=1 if args.smoke else 4)
+            batches = args.customer_batches if args.customer_batches is not None else (
+                1 if args.smoke else 40)
+            bench_purge(engine, settings, customer_batches=batches or 1_000_000)
             after = kpi(engine)
             assert before == after, (before, after)
             print(f"KPIs unchanged: {after[0]:,} responses, score sum {after[1]:,}, "

@@ -14,69 +14,35 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import resource
 import signal
-import statistics
 import subprocess
 import sys
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from _pgdb import scratch_database  # noqa: E402
+from _seed import (  # noqa: E402
+    CUSTOMERS,
+    INTERACTIONS,
+    INVITATIONS,
+    NOW,
+    RESPONSES,
+    YEAR_START,
+    percentiles,
+)
+from _seed import load as seed  # noqa: E402
 
 from feedback.db import make_engine  # noqa: E402
 from feedback.settings import Settings  # noqa: E402
 
-PG = os.environ.get("FEEDBACK_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-YEAR_START = "2025-11-20 00:00:00+00"
-
-# One statement per table; invitations = responses * 1.4 (a 70 % response rate), one
-# interaction per invitation. As in a real contact centre, each of the 200 agents and 15
-# queues belongs to one of the 5 teams; channels and survey kinds cut across teams.
+# Every interaction gets a survey, 5 in 7 are answered (invitations = responses * 1.4), and
+# every detractor up to `tasks` opens a recovery task.
 LOAD = [
-    """INSERT INTO customer (id, external_id, locale, created_at, updated_at)
-       SELECT g, 'C-' || g, 'en', now(), now() FROM generate_series(1, :customers) g""",
-    """INSERT INTO interaction (id, external_id, customer_id, channel, agent, team, queue,
-                               occurred_at, created_at, updated_at)
-       SELECT g, 'I-' || g, 1 + g % :customers,
-              (ARRAY['phone','chat','email','ticket'])[1 + g % 4],
-              'agent-' || (g % 5) || '-' || ((g / 7) % 40),
-              (ARRAY['Billing','Support','Sales','Retention','Tech'])[1 + g % 5],
-              'q' || (g % 5) || '-' || ((g / 5) % 3), t, now(), now()
-       FROM (SELECT g, CAST(:start AS timestamptz) + interval '1 second' * (g::float8 * 31536000 / :invitations) AS t
-             FROM generate_series(1, :invitations) g) s""",
-    """INSERT INTO invitation (id, token, purpose, customer_id, interaction_id, survey_id, channel,
-                              locale, status, send_at, expires_at, attempts, sent_at, answered_at,
-                              created_at, updated_at)
-       SELECT i.id, md5(i.id::text), 'survey', i.customer_id, i.id,
-              (SELECT id FROM survey_definition WHERE kind = (ARRAY['nps','csat','ces'])[1 + i.id % 3]
-               ORDER BY id LIMIT 1),
-              'email', 'en', 'sent', i.occurred_at, i.occurred_at + interval '7 days', 1,
-              i.occurred_at + interval '30 minutes',
-              CASE WHEN i.id % 7 < 5 THEN i.occurred_at + interval '2 hours' END, now(), now()
-       FROM interaction i""",
-    """INSERT INTO response (id, invitation_id, customer_id, interaction_id, survey_id, kind, score,
-                            classification, comment, source, locale, team, agent, channel, queue,
-                            purpose, submitted_at)
-       SELECT row_number() OVER (ORDER BY v.id), v.id, v.customer_id, v.id, v.survey_id, d.kind, sc,
-              CASE d.kind
-                WHEN 'nps' THEN CASE WHEN sc >= 9 THEN 'promoter' WHEN sc >= 7 THEN 'passive' ELSE 'detractor' END
-                WHEN 'csat' THEN CASE WHEN sc >= 4 THEN 'satisfied' WHEN sc = 3 THEN 'neutral' ELSE 'dissatisfied' END
-                ELSE CASE WHEN sc >= 5 THEN 'easy' WHEN sc = 4 THEN 'neutral' ELSE 'difficult' END END,
-              CASE WHEN v.id % 3 = 0 THEN 'comment number ' || v.id END, 'web', 'en',
-              i.team, i.agent, i.channel, i.queue, 'survey', v.answered_at
-       FROM invitation v JOIN interaction i ON i.id = v.interaction_id
-       JOIN survey_definition d ON d.id = v.survey_id,
-       LATERAL (SELECT CASE d.kind WHEN 'nps' THEN (v.id * 7) % 11 WHEN 'csat' THEN 1 + (v.id * 3) % 5
-                       ELSE 1 + (v.id * 5) % 7 END AS sc) s
-       WHERE v.answered_at IS NOT NULL""",
+    CUSTOMERS, INTERACTIONS, INVITATIONS, RESPONSES,
     """INSERT INTO recovery_task (customer_id, response_id, interaction_id, kind, score, classification,
                                  team, agent, status, priority, opened_at, first_contact_due_at,
                                  resolution_due_at, first_contact_warn_at, resolution_warn_at,
@@ -117,19 +83,11 @@ ENDPOINTS = [
 
 
 def load(engine: sa.Engine, responses: int, tasks: int) -> dict[str, int]:
-    params = {"customers": max(responses // 5, 100), "invitations": responses * 7 // 5,
-              "start": YEAR_START, "tasks": tasks}
-    with engine.begin() as conn:
-        for stmt in LOAD:
-            text = sa.text(stmt)
-            conn.execute(text, {k: v for k, v in params.items() if f":{k}" in stmt})
-        for table in ("customer", "interaction", "invitation", "response", "recovery_task"):
-            conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                 f"(SELECT coalesce(max(id), 1) FROM {table}))"))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM ANALYZE"))
-        return {t: int(conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() or 0)
-                for t in ("response", "invitation", "recovery_task")}
+    params = {"customers": max(responses // 5, 100), "interactions": responses * 7 // 5,
+              "surveyed": 1, "answered_of_7": 5, "start": YEAR_START,
+              "tasks": tasks}
+    return seed(engine, LOAD, params,
+                ("customer", "interaction", "invitation", "response", "recovery_task"))
 
 
 def time_endpoints(settings: Settings, engine: sa.Engine, reps: int) -> None:
@@ -149,9 +107,8 @@ def time_endpoints(settings: Settings, engine: sa.Engine, reps: int) -> None:
                 r = client.get(path, params=query)
                 times.append((time.perf_counter() - t0) * 1000)
                 assert r.status_code == 200, (path, r.status_code, r.text[:300])
-            times = sorted(times[1:])
-            p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-            print(f"{label:48} {statistics.median(times):8.0f} {p95:8.0f}")
+            p50, p95 = percentiles(times[1:])
+            print(f"{label:48} {p50:8.0f} {p95:8.0f}")
 
 
 def export_child(url: str) -> None:
@@ -184,12 +141,9 @@ def main() -> None:
     # A timeout's SIGTERM still runs the `finally` below, so no benchmark database is left behind.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     responses, tasks, reps = (20_000, 2_000, 3) if args.smoke else (1_000_000, 100_000, 10)
-    admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
-    name = f"reports_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database() as url:
+        if url is None:
+            return
         settings = Settings(database_url=url, secret_key="bench", admin_api_key="bench-admin",
                             report_digest=False)
         engine = make_engine(url)
@@ -209,13 +163,6 @@ def main() -> None:
         time_endpoints(settings, engine, reps)
         engine.dispose()
         subprocess.run([sys.executable, __file__, "--export-child", url], check=True)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

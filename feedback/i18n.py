@@ -177,6 +177,10 @@ def when(locale: str, value: Any, tz: Any = None, *, date: str = "yMMMd", time: 
 
     if value is None:
         return ""
+    if isinstance(value, str):  # an ISO timestamp from an API-shaped dict
+        from datetime import datetime
+
+        value = datetime.fromisoformat(value)
     loc = _babel(locale)
     zone = get_timezone(tz) if isinstance(tz, str) else tz
     local = value.astimezone(zone) if zone is not None and value.tzinfo else value
@@ -192,6 +196,10 @@ def day(locale: str, value: Any, skeleton: str = "yMMMd") -> str:
 
     if value is None:
         return ""
+    if isinstance(value, str):  # an ISO date from an API-shaped dict
+        from datetime import date
+
+        value = date.fromisoformat(value[:10])
     return localise_digits(locale, format_skeleton(skeleton, value, locale=_babel(locale)))
 
 

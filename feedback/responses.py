@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from feedback.insights import service as insights
+from feedback.operations.rollups import mark_dirty
 from feedback.recovery import service as recovery
 from feedback.settings import Settings
-from surveys.models import Customer, Invitation, Response
+from surveys.models import Customer, Interaction, Invitation, Response
 from surveys.service import add_comment, change_score, submit_response
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ def record_score_change(session: Session, invitation: Invitation, score: object,
     window = timedelta(minutes=settings.answer_edit_window_minutes)
     response, before = change_score(session, invitation, score, now, window, settings.thresholds)
     if before != response.score:
+        if response.interaction_id is not None:
+            # A corrected score may belong to a contact whose day is rolled up already.
+            contact = session.get(Interaction, response.interaction_id)
+            mark_dirty(session, contact.occurred_at if contact else None)
         recovery.on_score_change(session, response, before, now=now)
         after_response(session, response, now=now, settings=settings)
     return response

@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from feedback import i18n
 from feedback.ingest.schemas import InteractionIn
+from feedback.operations.rollups import mark_dirty
 from feedback.settings import Settings
 from outreach import optouts
 from surveys.errors import Conflict, ValidationFailed
@@ -222,16 +223,22 @@ def upsert_interactions(session: Session, items: list[InteractionIn], customers:
     if not known:
         return ids, created
     owner_of: dict[str, int] = {}
-    for row in _in(session, lambda keys: sa.select(t.id, t.external_id, t.customer_id).where(
-            t.external_id.in_(keys)), [item.external_id for item in known]):
+    was_at: list[datetime] = []
+    for row in _in(session, lambda keys: sa.select(
+            t.id, t.external_id, t.customer_id, t.occurred_at).where(t.external_id.in_(keys)),
+            [item.external_id for item in known]):
         ids[row.external_id] = row.id
         owner_of[row.external_id] = row.customer_id
+        was_at.append(row.occurred_at)
     customer_of = {items[i].external_id: customers[i] for i in order}
     for item in known:
         if owner_of[item.external_id] != customer_of[item.external_id].id:
             _refuse_move(session, item.external_id, owner_of[item.external_id],
                          customer_of[item.external_id])
     _update_interactions(session, known, ids, now)
+    # Sent again, an interaction may carry other facts or another time: ids alone cannot tell
+    # the operations rollups that its old and new days changed.
+    mark_dirty(session, *was_at, *(item.occurred_at for item in known))
     return ids, created
 
 

@@ -278,8 +278,9 @@ def report(session: Session, f: Filters, *, grain: str = "week",
 
 
 def responses(session: Session, theme: str, f: Filters, *, limit: int = 50,
-              offset: int = 0) -> dict[str, Any]:
-    """The responses of the period tagged with one theme (drill-down), newest first."""
+              offset: int = 0, score_class: str | None = None) -> dict[str, Any]:
+    """The responses of the period tagged with one theme (drill-down), newest first;
+    `score_class` keeps only the unhappy, neutral or happy answers."""
     found = session.exec(select(Theme).where(Theme.name == theme)).first()
     if found is None:
         return {"theme": None, "responses": [], "total": 0}
@@ -288,6 +289,12 @@ def responses(session: Session, theme: str, f: Filters, *, limit: int = 50,
                       ResponseTheme.sentiment, ResponseTheme.confidence, ResponseTheme.source)
             .join(ResponseTheme, col(ResponseTheme.response_id) == r.id)
             .where(col(ResponseTheme.theme_id) == found.id, *_where(f)))
+    if score_class == "unhappy":
+        base = base.where(r.classification.in_(sorted(_NEG)))
+    elif score_class == "happy":
+        base = base.where(r.classification.in_(sorted(_POS)))
+    elif score_class == "neutral":
+        base = base.where(r.classification.not_in(sorted(_POS | _NEG)))
     total = session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
     rows = session.execute(base.order_by(r.submitted_at.desc(), r.id.desc())
                            .limit(limit).offset(offset)).all()

@@ -9,15 +9,34 @@ row per contact into Python, so the report stays fast over millions of contacts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from feedback.operations.formulas import QueueCounts
-from feedback.operations.models import ASYNC_CHANNELS, ITX, SHORT_ABANDON_SECONDS
-from feedback.reports.figures import Filters, offset_segments
+from feedback.operations.models import (
+    ASYNC_CHANNELS,
+    DEFAULT_REPEAT_WINDOW,
+    FCR_MEASURES,
+    ITX,
+    QUEUE_MEASURES,
+    SATISFACTION_MEASURES,
+    SHORT_ABANDON_SECONDS,
+)
+from feedback.operations.rollup_models import (
+    AGENT_DIMS,
+    OPS_AGENT_DAILY,
+    OPS_DAILY,
+    OPS_DIMS,
+    OPS_ROLLUP_DIRTY,
+    OPS_ROLLUP_STATE,
+    OPS_SATISFACTION_DAILY,
+)
+from feedback.reports.figures import Filters, local_date, offset_segments
 from feedback.reports.repository import NEG, POS, R, local_day
 
 Row = tuple[Any, ...]
@@ -71,6 +90,25 @@ def queue_measures() -> list[Any]:
     ]
 
 
+def answers_of(lo: Any, hi: Any) -> Any:
+    """A condition on `response` that is true for every answer about a contact in [lo, hi):
+    its interaction id lies between the least and the greatest id of those contacts.
+
+    Redundant with the join, and there for the planner: without it PostgreSQL joins a week
+    of contacts to their answers by reading the whole response table (1M rows); with it, an
+    index range scan on response.interaction_id (ids grow with time, so a week of contacts is
+    a narrow range). Correct whatever the ids: it only ever widens to every answer."""
+    period = ITX.alias("contacts_in_period")
+
+    def bound(fn: Any) -> Any:
+        # `id + 0`: min(id) alone is planned as a walk along the primary key, filtering on
+        # the time (a million rows for last week); this reads the period by its index.
+        return (sa.select(fn(period.c.id + 0))
+                .where(period.c.occurred_at >= lo, period.c.occurred_at < hi).scalar_subquery())
+
+    return R.c.interaction_id.between(bound(sa.func.min), bound(sa.func.max))
+
+
 def satisfaction_measures() -> list[Any]:
     """n, positive, negative, sum, sum of squares of responses (as `figures.Counts.add`)."""
     return [sa.func.count(), _count(R.c.classification.in_(POS)),
@@ -84,32 +122,160 @@ def band(value: Any, bands: Sequence[tuple[int, str]]) -> Any:
     return sa.case((value.is_(None), None), *whens, else_=bands[0][1])
 
 
+# --- which days come from rollups --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpsView:
+    """Local days before `until` are read from the rollups; None: everything live."""
+
+    until: date | None = None
+
+
+GRAINS = ((OPS_DAILY, OPS_DIMS), (OPS_AGENT_DAILY, AGENT_DIMS))
+
+
+def ops_view(session: Session, tz: ZoneInfo) -> OpsView:
+    """Where the rollups can be trusted, checked against what they have not seen yet: a row
+    above the last run's ids or a change marked dirty moves the boundary back to its day (an
+    interaction also to the repeat window before it: it may be the repeat of an earlier one),
+    so a reader never serves a stale figure; the next run moves it forward again."""
+    state = session.execute(sa.select(OPS_ROLLUP_STATE).where(OPS_ROLLUP_STATE.c.id == 1)).first()
+    if state is None or state.rolled_through is None or state.time_zone != tz.key:
+        return OpsView()
+    until = state.rolled_through
+    late = [
+        session.execute(sa.select(sa.func.min(ITX.c.occurred_at))
+                        .where(ITX.c.id > state.interaction_id)).scalar(),
+        session.execute(sa.select(sa.func.min(OPS_ROLLUP_DIRTY.c.at))).scalar(),
+    ]
+    for instant in late:
+        if instant is not None:
+            until = min(until, local_date(instant - DEFAULT_REPEAT_WINDOW, tz))
+    answered = session.execute(
+        sa.select(sa.func.min(ITX.c.occurred_at)).select_from(
+            R.join(ITX, ITX.c.id == R.c.interaction_id)).where(R.c.id > state.response_id)
+    ).scalar()
+    if answered is not None:
+        until = min(until, local_date(answered, tz))
+    return OpsView(until)
+
+
+def _dim_where(f: Filters, t: sa.Table) -> list[Any]:
+    return [t.c[k] == v for k, v in f.dims().items() if k != "kind"]
+
+
+def _ints(values: Sequence[Any]) -> list[int]:
+    # PostgreSQL sums BIGINT columns to NUMERIC; the live path's sums are plain ints.
+    return [int(v or 0) for v in values]
+
+
+def _parts(f: Filters, view: OpsView | None, needs: set[str],
+           grains: Sequence[tuple[sa.Table, tuple[str, ...]]] = GRAINS
+           ) -> tuple[sa.Table | None, Filters | None]:
+    """The rollup table to read for the settled part of `f` (None: no usable rollup) and the
+    filters of the part to read live (None: nothing live). The first grain whose dimensions
+    hold every filter and grouping wins."""
+    needs = needs | {k for k in f.dims() if k != "kind"}
+    table = next((t for t, dims in grains if needs <= set(dims)), None)
+    if view is None or view.until is None or table is None or view.until <= f.start_day:
+        return None, f
+    if view.until > f.end_day:
+        return table, None
+    return table, replace(f, start_day=view.until)
+
+
+def _rollup_stmt(t: sa.Table, f: Filters, live: Filters | None, keys: Sequence[Any],
+                 measures: Sequence[str]) -> Any:
+    """SUMs of `measures` per `keys` over the rolled-up days of `f` (those before `live`)."""
+    end = live.start_day if live is not None else f.end_day + timedelta(days=1)
+    stmt = (sa.select(*keys, *(sa.func.sum(t.c[m]) for m in measures))
+            .where(t.c.day >= f.start_day, t.c.day < end, *_dim_where(f, t)))
+    return stmt.group_by(*keys) if keys else stmt
+
+
 # --- readers -----------------------------------------------------------------------------------
 
 
-def queue_counts(session: Session, f: Filters, by: str | None = None
-                 ) -> dict[Any, QueueCounts]:
-    """QueueCounts overall (key None) or per value of `by` (a column of interaction)."""
+def queue_stmt(keys: Sequence[Any], where: Sequence[Any]) -> Any:
+    stmt = sa.select(*keys, *queue_measures()).where(*where)
+    return stmt.group_by(*keys) if keys else stmt
+
+
+def _live_queue_counts(session: Session, f: Filters, by: str | None) -> dict[Any, QueueCounts]:
     keys = [ITX.c[by]] if by else []
-    stmt = sa.select(*keys, *queue_measures()).where(*contact_where(f))
-    if keys:
-        stmt = stmt.group_by(*keys)
     out = {}
-    for row in session.execute(stmt):
+    for row in session.execute(queue_stmt(keys, contact_where(f))):
         key = row[0] if by else None
         out[key] = QueueCounts.from_row(row[1:] if by else row)
     return out
 
 
-def daily_queue_counts(session: Session, f: Filters) -> dict[Any, QueueCounts]:
+def queue_counts(session: Session, f: Filters, by: str | None = None,
+                 view: OpsView | None = None) -> dict[Any, QueueCounts]:
+    """QueueCounts overall (key None) or per value of `by` (a column of interaction): settled
+    days from the rollups when `view` allows, the rest live."""
+    t, live = _parts(f, view, {by} if by else set())
+    out: dict[Any, QueueCounts] = {}
+    if t is not None:
+        keys = [t.c[by]] if by else []
+        for row in session.execute(_rollup_stmt(t, f, live, keys, QUEUE_MEASURES)):
+            key = row[0] if by else None
+            out.setdefault(key, QueueCounts()).add(QueueCounts.from_row(_ints(row[len(keys):])))
+    if live is not None:
+        for key, counts in _live_queue_counts(session, live, by).items():
+            out.setdefault(key, QueueCounts()).add(counts)
+    return out
+
+
+def grouped(session: Session, f: Filters, by: str, *, window: timedelta, now: datetime,
+            view: OpsView | None = None
+            ) -> tuple[dict[Any, QueueCounts], dict[Any, dict[str, int]]]:
+    """`queue_counts` and `fcr_views` per value of `by` together: the rolled-up part is one
+    read of one rollup table (both live side by side in it). Rollups hold the default repeat
+    window only; another window reads everything live."""
+    t, live = _parts(f, view if window == DEFAULT_REPEAT_WINDOW else None, {by})
+    counts: dict[Any, QueueCounts] = {}
+    fcr: dict[Any, dict[str, int]] = {}
+    if t is not None:
+        nq = len(QUEUE_MEASURES)
+        for row in session.execute(_rollup_stmt(t, f, live, [t.c[by]],
+                                                QUEUE_MEASURES + FCR_MEASURES)):
+            values = _ints(row[1:])
+            counts.setdefault(row[0], QueueCounts()).add(QueueCounts.from_row(values[:nq]))
+            _add_fcr(fcr, row[0], values[nq:])
+    if live is not None:
+        for key, c in _live_queue_counts(session, live, by).items():
+            counts.setdefault(key, QueueCounts()).add(c)
+        stmt = fcr_stmt(dialect(session), [ITX.c[by]], contact_where(live)[2:], live.start,
+                        live.end, window=window, now=now)
+        for row in session.execute(stmt):
+            _add_fcr(fcr, row[0], row[1:])
+    return counts, fcr
+
+
+def _add_fcr(out: dict[Any, dict[str, int]], key: Any, values: Sequence[Any]) -> None:
+    acc = out.setdefault(key, dict.fromkeys(FCR_MEASURES, 0))
+    for n, v in zip(FCR_MEASURES, values, strict=True):
+        acc[n] += int(v or 0)
+
+
+def daily_queue_counts(session: Session, f: Filters, view: OpsView | None = None
+                       ) -> dict[Any, QueueCounts]:
     """QueueCounts per local day, each daylight-saving range with its own UTC offset."""
     d = dialect(session)
     out: dict[Any, QueueCounts] = {}
-    dims = contact_where(f)[2:]
-    for lo, hi, offset in offset_segments(f.start_day, f.end_day + timedelta(days=1), f.tz):
+    t, live = _parts(f, view, set())
+    if t is not None:
+        for row in session.execute(_rollup_stmt(t, f, live, [t.c.day], QUEUE_MEASURES)):
+            out.setdefault(row[0], QueueCounts()).add(QueueCounts.from_row(_ints(row[1:])))
+    if live is None:
+        return out
+    dims = contact_where(live)[2:]
+    for lo, hi, offset in offset_segments(live.start_day, live.end_day + timedelta(days=1),
+                                          live.tz):
         day = local_day(d, ITX.c.occurred_at, offset)
-        stmt = (sa.select(day, *queue_measures())
-                .where(ITX.c.occurred_at >= lo, ITX.c.occurred_at < hi, *dims).group_by(day))
+        stmt = queue_stmt([day], [ITX.c.occurred_at >= lo, ITX.c.occurred_at < hi, *dims])
         for row in session.execute(stmt):
             out.setdefault(row[0], QueueCounts()).add(QueueCounts.from_row(row[1:]))
     return out
@@ -124,19 +290,18 @@ def _within(d: str, later: Any, earlier: Any, window: timedelta) -> Any:
         window.total_seconds())
 
 
-def fcr_views(session: Session, f: Filters, *, window: timedelta, now: datetime,
-              by: str | None = None) -> dict[Any, dict[str, int]]:
-    """The three FCR views per group, counted over the same contacts, plus where they disagree.
+def fcr_stmt(d: str, keys: Sequence[Any], where: Sequence[Any], lo: datetime, hi: datetime,
+             *, window: timedelta, now: datetime) -> Any:
+    """The FCR views (`FCR_MEASURES`) of the contacts in [lo, hi) matching `where`, per `keys`.
 
-    inferred: the next contact of the same customer on the same reason (LEAD over the period
+    inferred: the next contact of the same customer on the same reason (LEAD over [lo, hi)
     plus one window, every team: a repeat may reach another team) decides; a contact whose
     window is still open at `now` is not counted yet. customer: the survey's "was your issue
     resolved?" answer (the first survey of the contact, not a recovery follow-up)."""
-    d = dialect(session)
     nxt = (sa.select(ITX.c.id.label("id"), sa.func.lead(ITX.c.occurred_at).over(
         partition_by=[ITX.c.customer_id, ITX.c.contact_reason],
         order_by=ITX.c.occurred_at).label("next_at"))
-        .where(ITX.c.occurred_at >= f.start, ITX.c.occurred_at < f.end + window,
+        .where(ITX.c.occurred_at >= lo, ITX.c.occurred_at < hi + window,
                ITX.c.contact_reason.is_not(None))
         .cte("next_contact"))
     repeat = sa.and_(nxt.c.next_at.is_not(None), _within(d, nxt.c.next_at, ITX.c.occurred_at,
@@ -150,7 +315,6 @@ def fcr_views(session: Session, f: Filters, *, window: timedelta, now: datetime,
     def both(a: Any, b: Any, va: int, vb: int) -> Any:
         return _count(sa.and_(a == va, b == vb))
 
-    keys = [ITX.c[by]] if by else []
     stmt = (sa.select(*keys,
                       _count(agent.is_not(None)), _count(agent == 1),
                       _count(customer.is_not(None)), _count(customer == 1),
@@ -160,29 +324,59 @@ def fcr_views(session: Session, f: Filters, *, window: timedelta, now: datetime,
                       both(agent, inferred, 1, 0), both(agent, inferred, 0, 1),
                       _count(sa.and_(agent.is_not(None), inferred.is_not(None))))
             .select_from(ITX.outerjoin(nxt, nxt.c.id == ITX.c.id).outerjoin(
-                R, sa.and_(R.c.interaction_id == ITX.c.id, R.c.purpose == "survey")))
-            .where(*contact_where(f)))
-    if keys:
-        stmt = stmt.group_by(*keys)
-    names = ("agent_n", "agent_yes", "customer_n", "customer_yes", "inferred_n", "inferred_yes",
-             "agent_yes_customer_no", "agent_no_customer_yes", "agent_customer_n",
-             "agent_yes_inferred_no", "agent_no_inferred_yes", "agent_inferred_n")
-    out = {}
+                R, sa.and_(R.c.interaction_id == ITX.c.id, R.c.purpose == "survey",
+                           answers_of(lo, hi))))
+            .where(ITX.c.occurred_at >= lo, ITX.c.occurred_at < hi, *where))
+    return stmt.group_by(*keys) if keys else stmt
+
+
+def fcr_views(session: Session, f: Filters, *, window: timedelta, now: datetime,
+              by: str | None = None) -> dict[Any, dict[str, int]]:
+    """The three FCR views per group from live rows (see `fcr_stmt`), plus where they
+    disagree; the report reads them through `grouped`."""
+    out: dict[Any, dict[str, int]] = {}
+    keys = [ITX.c[by]] if by else []
+    stmt = fcr_stmt(dialect(session), keys, contact_where(f)[2:], f.start, f.end,
+                    window=window, now=now)
     for row in session.execute(stmt):
-        values = row[1:] if by else row
-        out[row[0] if by else None] = {n: int(v or 0) for n, v in zip(names, values, strict=True)}
+        _add_fcr(out, row[0] if by else None, row[len(keys):])
     return out
 
 
 def satisfaction_by(session: Session, f: Filters, group: Any) -> list[Row]:
     """(group value, kind, n, pos, neg, sum, sumsq) for survey answers about the period's
-    contacts, grouped by an expression over interaction and response."""
+    contacts, grouped by an expression over interaction and response (live rows)."""
     stmt = (sa.select(group, R.c.kind, *satisfaction_measures())
             .select_from(R.join(ITX, ITX.c.id == R.c.interaction_id))
-            .where(*contact_where(f), R.c.purpose == "survey",
+            .where(*contact_where(f), R.c.purpose == "survey", answers_of(f.start, f.end),
                    *([R.c.kind == f.kind] if f.kind else []))
             .group_by(group, R.c.kind))
     return [tuple(r) for r in session.execute(stmt)]
+
+
+SATISFACTION_GROUPS = ("aht", "wait", "transfers", "fcr_agent", "fcr_customer", "agent")
+
+
+def satisfaction_group(name: str) -> Any:
+    return ITX.c.agent if name == "agent" else levers()[name]
+
+
+def satisfaction_rows(session: Session, f: Filters, view: OpsView | None = None
+                      ) -> dict[str, list[Row]]:
+    """`satisfaction_by` for every lever and the agent (`SATISFACTION_GROUPS`), keyed by name:
+    settled days in one read of the satisfaction rollup, the rest live."""
+    t, live = _parts(f, view, set(), grains=((OPS_SATISFACTION_DAILY, ("team",)),))
+    rows: dict[str, list[Row]] = {name: [] for name in SATISFACTION_GROUPS}
+    if t is not None:
+        stmt = _rollup_stmt(t, f, live, [t.c.dimension, t.c.value, t.c.kind],
+                            SATISFACTION_MEASURES).where(*([t.c.kind == f.kind] if f.kind else []))
+        for name, value, kind, *m in session.execute(stmt):
+            if name in rows:
+                rows[name].append((value, kind, *_ints(m)))
+    if live is not None:
+        for name in SATISFACTION_GROUPS:
+            rows[name] += satisfaction_by(session, live, satisfaction_group(name))
+    return rows
 
 
 def recovery_outcomes(session: Session, f: Filters, by: str) -> dict[Any, dict[str, int]]:

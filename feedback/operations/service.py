@@ -79,8 +79,9 @@ def _buckets(f: Filters, grain: str) -> list[date]:
     return out
 
 
-def trend(session: Session, f: Filters, grain: str) -> list[dict[str, Any]]:
-    days = repo.daily_queue_counts(session, f)
+def trend(session: Session, f: Filters, grain: str, view: repo.OpsView | None = None
+          ) -> list[dict[str, Any]]:
+    days = repo.daily_queue_counts(session, f, view)
     acc: dict[date, QueueCounts] = {b: QueueCounts() for b in _buckets(f, grain)}
     for day, counts in days.items():
         acc.setdefault(bucket_of(day, grain), QueueCounts()).add(counts)
@@ -106,9 +107,8 @@ class Grouped:
 
     @classmethod
     def read(cls, session: Session, f: Filters, by: str, *, window: timedelta,
-             now: datetime) -> Grouped:
-        return cls(repo.queue_counts(session, f, by),
-                   repo.fcr_views(session, f, window=window, now=now, by=by))
+             now: datetime, view: repo.OpsView | None = None) -> Grouped:
+        return cls(*repo.grouped(session, f, by, window=window, now=now, view=view))
 
     def total(self) -> tuple[QueueCounts, dict[str, int]]:
         counts = QueueCounts()
@@ -142,15 +142,15 @@ def _value(c: Counts, kind: str) -> kpis.Estimate:
     return getattr(c, kind)()
 
 
-def lever(session: Session, f: Filters, name: str, kind: str | None) -> dict[str, Any]:
+def lever(rows: dict[str, list[tuple[Any, ...]]], f: Filters, name: str, kind: str | None
+          ) -> dict[str, Any]:
     """Satisfaction in each band of one lever; each band is tested against all the others
     (the same tests as the dashboard's period comparison) and flagged when it differs."""
     from feedback.operations.models import AHT_BANDS, TRANSFER_BANDS, WAIT_BANDS
 
     order = {"aht": [b for _, b in AHT_BANDS], "wait": [b for _, b in WAIT_BANDS],
              "transfers": [b for _, b in TRANSFER_BANDS]}.get(name, ["yes", "no"])
-    by_band = {k: v for k, v in _counts_by(repo.satisfaction_by(session, f, repo.levers()[name])).items()
-               if k is not None}
+    by_band = {k: v for k, v in _counts_by(rows[name]).items() if k is not None}
     total = Counts()
     for c in by_band.values():
         total.merge(c)
@@ -177,11 +177,12 @@ def lever(session: Session, f: Filters, name: str, kind: str | None) -> dict[str
             "worst": min(values, key=lambda v: v[1])[0] if values else None}
 
 
-def satisfaction(session: Session, f: Filters) -> dict[str, Any]:
-    levers = [lever(session, f, name, None) for name in LEVER_LABELS]
+def satisfaction(rows: dict[str, list[tuple[Any, ...]]], f: Filters) -> dict[str, Any]:
+    """`rows`: `repository.satisfaction_rows` of the period."""
+    levers = [lever(rows, f, name, None) for name in LEVER_LABELS]
     kind = levers[0]["kpi"]
     # One KPI for the whole ranking, or the effects are not comparable.
-    levers = [lv if lv["kpi"] == kind else lever(session, f, lv["lever"], kind) for lv in levers]
+    levers = [lv if lv["kpi"] == kind else lever(rows, f, lv["lever"], kind) for lv in levers]
     ranked = sorted((lv for lv in levers if lv["spread"] is not None),
                     key=lambda lv: (not lv["significant"], -lv["spread"]))
     return {"kpi": kind, "levers": levers,
@@ -192,7 +193,7 @@ def satisfaction(session: Session, f: Filters) -> dict[str, Any]:
 
 def strongest_effect(session: Session, f: Filters) -> str | None:
     """One line for the weekly digest: the lever that moves satisfaction most, or None."""
-    sat = satisfaction(session, f)
+    sat = satisfaction(repo.satisfaction_rows(session, f, repo.ops_view(session, f.tz)), f)
     if not sat["ranking"]:
         return None
     top = sat["ranking"][0]
@@ -201,12 +202,12 @@ def strongest_effect(session: Session, f: Filters) -> str | None:
             f"“{top['best']}” and “{top['worst']}” ({flag})")
 
 
-def scorecard(session: Session, f: Filters, agents: Grouped, overall: QueueCounts
-              ) -> dict[str, Any]:
+def scorecard(session: Session, f: Filters, agents: Grouped, overall: QueueCounts,
+              rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, Any]:
     """Speed next to quality for every agent: AHT against the centre's, satisfaction against
     the centre's, FCR and recovery outcomes — the quadrant, never one number."""
     counts, fcr = agents.counts, agents.fcr
-    sat = _counts_by(repo.satisfaction_by(session, f, repo.ITX.c.agent))
+    sat = _counts_by(rows["agent"])
     rec = repo.recovery_outcomes(session, f, "agent")
     everyone = Counts()
     for c in sat.values():
@@ -237,20 +238,24 @@ def scorecard(session: Session, f: Filters, agents: Grouped, overall: QueueCount
 
 
 def report(session: Session, f: Filters, now: datetime, *, grain: str, by: str,
-           window: timedelta) -> dict[str, Any]:
-    grouped = Grouped.read(session, f, by, window=window, now=now)
+           window: timedelta, live: bool = False) -> dict[str, Any]:
+    """The whole report. Settled days come from the daily rollups (`rollups`), the rest from
+    live rows; `live=True` reads everything live (the reference the rollups are tested on)."""
+    view = None if live else repo.ops_view(session, f.tz)
+    grouped = Grouped.read(session, f, by, window=window, now=now, view=view)
     agents = grouped if by == "agent" else Grouped.read(session, f, "agent", window=window,
-                                                        now=now)
+                                                        now=now, view=view)
     overall, fcr = grouped.total()
+    sat_rows = repo.satisfaction_rows(session, f, view)
     return {
         "filters": f.to_dict(), "grain": grain, "by": by,
         "repeat_window_days": window.days,
         "kpis": formulas.summary(overall),
         "fcr": fcr_summary(fcr),
-        "trend": trend(session, f, grain),
+        "trend": trend(session, f, grain, view),
         "breakdown": breakdown(grouped),
-        "satisfaction": satisfaction(session, f),
-        "scorecard": scorecard(session, f, agents, overall),
+        "satisfaction": satisfaction(sat_rows, f),
+        "scorecard": scorecard(session, f, agents, overall, sat_rows),
     }
 
 

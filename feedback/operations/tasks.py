@@ -1,12 +1,13 @@
-"""Jobs of operations: the hourly speed-versus-quality check (idempotent per team, week and
-lead through the outbox's dedupe key, so any number of workers may run it)."""
+"""Jobs of operations: the daily rollups (a locked, idempotent run every minute) and the hourly
+speed-versus-quality check (idempotent per team, week and lead through the outbox's dedupe
+key). Any number of workers may run both."""
 
 from __future__ import annotations
 
 import logging
 
 from feedback.db import transaction
-from feedback.operations import alerts
+from feedback.operations import alerts, rollups
 from feedback.worker import Job, JobContext
 
 log = logging.getLogger(__name__)
@@ -20,4 +21,9 @@ def speed_vs_quality(ctx: JobContext) -> int:
     return queued
 
 
-JOBS = [Job("operations.speed_vs_quality", speed_vs_quality, seconds=3600)]
+def refresh_rollups(ctx: JobContext) -> rollups.RollupRun:
+    return rollups.refresh_job(ctx.engine, ctx.settings, ctx.now(), ctx.worker_id)
+
+
+JOBS = [Job("operations.rollups", refresh_rollups, seconds=60),
+        Job("operations.speed_vs_quality", speed_vs_quality, seconds=3600)]

@@ -91,6 +91,14 @@ def set_priority(session: Session, task_id: int, data: PriorityIn, principal: An
     return task
 
 
+def usable_channels(customer: Customer | None) -> list[ContactChannel]:
+    """What can reach this customer: no call or SMS without a phone number, no email without
+    an address. With neither on file the contact happened some other way: any may be logged."""
+    phone, email = bool(customer and customer.phone), bool(customer and customer.email)
+    usable = {ContactChannel.CALL: phone, ContactChannel.SMS: phone, ContactChannel.EMAIL: email}
+    return [c for c in ContactChannel if usable[c] or not (phone or email)]
+
+
 def _address(session: Session, task: RecoveryTask, channel: ContactChannel) -> str:
     customer = session.get(Customer, task.customer_id)
     address = (customer.phone if channel == ContactChannel.SMS else customer.email) if customer else None
@@ -124,6 +132,12 @@ def log_contact(session: Session, task_id: int, data: ContactIn, principal: Any,
     elif result is None:
         raise ValidationFailed("message: write the message to send, or give the result of a "
                                "message sent elsewhere", field="message")
+    # Checked after the form's own shape, so a wrong form is named first; a crafted form (or
+    # the API) cannot log a call to a customer the page offers no call for.
+    if data.channel not in usable_channels(session.get(Customer, task.customer_id)):
+        what = "phone number" if data.channel != ContactChannel.EMAIL else "email address"
+        raise ValidationFailed(f"channel: the customer has no {what} on file, so there was no "
+                               f"{data.channel.value} to log", field="channel")
     _take_for_work(session, task, actor, now)
     attempt = RecoveryContactAttempt(task_id=task.id, at=now, user_id=actor.user_id,  # type: ignore[arg-type]
                                      actor=actor.name[:200], channel=data.channel, result=result,

@@ -24,7 +24,7 @@ from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.edge import parse_whole
 from feedback.recovery import actions, assignment, repository, sla
-from feedback.recovery.models import ContactChannel, ContactResult, Outcome, Priority
+from feedback.recovery.models import ContactResult, Outcome, Priority
 from feedback.recovery.schemas import (
     AssignIn,
     CloseIn,
@@ -85,11 +85,7 @@ FORM_FIELDS = {"contact": ("channel", "result", "message", "note"),
 
 
 def _channels(customer: Any) -> list[str]:
-    """Only what can reach this customer: no call or SMS without a phone number."""
-    phone, email = bool(customer and customer.phone), bool(customer and customer.email)
-    usable = {ContactChannel.CALL: phone, ContactChannel.SMS: phone, ContactChannel.EMAIL: email}
-    # With neither on file the contact happened some other way: let it be logged.
-    return [c.value for c in ContactChannel if usable[c] or not (phone or email)]
+    return [c.value for c in actions.usable_channels(customer)]
 
 
 def _customer_zone(customer: Any) -> ZoneInfo | None:

@@ -91,6 +91,48 @@ def headline(session: Session, f: Filters, now: datetime) -> dict[str, Any] | No
             "sla_resolution": (res_met, res_due), "previous_sla_resolution": (p[2], p[3])}
 
 
+def unhappy_accounting(session: Session, f: Filters) -> dict[str, int] | None:
+    """Why unhappy answers and recovery tasks differ in number, by the rules of
+    `feedback.recovery.service.on_response`: an unhappy answer opens a task, or joins the task
+    already open for the same customer (one open task per customer), or is the customer's
+    answer to the follow-up survey after recovery (recorded on its task, opens none); answers
+    from before recovery was on have no task. Tasks are also opened by a keyword or theme in
+    the comment of an answer that was not unhappy. Same period and filters as the tiles."""
+    parts = _parts()
+    if parts is None:
+        return None
+    models, _ = parts
+    from surveys.models import Response
+    from surveys.scoring import NEGATIVE
+
+    service = optional_module("feedback.recovery.service")
+    followup = getattr(service, "FOLLOWUP_PURPOSE", "recovery_followup")
+    r = Response.__table__  # type: ignore[attr-defined]
+    t, link = _task_table(models), models.RecoveryTaskResponse.__table__
+    negative = sorted(c.value for c in NEGATIVE)
+
+    def flag(cond: Any) -> Any:
+        return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
+
+    is_followup = r.c.purpose == followup
+    row = session.execute(
+        sa.select(sa.func.count(), sa.func.count(sa.distinct(r.c.customer_id)),
+                  flag(is_followup),
+                  flag(~is_followup & (t.c.response_id == r.c.id)),
+                  flag(~is_followup & link.c.task_id.is_not(None) & (t.c.response_id != r.c.id)))
+        .select_from(r.outerjoin(link, link.c.response_id == r.c.id)
+                     .outerjoin(t, t.c.id == link.c.task_id))
+        .where(r.c.classification.in_(negative), *f.where(r.c, r.c.submitted_at))).one()
+    answers, customers, followups, opened, joined = (int(v or 0) for v in row)
+    tasks = int(session.execute(
+        sa.select(sa.func.count()).select_from(t)
+        .where(t.c.opened_at >= f.start, t.c.opened_at < f.end, *_task_where(t, f, session))
+    ).scalar() or 0)
+    return {"answers": answers, "customers": customers, "opened": opened, "joined": joined,
+            "followups": followups, "untracked": answers - opened - joined - followups,
+            "tasks": tasks, "other_triggers": max(tasks - opened, 0)}
+
+
 def report(session: Session, f: Filters, now: datetime, settings: Any) -> dict[str, Any] | None:
     """The closed-loop report: overall figures, per month, per team and per root cause."""
     parts = _parts()

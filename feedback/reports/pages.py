@@ -20,6 +20,7 @@ from litestar import Request, get
 from litestar.response import Template
 from sqlmodel import Session
 
+from feedback import i18n
 from feedback.auth.permissions import allow, team_params
 from feedback.deps import Conf, Db, Now
 from feedback.reports import charts, datasets, loop_source, params, service, themes_source
@@ -44,6 +45,21 @@ def signed(value: float | None) -> str:
     return "–" if value is None else f"{value:+.1f}"
 
 
+def _formatters(loc: str) -> dict[str, Any]:
+    """`fmt` and `signed` in the viewer's language (grouping, decimal mark, Persian digits)."""
+    def fmt_(value: float | None, unit: str = "") -> str:
+        if value is None:
+            return "–"
+        whole = unit in ("tasks", "") and float(value).is_integer()
+        text = i18n.number(loc, value, 0 if whole else 1)
+        return i18n.t(loc, "staff.report.percent", v=text) if unit == "%" else text
+
+    def signed_(value: float | None) -> str:
+        return "–" if value is None else i18n.number(loc, value, 1, sign=True)
+
+    return {"fmt": fmt_, "signed": signed_, "t": i18n.translator(loc)}
+
+
 def _url(path: str, q: service.Query, **extra: Any) -> str:
     return f"{path}?{urlencode(q.filters.query(**extra))}"
 
@@ -64,52 +80,59 @@ def _options(db: Session, q: service.Query) -> dict[str, list[str]]:
     return out
 
 
-def _common(db: Session, q: service.Query, p: Mapping[str, str], **extra: Any) -> dict[str, Any]:
-    return {"f": q.filters, "p": p, "options": _options(db, q), "fmt": fmt, "signed": signed,
+def _common(db: Session, q: service.Query, p: Mapping[str, str], loc: str = "en",
+            **extra: Any) -> dict[str, Any]:
+    return {"f": q.filters, "p": p, "options": _options(db, q), **_formatters(loc),
             "url": lambda path, **kw: _url(path, q, **{**_carry(p), **kw}), **extra}
 
 
 def _carry(p: Mapping[str, str]) -> dict[str, str]:
     """Display choices that links and CSV downloads keep (the filters are added separately)."""
-    return {k: p[k] for k in ("grain", "by") if p.get(k)}
+    return {k: p[k] for k in ("grain", "by", "score") if p.get(k)}
 
 
 # --- dashboard ---------------------------------------------------------------------------------
 
 
-def _trend_chart(trend: list[dict[str, Any]], kind: str, grain: str) -> Any:
+def _trend_chart(trend: list[dict[str, Any]], kind: str, grain: str, t: Any = None) -> Any:
     xs = [p["bucket"] for p in trend]
     est = [p.get(kind) or {} for p in trend]
     lo, hi = KPI_RANGE[kind]
     series = charts.Series(KPI_NAME[kind], xs, [e.get("value") for e in est],
                            low=[e.get("low") for e in est], high=[e.get("high") for e in est])
-    return charts.line_chart([series], title=f"{KPI_NAME[kind]} by {grain}, with 95 % interval",
+    title = (t or i18n.translator("en"))("staff.chart.trend", kpi=KPI_NAME[kind],
+                                         grain=(t or i18n.translator("en"))(f"staff.grain.{grain}"))
+    return charts.line_chart([series], title=title,
                              y_label=KPI_NAME[kind], y_min=lo if kind != "nps" else None,
                              y_max=hi if kind == "csat" else None, chart_id="trend-chart",
                              width=1100, height=320)
 
 
-def _breakdown_chart(rows: list[dict[str, Any]], kind: str, by: str) -> Any:
+def _breakdown_chart(rows: list[dict[str, Any]], kind: str, by: str, t: Any = None) -> Any:
     shown = [r for r in rows if r.get(kind)][:25]
     items = [(r["key"], r[kind]["value"]) for r in shown]
     intervals = [(r[kind]["low"], r[kind]["high"]) if r[kind]["low"] is not None else None
                  for r in shown]
     lo, hi = KPI_RANGE[kind]
-    return charts.bar_chart(items, intervals=intervals, title=f"{KPI_NAME[kind]} by {by}",
+    tr = t or i18n.translator("en")
+    return charts.bar_chart(items, intervals=intervals,
+                            title=tr("staff.chart.by", kpi=KPI_NAME[kind], by=tr(f"staff.by.{by}")),
                             value_min=lo if kind == "nps" else 0, value_max=hi if kind != "ces" else 7,
                             chart_id="breakdown-chart", width=760)
 
 
-def _heatmap_chart(h: dict[str, Any]) -> Any:
+def _heatmap_chart(h: dict[str, Any], t: Any = None) -> Any:
+    t = t or i18n.translator("en")
     width = h["hours_per_cell"]
-    blocks = "" if width == 1 else f", in {width}-hour blocks"
-    return charts.heatmap(h["rows"], h["block_cols"], h["block_share"], vmin=0, vmax=100,
-                          title=f"Negative answers (%) by weekday and hour{blocks} ({h['time_zone']})",
-                          row_label="Day", col_label="Hour" if width == 1 else "Hours",
-                          chart_id="heatmap-chart", width=760,
-                          summary=f"Cells with fewer than {h['min_n']} answers are blank"
-                                  + ("." if width == 1 else f"; hours grouped by {width} so "
-                                     "that most cells have enough answers."))
+    title = (t("staff.heatmap.title", zone=h["time_zone"]) if width == 1 else
+             t("staff.heatmap.title_blocks", zone=h["time_zone"], width=width))
+    summary = (t("staff.heatmap.blank", n=h["min_n"]) if width == 1 else
+               t("staff.heatmap.blank_blocks", n=h["min_n"], width=width))
+    return charts.heatmap([t(f"staff.weekday.{r}") for r in h["rows"]], h["block_cols"],
+                          h["block_share"], vmin=0, vmax=100, title=title,
+                          row_label=t("staff.heatmap.day"),
+                          col_label=t("staff.heatmap.hour" if width == 1 else "staff.heatmap.hours"),
+                          chart_id="heatmap-chart", width=760, summary=summary)
 
 
 def _sparks(trend: list[dict[str, Any]]) -> dict[str, Any]:
@@ -128,13 +151,15 @@ def dashboard_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: 
     q = params.report_query(db, settings, now, p)
     data = service.dashboard(db, q, now, grain=params.grain(p, q), by=params.breakdown(p))
     kind = data["primary"]
+    loc = i18n.request_locale(request)
+    t = i18n.translator(loc)
     return Template(template_name="reports/dashboard.html", context=_common(
-        db, q, p, data=data, kind=kind, kind_name=KPI_NAME[kind],
+        db, q, p, loc, data=data, kind=kind, kind_name=KPI_NAME[kind],
         grains=service.GRAINS, breakdowns=service.BREAKDOWNS, sparks=_sparks(data["trend"]),
         hide_carry=True,
-        trend_chart=_trend_chart(data["trend"], kind, data["grain"]),
-        breakdown_chart=_breakdown_chart(data["breakdown"], kind, data["by"]),
-        heatmap_chart=_heatmap_chart(data["heatmap"]),
+        trend_chart=_trend_chart(data["trend"], kind, data["grain"], t),
+        breakdown_chart=_breakdown_chart(data["breakdown"], kind, data["by"], t),
+        heatmap_chart=_heatmap_chart(data["heatmap"], t),
         tables={"tiles": datasets.tiles_table(data["tiles"]),
                 "trend": datasets.trend_table(data["trend"]),
                 "breakdown": datasets.breakdown_table(data["by"], data["breakdown"])},
@@ -193,10 +218,13 @@ def themes_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Con
     p = team_params(request)
     q = params.report_query(db, settings, now, p)
     report = theme_report(db, q, now, p)
+    loc = i18n.request_locale(request)
+    fmt_ = _formatters(loc)["fmt"]
     return Template(template_name="reports/themes.html", context=_common(
-        db, q, p, report=report, charts=_theme_charts(report), links=_example_links(db, report, q),
+        db, q, p, loc, report=report, charts=_theme_charts(report), links=_example_links(db, report, q),
         table=datasets.themes_table(report), min_n=themes_source.MIN_N,
-        pct=lambda share: "no data" if share is None else fmt(100.0 * share, "%")))
+        pct=lambda share: (i18n.t(loc, "staff.themes.no_data") if share is None
+                           else fmt_(100.0 * share, "%"))))
 
 
 @get("/reports/themes/{theme:str}", **PAGE)
@@ -205,14 +233,17 @@ def theme_page(theme: str, request: Request[Any, Any, Any], db: Db, now: Now,
     p = team_params(request)
     q = params.report_query(db, settings, now, p)
     page = params.page_number(p)
-    found = themes_source.theme_responses(db, theme, q.filters, limit=50, offset=(page - 1) * 50)
+    score = params.score_class(p)
+    found = themes_source.theme_responses(db, theme, q.filters, limit=50, offset=(page - 1) * 50,
+                                          score_class=score)
     if found["state"] != themes_source.READY or found["theme"] is None:
         raise NotFound(f"no theme {theme!r}")
     ids = [r["id"] for r in found["responses"]]
     tasks = {rid: loop_source.task_url(t) for rid, t in loop_source.tasks_for_responses(db, ids).items()}
     back = f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
     return Template(template_name="reports/theme.html", context=_common(
-        db, q, p, found=found, page=page, theme=theme, tasks=tasks, back=back,
+        db, q, p, i18n.request_locale(request), found=found, page=page, score=score,
+        score_classes=params.SCORE_CLASSES, theme=theme, tasks=tasks, back=back,
         tags=themes_source.themes_for_responses(db, ids), all_themes=themes_source.names(db)))
 
 
@@ -258,7 +289,7 @@ def loop_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf)
     tables = {part: datasets.loop_table(report if report["available"] else None, part)
               for part in ("months", "teams", "root_causes")}
     return Template(template_name="reports/loop.html", context=_common(
-        db, q, p, report=report, charts=_loop_charts(report, q.filters), tables=tables))
+        db, q, p, i18n.request_locale(request), report=report, charts=_loop_charts(report, q.filters), tables=tables))
 
 
 routes = [dashboard_page, themes_page, theme_page, loop_page]

@@ -64,3 +64,13 @@ def page_number(params: Mapping[str, str]) -> int:
         raise ValidationFailed("page must be a whole number from 1", field="page",
                                status_code=400, code="invalid_filter")
     return int(raw)
+
+
+SCORE_CLASSES = ("unhappy", "neutral", "happy")
+
+
+def score_class(params: Mapping[str, str]) -> str | None:
+    """The drill-down's score filter: unhappy (NPS detractors, CSAT dissatisfied, CES
+    difficult), happy (promoters, satisfied, easy) or neutral (the rest); empty for all."""
+    value = bad_request(service.parse_choice, params.get("score"), SCORE_CLASSES, "score", "")
+    return value or None

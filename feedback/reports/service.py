@@ -285,6 +285,7 @@ def dashboard(session: Session, q: Query, now: datetime, *, grain: str,
         "by": by,
         "breakdown": breakdown(session, q, by),
         "heatmap": heatmap(session, q),
+        "unhappy": loop_source.unhappy_accounting(session, q.filters),
     }
 
 

@@ -56,13 +56,15 @@ def theme_report(session: Session, f: Filters, now: datetime, *, grain: str = "w
 
 
 def theme_responses(session: Session, theme: str, f: Filters, *, limit: int = 50,
-                    offset: int = 0) -> dict[str, Any]:
+                    offset: int = 0, score_class: str | None = None) -> dict[str, Any]:
     """The responses tagged with one theme (drill-down)."""
     status = state(session)
     if status != READY:
         return {"state": status, "theme": None, "responses": [], "total": 0}
     analytics = _parts()[1]  # type: ignore[index]
-    return {"state": status, **analytics.responses(session, theme, f, limit=limit, offset=offset)}
+    extra = {"score_class": score_class} if score_class else {}
+    return {"state": status, **analytics.responses(session, theme, f, limit=limit, offset=offset,
+                                                   **extra)}
 
 
 def themes_for_responses(session: Any, response_ids: list[int]) -> dict[int, list[str]]:

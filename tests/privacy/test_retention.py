@@ -82,3 +82,58 @@ def test_job_is_registered(settings):  # type: ignore[no-untyped-def]
 
     assert "privacy.retention_purge" in {j.name for j in collect_jobs()}
     _ = timedelta
+
+
+def test_a_batch_erases_exactly_as_one_by_one(session, engine, settings, clock, api,  # type: ignore[no-untyped-def]
+                                              make_dispatcher):
+    """The purge erases a batch of customers set-based; the audit trail (one `Erasure` row per
+    customer, with what was done to their rows) and the result are those of erasing each one
+    on its own — here for a customer seeded through every path, beside plainer ones."""
+    from feedback.db import new_session
+    from feedback.privacy import erasure
+    from feedback.privacy.models import Erasure
+    from tests.privacy.test_erase import scan, seed
+
+    rich = seed(session, engine, settings, clock, api, make_dispatcher)["customer_id"]
+    others = [_invited(session, settings, clock, n) for n in range(3, 6)]
+    assert make_dispatcher().run_once()["sent"] == 3
+    _answer(session, settings, clock, others[0], "comment number 3 from p3@example.com")
+    with Session(engine) as s:
+        optouts.record(s, "email", "p4@example.com", source="admin", now=clock.now,
+                       customer_id=others[1].customer_id)
+        s.commit()
+    ids = [rich, *(inv.customer_id for inv in others)]
+
+    def erase(batches: list[list[int]]) -> dict[int, dict[str, int]]:
+        s = new_session(engine)
+        try:
+            out = {}
+            for batch in batches:
+                done, busy = erasure.erase_many(s, batch, reason="test", actor="retention",
+                                                now=clock.now, key=settings.secret_key,
+                                                suppress_all=False)
+                assert not busy
+                out.update({r.customer_id: r.counts for r in done})
+            return out
+        finally:
+            s.rollback()
+            s.close()
+
+    one_by_one = erase([[cid] for cid in ids])
+    assert one_by_one[rich]["outbox_messages_deleted"] >= 1
+    assert one_by_one[rich]["comments_removed"] == 2
+    assert one_by_one[others[1].customer_id] == {"invitations_cancelled": 1,
+                                                 "outbox_messages_deleted": 1,
+                                                 "suppressions": 1}
+    assert erase([ids]) == one_by_one
+
+    with new_session(engine) as s:
+        erasure.erase_many(s, ids, reason="test", actor="retention", now=clock.now,
+                           key=settings.secret_key, suppress_all=False)
+        s.commit()
+    with Session(engine) as s:
+        audit = {e.customer_id: e.counts for e in s.exec(select(Erasure)).all()}
+        assert audit == one_by_one
+        assert {(c.name, c.email, c.phone) for c in s.exec(select(Customer)).all()} == {
+            (None, None, None)}
+    assert scan(engine) == []

@@ -89,3 +89,26 @@ def test_every_staff_key_is_in_every_catalogue() -> None:
     for locale in ("zh-CN", "fa"):
         missing = en - set(i18n._load(locale))
         assert not missing, f"{locale} lacks {sorted(missing)[:10]}"
+
+
+def test_the_dashboard_explains_unhappy_answers_versus_tasks(settings, engine, clock, answer, staff):  # type: ignore[no-untyped-def]
+    """Three unhappy answers from two customers and a passive one that names a keyword: two
+    tasks opened by an unhappy answer, one unhappy answer joined its customer's open task, and
+    one task opened by the keyword."""
+    lead = staff("Lena", role="lead", password="s3cret-pass")
+    answer(n=1, score=2)
+    clock.advance(hours=1)
+    answer(n=2, score=1, customer={"external_id": "C-1"})  # same customer, task still open
+    answer(n=3, score=4)
+    answer(n=4, score=8, comment="I will cancel")
+    day = clock.now.date().isoformat()
+    with TestClient(create_app(settings, engine=engine, clock=clock)) as c:
+        sign_in(c, lead.email)
+        page = c.get("/reports", params={"from": day, "to": day},
+                     headers={"Accept-Language": "en"}).text
+    line = page[page.index('id="unhappy-vs-tasks"'):]
+    line = re.sub(r"\s+", " ", line[:line.index("</p>")])
+    assert "3 unhappy answers from 2 customers: 2 opened a recovery task" in line
+    assert "1 joined the task already open for the same customer" in line
+    assert "3 recovery tasks opened in this period." in line
+    assert "1 of them by a keyword or theme" in line

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from feedback.app import create_app
 from feedback.notifications.models import Notification
-from feedback.recovery.models import RecoveryTask
+from feedback.recovery.models import RecoveryContactAttempt, RecoveryTask
 from feedback.recovery.tasks import scan_sla
 from tests.recovery.conftest import sign_in
 
@@ -34,6 +34,25 @@ def test_no_call_or_sms_without_a_phone_and_the_customer_clock_is_shown(  # type
     assert 'value="call"' not in channels and 'value="sms"' not in channels
     assert 'id="no-phone"' in page
     assert 'id="customer-time"' in page
+
+
+def test_a_call_is_refused_for_a_customer_with_no_phone_beside_the_field(  # type: ignore[no-untyped-def]
+        settings, engine, clock, answer, staff):
+    """A crafted form (or the API) cannot log what the page does not offer."""
+    lead = staff("Lena", role="lead", password="s3cret-pass")
+    answer(n=1, score=2, customer={"phone": None, "email": "a@example.com"})
+    task = _task_id(engine)
+    with TestClient(create_app(settings, engine=engine, clock=clock)) as c:
+        sign_in(c, lead.email)
+        token = c.cookies.get("csrftoken")
+        for channel in ("call", "sms"):
+            r = c.post(f"/queue/{task}/contact", data={"channel": channel, "result": "reached",
+                                                       "_csrf_token": token})
+            assert r.status_code == 422
+            beside = r.text[r.text.index('id="contact-channel-error"'):][:200]
+            assert "no phone number on file" in beside
+    with Session(engine) as s:
+        assert s.exec(select(RecoveryContactAttempt)).all() == []
 
 
 def test_a_forbidden_page_keeps_the_staff_navigation(settings, engine, clock, staff):  # type: ignore[no-untyped-def]

@@ -82,6 +82,15 @@ def test_theme_page_ranks_links_and_flags(api, insights):  # type: ignore[no-unt
 def test_drill_down_and_export_themes(api, insights):  # type: ignore[no-untyped-def]
     page = api.get("/reports/themes/billing%20error", params=MARCH)
     assert page.status_code == 200 and f'id="r{insights.id}"' in page.text
+    # A date a person reads, in the report's zone, not the raw ISO timestamp; the drill-down
+    # filters by date range, team, agent, channel (the shared form) and score class.
+    row = page.text[page.text.index(f'id="r{insights.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert ">Mar 10, 2026, 12:00</time>" in row and ">2026-03-10T12:00" not in row
+    for name in ("from", "to", "team", "agent", "channel", "score"):
+        assert f'name="{name}"' in page.text
+    bad = api.get("/reports/themes/billing%20error", params={**MARCH, "score": "angry"})
+    assert bad.status_code == 400 and "score" in bad.text
     assert api.get("/reports/themes/nothing", headers={"Accept": "text/html"}).status_code == 404
     assert api.get("/api/reports/themes/nothing").status_code == 404
     data = api.get("/api/reports/themes/billing error", params=MARCH).json()
