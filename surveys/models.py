@@ -249,5 +249,6 @@ class ResponseAnswer(SQLModel, table=True):
     survey_id: int = Field(foreign_key="survey_definition.id")
     survey_version: int | None = None
     question_id: str = Field(max_length=40)
+    question_type: str = Field(max_length=10)  # yes_no, choice, text (erasure drops texts)
     value: str = Field(max_length=500)
     submitted_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))

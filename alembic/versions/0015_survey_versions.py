@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("survey_id", sa.Integer(), nullable=False),
         sa.Column("survey_version", sa.Integer(), nullable=True),
         sa.Column("question_id", sa.String(length=40), nullable=False),
+        sa.Column("question_type", sa.String(length=10), nullable=False),
         sa.Column("value", sa.String(length=500), nullable=False),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["response_id"], ["response.id"]),

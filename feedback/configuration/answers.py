@@ -38,6 +38,7 @@ def record_extra_answers(session: Session, invitation: Invitation, response: Res
                 continue
         rows.append({"response_id": response.id, "survey_id": invitation.survey_id,
                      "survey_version": invitation.survey_version, "question_id": q["id"],
+                     "question_type": q["type"],
                      "value": value, "submitted_at": now})
     if not rows:
         return 0

@@ -123,3 +123,20 @@ def test_recovery_followup_wording_is_an_ordinary_editable_survey(api: Any, sess
     preview = api.get("/api/surveys/nps-recovery-followup/preview").json()
     assert re.search(r"recommend Acme to a friend", preview["page"]["question"])
     assert ensure_builtin(session, "nps-recovery-followup", now=clock.now).id == survey.id
+
+
+def test_erasure_drops_short_text_answers_and_keeps_the_choices(api: Any, client: Any,
+                                                                 session: Session) -> None:
+    extra = [*SURVEY["extra"], {"id": "note", "type": "text", "text": {"en": "Anything else?"}}]
+    api.post("/api/surveys", json={**SURVEY, "extra": extra})
+    api.post("/api/rules?position=1", json={"when": {"queue": ["billing-l1"]}, "survey": "billing-csat"})
+    r = api.post("/api/interactions", json=interaction_payload(1))
+    token = r.json()["results"][0]["invitation"]["token"]
+    client.post(f"/s/{token}", data={"score": "4", "q_topic": "invoice",
+                                     "q_note": "call me on +14155550123"})
+    values = {a.question_id: a.value for a in session.exec(select(ResponseAnswer)).all()}
+    assert values == {"topic": "invoice", "note": "call me on [phone]"}  # redacted like comments
+    cid = session.exec(select(Invitation)).one().customer_id
+    assert api.post(f"/api/customers/{cid}/erase", json={"reason": "DSR-1"}).status_code == 200
+    session.expire_all()
+    assert [a.question_id for a in session.exec(select(ResponseAnswer)).all()] == ["topic"]
