@@ -43,8 +43,26 @@ def run_migrations_online() -> None:
         from feedback.settings import Settings
 
         engine = make_engine(Settings().database_url)
-    with engine.begin() as conn:
-        _run(conn)
+    with engine.connect() as conn:
+        # SQLite changes a column by copying the table and dropping the old one ("batch"
+        # mode); with foreign keys enforced, dropping a table that other rows point at fails,
+        # so every upgrade of a database with data would. The switch only works outside a
+        # transaction, hence on the driver's connection before BEGIN; the copy keeps the ids,
+        # and foreign_key_check afterwards proves every reference still holds.
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                _run(conn)
+                if raw is not None:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 run_migrations_online()

@@ -35,6 +35,7 @@ from feedback.configuration.service import seed as seed_rules
 from feedback.db import check_schema, make_engine, migrate, transaction
 from feedback.edge import EdgeMiddleware
 from feedback.errors import error_handler
+from feedback.integrations.service import sync_settings_endpoints
 from feedback.openapi import document
 from feedback.settings import Settings
 from feedback.web.security import security_headers
@@ -60,6 +61,8 @@ ROUTE_MODULES = [
     "feedback.privacy.endpoints", "feedback.privacy.pages",
     "feedback.operations.endpoints", "feedback.operations.pages",
     "feedback.auth.endpoints", "feedback.auth.pages",
+    "feedback.integrations.endpoints", "feedback.integrations.pages",
+    "feedback.integrations.inbound", "feedback.integrations.imports",
     "feedback.configuration.endpoints", "feedback.configuration.pages",
     "feedback.configuration.survey_pages",
 ]
@@ -106,6 +109,8 @@ def prepare_database(settings: Settings, engine: Engine) -> None:
         check_schema(engine)
     with transaction(engine) as session:
         ensure_builtin_surveys(session)
+        # The breach webhook / Slack URLs of the settings are event subscriptions (one system).
+        sync_settings_endpoints(session, settings, utcnow())
         # Distribution rules start as FEEDBACK_SURVEY_RULES said, once; later edits are kept.
         seed_rules(session, settings, utcnow())
 

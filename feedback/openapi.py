@@ -82,6 +82,7 @@ def _enums() -> dict[tuple[str, str], list[str]]:
         ("/api/reports/csv/", "by"): list(BREAKDOWNS),
         ("/api/outbox", "channel"): ["sms", "email"],
         ("/api/opt-outs", "channel"): list(optouts.CHANNELS),
+        ("/api/integrations/endpoints", "status"): ["pending", "sending", "sent", "failed"],
     }
 
 
@@ -169,6 +170,9 @@ def truthful(schema: dict[str, Any]) -> dict[str, Any]:
             if method in ("get", "post", "put", "patch", "delete"):
                 _fix_parameters(path, op, table)
                 _fix_responses(path, op)
+    from feedback.integrations.events import openapi_webhooks
+
+    out["webhooks"] = openapi_webhooks()  # what subscribers receive (feedback/integrations)
     return out
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from feedback.insights import service as insights
+from feedback.integrations import events
 from feedback.operations.rollups import mark_dirty
 from feedback.recovery import service as recovery
 from feedback.settings import Settings
@@ -28,10 +29,10 @@ def record_response(session: Session, invitation: Invitation, *, score: object,
     response = submit_response(session, invitation, score=score, comment=comment, source=source,
                                now=now, thresholds=settings.thresholds,
                                redactor=settings.redactor, resolved=resolved)
-    customer = session.get(Customer, invitation.customer_id)
-    if customer is not None:
-        customer.last_surveyed_at = customer.last_surveyed_at or invitation.sent_at or now
-    after_response(session, response, now=now, settings=settings)
+    customer = session.get(Customer, invitation.customer_id)  # held since `invitation_by_token`
+    if customer is not None and customer.last_surveyed_at is None:
+        customer.last_surveyed_at = invitation.sent_at or now
+    after_response(session, response, now=now, settings=settings, new=True)
     return response
 
 
@@ -60,7 +61,13 @@ def record_score_change(session: Session, invitation: Invitation, score: object,
 
 
 def after_response(session: Session, response: Response, *, now: datetime,
-                   settings: Settings) -> None:
+                   settings: Settings, new: bool = False) -> None:
     """Reactions to a new or changed response (a comment added later counts as a change)."""
     insights.on_response(session, response, now=now, settings=settings)
-    recovery.on_response(session, response, now=now, settings=settings)
+    if new and events.listening(session, "response.created"):
+        # Between the two: its themes are tagged, and the recovery task it may open
+        # (task.created, same subject) reaches receivers after it.
+        events.emit(session, "response.created", events.customer_subject(response.customer_id),
+                    events.response_data(response, insights.themes_for(session, int(response.id or 0))),
+                    now)
+    recovery.on_response(session, response, now=now, settings=settings, new=new)

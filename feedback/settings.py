@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(default=500, ge=1, le=10000)
 
     # Worker
-    worker_poll_seconds: float = 10.0
+    worker_poll_seconds: float = Field(default=10.0, gt=0, le=3600)  # dispatch runs this often
     worker_batch_size: int = 50
     lease_seconds: int = 120
 
@@ -209,6 +209,14 @@ class Settings(BaseSettings):
     recovery_webhook_url: str | None = None  # generic JSON, signed with the secret below
     recovery_webhook_secret: str | None = None
     recovery_slack_webhook_url: str | None = None
+    # --- Integrations (feedback/integrations): event webhooks, Slack, helpdesks ---------------
+    # Destinations resolving to private/loopback addresses are refused (SSRF) unless this is
+    # true: local development and tests only.
+    webhooks_allow_private: bool = False
+    webhooks_retry_hours: float = Field(default=24.0, gt=0)  # an event is retried this long
+    webhooks_disable_after_hours: float = Field(default=24.0, gt=0)  # unbroken failure → disabled
+    webhooks_rotation_overlap_hours: float = Field(default=24.0, ge=0)  # old secret still signs
+    webhooks_concurrency: int = Field(default=8, ge=1, le=64)  # event POSTs in flight per worker
     notification_max_attempts: int = 8
     notification_retry_seconds: float = 30.0  # first retry; doubles each attempt (+ jitter)
     notification_timeout_seconds: float = 10.0

@@ -20,6 +20,7 @@ def metadata() -> object:
         "feedback.inbound.models",
         "feedback.health.models",
         "feedback.privacy.models",
+        "feedback.integrations.models",
         "feedback.operations.rollup_models",
         "feedback.configuration.models",
     ):

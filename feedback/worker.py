@@ -39,6 +39,7 @@ TASK_MODULES = [
     "feedback.health.tasks",
     "feedback.privacy.tasks",
     "feedback.operations.tasks",
+    "feedback.integrations.tasks",
 ]
 
 
@@ -48,6 +49,7 @@ class Job:
     func: Callable[[JobContext], Any]
     seconds: float | None = None  # run every N seconds …
     cron: dict[str, Any] | None = None  # … or on a cron schedule, e.g. {"day_of_week": "mon", "hour": 8}
+    every_setting: str | None = None  # the name of a setting that overrides `seconds`
 
 
 @dataclass
@@ -64,10 +66,12 @@ class JobContext:
 
 def default_extras() -> dict[str, Any]:
     """What jobs of packages that may not import the application get from it: the message
-    catalogs (outreach words its invitations with them)."""
+    catalogs (outreach words its invitations with them) and `events`, the integrations'
+    emit for a Connection (outreach emits survey.sent / survey.failed with it)."""
     from feedback import i18n
+    from feedback.integrations.events import emit_conn
 
-    return {"catalog": i18n}
+    return {"catalog": i18n, "events": emit_conn}
 
 
 
@@ -92,6 +96,14 @@ def run_job(job: Job, ctx: JobContext) -> Any:
         return None
 
 
+def job_seconds(job: Any, settings: Any) -> float:
+    """A job's interval: its setting when it names one (FEEDBACK_WORKER_POLL_SECONDS for
+    dispatch), else its declared seconds, else a minute."""
+    name = getattr(job, "every_setting", None)
+    value = getattr(settings, name, None) if name else None
+    return float(value or job.seconds or 60)
+
+
 def build_scheduler(ctx: JobContext, jobs: list[Job], *, blocking: bool) -> Any:
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -103,7 +115,7 @@ def build_scheduler(ctx: JobContext, jobs: list[Job], *, blocking: bool) -> Any:
         if job.cron is not None:
             trigger: Any = CronTrigger(timezone="UTC", **job.cron)
         else:
-            trigger = IntervalTrigger(seconds=job.seconds or 60)
+            trigger = IntervalTrigger(seconds=job_seconds(job, ctx.settings))
         # coalesce + one instance: a slow run is never stacked on top of itself in a process.
         scheduler.add_job(run_job, trigger, args=[job, ctx], id=job.name, name=job.name,
                           coalesce=True, max_instances=1, misfire_grace_time=30)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time as _time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
@@ -51,6 +52,9 @@ from surveys.models import (
     SurveyDefinition,
     SurveyVersion,
 )
+
+# (connection, event type, subject, data, now): the application's integration events.
+EventSink = Callable[[Connection, str, str, dict[str, Any], datetime], Any]
 
 log = logging.getLogger(__name__)
 _E = ContactEvent.__table__  # type: ignore[attr-defined]
@@ -114,18 +118,38 @@ class _Loaded:
 class Dispatcher:
     def __init__(self, engine: Engine, channels: Mapping[str, Channel], catalog: Catalog,
                  site: Site, policy: DispatchPolicy, *, worker: str,
-                 clock: Callable[[], datetime], rng: random.Random | None = None) -> None:
+                 clock: Callable[[], datetime], rng: random.Random | None = None,
+                 events: EventSink | None = None) -> None:
         self.engine, self.channels, self.catalog, self.site = engine, channels, catalog, site
+        # The application's integration events (outreach may not import it): called with the
+        # settle transaction's connection, so the event exists iff the new state committed.
+        self.events = events
         self.policy, self.worker, self.clock = policy, worker, clock
         self.rng = rng or random.Random()
         self._started = False
+        self._full = False  # the last pass claimed a whole batch: more may be due
         self._paused: dict[str, pauses.Pause] = {}
 
     # --- the passes -----------------------------------------------------------------------
 
+    def drain(self, budget: timedelta = timedelta(seconds=30)) -> DispatchReport:
+        """Pass after pass while a pass found a full batch due: a campaign of 100k surveys goes
+        out as fast as the channels take it, not 50 per tick of the schedule. The time budget
+        hands the worker back to its other jobs now and then (the next tick carries on); other
+        workers claim their own batches meanwhile (the claim skips leased rows)."""
+        total = DispatchReport()
+        deadline = _time.monotonic() + budget.total_seconds()
+        while True:
+            report = self.run_once()
+            for outcome, n in report.counts.items():
+                total.counts[outcome] = total.counts.get(outcome, 0) + n
+            if not self._full or _time.monotonic() >= deadline:
+                return total
+
     def run_once(self) -> DispatchReport:
         """One pass: due invitations, then due reminders, each up to a batch."""
         report = DispatchReport()
+        self._full = False
         for purpose in ("invitation", "reminder"):
             with self.engine.begin() as conn:
                 if not self._started:
@@ -134,6 +158,7 @@ class Dispatcher:
                 self._paused = pauses.active(conn)
                 claims = claim(conn, purpose, now=self.clock(), worker=self.worker,  # type: ignore[arg-type]
                                lease=self.policy.lease, limit=self.policy.batch_size)
+            self._full = self._full or len(claims) >= self.policy.batch_size
             for claimed in claims:
                 try:
                     report.add(self._process(claimed))
@@ -360,6 +385,11 @@ class Dispatcher:
                              .values(last_surveyed_at=now))
             self._event(conn, inv.id, inv.customer_id, claimed.purpose, "send", reason, now,  # type: ignore[arg-type]
                         channel=channel, detail=f"{result.provider} {result.provider_id}")
+            if self.events and not reminder:
+                self.events(conn, "survey.sent", f"customer:{inv.customer_id}", {
+                    "invitation_id": inv.id, "customer_id": inv.customer_id,
+                    "interaction_id": inv.interaction_id, "channel": channel,
+                    "purpose": inv.purpose, "sent_at": now.isoformat()}, now)
         return "reminded" if reminder else ("reconciled" if reason == Reason.ALREADY_SENT
                                             else "sent")
 
@@ -408,6 +438,11 @@ class Dispatcher:
                 return "lost_lease"
             self._event(conn, inv.id, inv.customer_id, claimed.purpose, "fail", reason, now,  # type: ignore[arg-type]
                         channel=channel, detail=detail)
+            if self.events and not reminder:
+                self.events(conn, "survey.failed", f"customer:{inv.customer_id}", {
+                    "invitation_id": inv.id, "customer_id": inv.customer_id,
+                    "interaction_id": inv.interaction_id, "channel": channel,
+                    "purpose": inv.purpose, "reason": reason.value, "detail": detail}, now)
             if exc.opted_out:
                 # The provider knows of an opt-out we did not (e.g. STOP to another of our
                 # numbers): record it so no later survey tries again.

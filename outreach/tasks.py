@@ -3,7 +3,8 @@ check that pages a human is `feedback.health`: its alerts live in the database a
 the notification outbox, which outreach may not import.)
 
 The context's `extras` supply what outreach cannot import from the application: `catalog` (the
-message catalogs, `feedback.i18n`). Channels are built once per worker and kept in `extras`.
+message catalogs, `feedback.i18n`) and `events` (integration events: survey.sent, survey.failed,
+written in the same transaction as the invitation's new state). Channels are built once per worker and kept in `extras`.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ def dispatcher(ctx: Any) -> Dispatcher:
             ctx.engine, channels, ctx.extras["catalog"],
             Site(public_url=s.public_url, company=s.company_name, secret_key=s.secret_key),
             DispatchPolicy.from_settings(s), worker=ctx.worker_id, clock=ctx.clock,
-            rng=random.Random())
+            rng=random.Random(), events=ctx.extras.get("events"))
     return ctx.extras[_DISPATCHER]  # type: ignore[no-any-return]
 
 
 def dispatch_due(ctx: Any) -> DispatchReport:
-    return dispatcher(ctx).run_once()
+    return dispatcher(ctx).drain()
 
 
 def expire_invitations(ctx: Any) -> int:
@@ -53,9 +54,11 @@ class Job(NamedTuple):
     func: Callable[[Any], Any]
     seconds: float | None = None
     cron: dict[str, Any] | None = None
+    every_setting: str | None = None  # a setting that overrides `seconds`
 
 
 JOBS = [
-    Job("outreach.dispatch", dispatch_due, seconds=10),
+    # Every FEEDBACK_WORKER_POLL_SECONDS (10 by default); each run drains what is due.
+    Job("outreach.dispatch", dispatch_due, seconds=10, every_setting="worker_poll_seconds"),
     Job("outreach.expire", expire_invitations, seconds=300),
 ]

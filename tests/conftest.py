@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.support.prism",
     "tests.support.smtp",
     "tests.support.browser",
+    "tests.support.receiver",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -66,6 +66,8 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     "staff.whoami": {RECOVERY: _A, LEAD: _A},
     # Writing interactions is all an integration key (role ingest) can do.
     "interaction.write": {INGEST: _A, LEAD: _A},
+    # The CSV import page (people, signed in): leads, like writing interactions by API.
+    "interaction.import": {LEAD: _A},
     # Recovery queue: team-scoped for members and team leads.
     "recovery.task.read": _STAFF_TEAM,
     "recovery.task.claim": _STAFF_TEAM,
@@ -104,6 +106,10 @@ TABLE: Mapping[str, Mapping[str, Scope]] = {
     # Pipeline alerts (bad provider credentials, failure spikes, stalls): admins are paged.
     "pipeline.alert.read": {},
     "pipeline.alert.resolve": {},
+    # Integrations (event webhooks, Slack, helpdesk connectors): their URLs and secrets reach
+    # outside, so admins only.
+    "integration.read": {},
+    "integration.manage": {},
     # Configuration edited in the product (distribution rules, surveys, policies): leads read
     # it (and try the rules on an interaction); changing it is the admins'.
     "config.read": {LEAD: _A},

@@ -13,11 +13,11 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, Parameter
 
 from feedback.auth.guards import provide_principal
+from feedback.auth.permissions import allow
 from feedback.configuration import answers, preview, repository, service
 from feedback.configuration import surveys as survey_service
 from feedback.configuration.schemas import RuleIn, RuleProbe, RuleSetIn, SurveyIn
 from feedback.deps import Conf, Db, Now
-from feedback.auth.permissions import allow
 from surveys.content import LOCALES
 from surveys.errors import NotFound, ValidationFailed
 

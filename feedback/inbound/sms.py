@@ -42,6 +42,7 @@ from surveys.models import (
 )
 from surveys.redaction import redact
 from surveys.service import MAX_COMMENT
+from surveys.sql import dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -186,26 +187,24 @@ def _store(session: Session, message: InboundMessage, now: datetime,
            settings: Settings) -> tuple[InboundSms, bool]:
     """Insert the message, or find the one already stored under its MessageSid.
 
-    On PostgreSQL a concurrent duplicate's INSERT waits on the unique index until the first
-    transaction commits, then fails; the row it then reads carries the first one's reply.
+    `INSERT … ON CONFLICT (message_sid) DO NOTHING RETURNING` decides in one statement (the
+    common case, a new message, asks nothing else). On PostgreSQL a concurrent duplicate's
+    insert waits on the unique index until the first transaction commits and then inserts
+    nothing; the row it then reads carries the first one's reply.
     """
+    stmt = (dialect_insert(session, InboundSms).values(
+        message_sid=message.message_sid, from_number=message.from_number.strip(),
+        to_number=message.to_number, received_at=now,
+        # The log keeps what the customer wrote minus personal data, like a comment.
+        body=redact(message.body, settings.redactor))
+        .on_conflict_do_nothing(index_elements=["message_sid"]).returning(InboundSms))
+    row = session.scalars(stmt).first()
+    if row is not None:
+        return row, False
     existing = _by_sid(session, message.message_sid)
-    if existing is not None:
-        return existing, True
-    row = InboundSms(message_sid=message.message_sid, from_number=message.from_number.strip(),
-                     to_number=message.to_number, received_at=now,
-                     # The log keeps what the customer wrote minus personal data, like a comment.
-                     body=redact(message.body, settings.redactor))
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except sa.exc.IntegrityError:
-        existing = _by_sid(session, message.message_sid)
-        if existing is None:
-            raise
-        return existing, True
-    return row, False
+    if existing is None:  # pragma: no cover - the conflicting row was committed before we read
+        raise RuntimeError(f"inbound SMS {message.message_sid} conflicted but cannot be read")
+    return existing, True
 
 
 def _one_at_a_time(session: Session, phone: str) -> None:

@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from feedback import i18n
 from feedback.ingest.schemas import InteractionIn
+from feedback.integrations.events import interactions_created
 from feedback.operations.rollups import mark_dirty
 from feedback.settings import Settings
 from outreach import optouts
@@ -340,6 +341,8 @@ def ingest_batch(session: Session, items: list[InteractionIn], *, now: datetime,
         return []
     customers = upsert_customers(session, items, now)
     ids, created = upsert_interactions(session, items, customers, now)
+    # Integration webhooks (feedback/integrations): in this transaction, nothing if none listens.
+    interactions_created(session, items, ids, created, [c.id for c in customers], now)
     invitations = existing_invitations(
         session, [ids[i.external_id] for i in items if i.external_id not in created])
     notes: dict[str, str] = {}

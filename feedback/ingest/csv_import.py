@@ -7,6 +7,8 @@ Streamed in one pass (see `import_file`): a file with a bad row imports nothing 
 from __future__ import annotations
 
 import csv
+import queue
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -148,7 +150,11 @@ def import_file(engine: Engine, settings: Settings, path: Path, *, skip_invalid:
     """One pass over the file: each row is validated and the valid ones are written in batches
     of BATCH as it goes (memory stays flat however long the file). One transaction for the
     whole file: at the first bad row (without --skip-invalid) writing stops, the rest is only
-    checked so every problem is reported, and the transaction is rolled back — nothing lands."""
+    checked so every problem is reported, and the transaction is rolled back — nothing lands.
+
+    Reading and validating (CPU) run in a helper thread, a couple of batches ahead of the
+    writes (mostly waiting on the database): the two overlap. The transaction stays in this
+    thread, start to commit."""
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -158,25 +164,16 @@ def import_file(engine: Engine, settings: Settings, path: Path, *, skip_invalid:
         progress = Progress(console, path)
         report = ImportReport()
         problems: list[str] = []
-        ctx = {"phone_region": settings.default_phone_region, "now": utcnow()}
+        reader = _Reader(rows, settings, report, problems, skip_invalid=skip_invalid,
+                         schedule=schedule)
         with transaction(engine) as session:
-            batch: dict[str, InteractionIn] = {}
-            for line, record in rows:
-                report.rows += 1
-                item = validate_row(line, record, ctx, problems)
-                if item is None:
-                    report.skipped += 1
-                    if not skip_invalid:  # nothing more is written: the import is refused
-                        batch.clear()
-                elif skip_invalid or not problems:
-                    if not schedule:
-                        item.survey_channel = "none"
-                    if item.external_id in batch:  # a later row updates it, as row by row
+            try:
+                for batch in reader.batches():
+                    if skip_invalid or not problems:
                         _write(session, batch, report, settings)
-                    batch[item.external_id] = item
-                    if len(batch) >= BATCH:
-                        _write(session, batch, report, settings)
-                progress.update(report, handle.tell())
+                    progress.update(report, handle.tell())  # the file object's own lock makes this safe
+            finally:
+                reader.stop()
             if report.rows == 0:
                 raise ImportFailed(f"{path} has a header but no rows")
             if problems and not skip_invalid:
@@ -184,10 +181,73 @@ def import_file(engine: Engine, settings: Settings, path: Path, *, skip_invalid:
                     f"{len(problems)} problem(s) in {report.skipped} of {report.rows} rows; "
                     "nothing was imported (fix them, or pass --skip-invalid to import the valid "
                     "rows)", problems)
-            _write(session, batch, report, settings)
             progress.done(report)
     report.errors = problems
     return report
+
+
+class _Reader:
+    """Reads and validates rows in a thread, handing over batches (at most two waiting)."""
+
+    def __init__(self, rows: Iterator[tuple[int, dict[str, str]]], settings: Settings,
+                 report: ImportReport, problems: list[str], *, skip_invalid: bool,
+                 schedule: bool) -> None:
+        self.rows, self.report, self.problems = rows, report, problems
+        self.skip_invalid, self.schedule = skip_invalid, schedule
+        self.ctx = {"phone_region": settings.default_phone_region, "now": utcnow()}
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="csv-import-reader", daemon=True)
+
+    def batches(self) -> Iterator[dict[str, InteractionIn]]:
+        self.thread.start()
+        while True:
+            got = self.queue.get()
+            if got is None:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _put(self, value: Any) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.queue.put(value, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            batch: dict[str, InteractionIn] = {}
+            for line, record in self.rows:
+                self.report.rows += 1
+                item = validate_row(line, record, self.ctx, self.problems)
+                if item is None:
+                    self.report.skipped += 1
+                    if not self.skip_invalid:  # nothing more is written: the import is refused
+                        batch.clear()
+                elif self.skip_invalid or not self.problems:
+                    if not self.schedule:
+                        item.survey_channel = "none"
+                    if item.external_id in batch:  # a later row updates it, as row by row
+                        if not self._put(batch):
+                            return
+                        batch = {}
+                    batch[item.external_id] = item
+                if len(batch) >= BATCH or (not batch and self.report.rows % BATCH == 0):
+                    if not self._put(batch):
+                        return
+                    batch = {}
+            if batch and not self._put(batch):
+                return
+            self._put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread, raised there
+            self._put(exc)
 
 
 def _write(session: Any, batch: dict[str, InteractionIn], report: ImportReport,

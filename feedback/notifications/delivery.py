@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -103,6 +104,14 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
+def _events() -> Any:
+    # Event deliveries belong to feedback.integrations, which imports this package: imported
+    # when first needed rather than at module load, so the dependency stays one-way at import.
+    from feedback.integrations import delivery as events
+
+    return events
+
+
 def _send(note: Claimed, settings: Any, client: httpx.Client, cache: dict[str, Any]) -> str:
     if note.kind in ("webhook", "slack"):
         post_json(client, note.target, note.payload, secret=settings.recovery_webhook_secret,
@@ -114,7 +123,11 @@ def _send(note: Claimed, settings: Any, client: httpx.Client, cache: dict[str, A
 def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
                 worker: str, client: httpx.Client | None = None, limit: int = 50,
                 extras: dict[str, Any] | None = None) -> DeliveryReport:
-    """One pass: claim due notifications, send each, settle each. Safe with many workers."""
+    """One pass: claim due notifications, send each, settle each. Safe with many workers.
+
+    Event deliveries of one pass are sent side by side (`webhooks_concurrency` threads): the
+    claim gives at most one row per endpoint and subject, so their order is not at stake, and
+    one slow receiver no longer holds up every other. Other kinds go one by one."""
     report = DeliveryReport()
     lease = timedelta(seconds=max(settings.lease_seconds,
                                   3 * settings.notification_timeout_seconds))
@@ -126,30 +139,63 @@ def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
     client = client or httpx.Client(follow_redirects=False)
     cache = extras if extras is not None else {}
     cache.setdefault("dev_sink", DevOutboxStore(engine, clock))
-    try:
-        for note in claimed:
-            try:
-                via = _send(note, settings, client, cache)
-            except Exception as exc:  # noqa: BLE001 - a bug in one send must not lose the rest
-                if not isinstance(exc, (Transient, Permanent)):
-                    log.exception("notification %s: unexpected error while sending", note.id)
-                give_up = isinstance(exc, Permanent) or note.attempts >= settings.notification_max_attempts
-                now = clock()
-                retry_at = None if give_up else now + backoff(note.attempts,
-                                                              settings.notification_retry_seconds)
-                with engine.begin() as conn:
-                    mark_failed(conn, note, worker=worker, now=now, error=str(exc), retry_at=retry_at)
-                report.errors.append(f"{note.dedupe_key}: {exc}")
-                if give_up:
-                    report.failed += 1
-                    log.warning("notification %s failed for good after %d attempts: %s",
-                                note.dedupe_key, note.attempts, exc)
-                else:
-                    report.retried += 1
-                continue
-            with engine.begin() as conn:
-                mark_sent(conn, note, worker=worker, now=clock(), via=via)
+    endpoints: dict[int | None, Any] = {}  # event endpoints, read once per pass
+
+    def attempt(note: Claimed) -> tuple[Claimed, str | None, int | None, Exception | None]:
+        try:
+            if note.kind == "event":
+                code, ms = _events().send(note, settings, client, engine, clock(), endpoints)
+                return note, f"http {code}", ms, None
+            return note, _send(note, settings, client, cache), None, None
+        except Exception as exc:  # noqa: BLE001 - a bug in one send must not lose the rest
+            if not isinstance(exc, (Transient, Permanent)):
+                log.exception("notification %s: unexpected error while sending", note.id)
+            return note, None, None, exc
+
+    def settle(conn: Any, note: Claimed, via: str | None, ms: int | None,
+               exc: Exception | None) -> None:
+        now = clock()
+        if exc is None:
+            if mark_sent(conn, note, worker=worker, now=now, via=via or "") and note.kind == "event":
+                _events().settled(conn, note, now=now, settings=settings,
+                                  status_code=int((via or "0").split()[-1]), ms=ms,
+                                  endpoint=endpoints.get(note.endpoint_id))
             report.sent += 1
+            return
+        if note.kind == "event":  # retried for a day, whatever the attempt count
+            give_up = _events().give_up(note, exc, settings, now)
+        else:
+            give_up = (isinstance(exc, Permanent)
+                       or note.attempts >= settings.notification_max_attempts)
+        retry_at = None if give_up else now + backoff(note.attempts,
+                                                      settings.notification_retry_seconds)
+        if mark_failed(conn, note, worker=worker, now=now, error=str(exc),
+                       retry_at=retry_at) and note.kind == "event":
+            _events().settled(conn, note, now=now, settings=settings, error=exc)
+        report.errors.append(f"{note.dedupe_key}: {exc}")
+        if give_up:
+            report.failed += 1
+            log.warning("notification %s failed for good after %d attempts: %s",
+                        note.dedupe_key, note.attempts, exc)
+        else:
+            report.retried += 1
+
+    try:
+        for note in claimed:  # e-mail, SMS, pipeline webhooks: settled one by one
+            if note.kind != "event":
+                result = attempt(note)
+                with engine.begin() as conn:
+                    settle(conn, *result)
+        events = [n for n in claimed if n.kind == "event"]
+        if events:
+            threads = max(1, min(int(getattr(settings, "webhooks_concurrency", 1)), len(events)))
+            with ThreadPoolExecutor(threads, thread_name_prefix="webhooks") as pool:
+                results = list(pool.map(attempt, events))
+            # One commit for the pass's events (a commit is the costly part on SQLite): a
+            # crash before it sends them again, which at-least-once with stable ids allows.
+            with engine.begin() as conn:
+                for result in results:
+                    settle(conn, *result)
     finally:
         if own_client:
             client.close()

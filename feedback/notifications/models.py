@@ -17,6 +17,7 @@ class NotificationKind(StrEnum):
     SLACK = "slack"
     EMAIL = "email"
     SMS = "sms"
+    EVENT = "event"  # an integration event to one subscribed endpoint (feedback/integrations)
 
 
 class NotificationStatus(StrEnum):
@@ -28,6 +29,9 @@ class NotificationStatus(StrEnum):
 
 class Notification(SQLModel, table=True):
     __tablename__ = "notification"
+    # Per-subject order of event deliveries: a row is claimable only when no earlier row with
+    # its ordering key is still waiting (see outbox.claim_due).
+    __table_args__ = (sa.Index("ix_notification_ordering", "ordering_key", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=10)
@@ -51,3 +55,6 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow,
                                  sa_column=sa.Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    # Event deliveries only: the subscribed endpoint, and "<endpoint>:<subject>" for ordering.
+    endpoint_id: int | None = Field(default=None, index=True)
+    ordering_key: str | None = Field(default=None, max_length=200)

@@ -59,17 +59,27 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int  # including this one
     dedupe_key: str
+    created_at: datetime | None = None
+    endpoint_id: int | None = None  # event deliveries (feedback/integrations)
 
 
 def claim_due(conn: Connection, *, now: datetime, worker: str, lease: timedelta,
               limit: int) -> list[Claimed]:
     """Atomically take up to `limit` due rows: pending ones whose retry time has come and
     sending ones whose worker's lease ran out. Each claim bumps `attempts` and sets a lease,
-    so a worker that dies mid-send gives its rows back when the lease ends."""
+    so a worker that dies mid-send gives its rows back when the lease ends.
+
+    Rows with an `ordering_key` (event deliveries: endpoint + subject) go one at a time, oldest
+    first: a row waits while an earlier row of its key is pending or sending, so a receiver
+    that was down gets a subject's events in the order they happened."""
+    waiting = [NotificationStatus.PENDING, NotificationStatus.SENDING]
+    earlier = _N.alias("earlier")
+    blocked = sa.exists().where(earlier.c.ordering_key == _N.c.ordering_key,
+                                earlier.c.id < _N.c.id, earlier.c.status.in_(waiting))
     due = (sa.select(_N.c.id)
-           .where(_N.c.next_attempt_at <= now,
-                  _N.c.status.in_([NotificationStatus.PENDING, NotificationStatus.SENDING]))
-           .order_by(_N.c.next_attempt_at).limit(limit))
+           .where(_N.c.next_attempt_at <= now, _N.c.status.in_(waiting),
+                  sa.or_(_N.c.ordering_key.is_(None), ~blocked))
+           .order_by(_N.c.next_attempt_at, _N.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         # Two workers scanning at once take different rows instead of queueing on the locks.
         due = due.with_for_update(skip_locked=True)
@@ -77,8 +87,9 @@ def claim_due(conn: Connection, *, now: datetime, worker: str, lease: timedelta,
             .values(status=NotificationStatus.SENDING, attempts=_N.c.attempts + 1,
                     lease_owner=worker, lease_until=now + lease, next_attempt_at=now + lease)
             .returning(_N.c.id, _N.c.kind, _N.c.target, _N.c.subject, _N.c.body, _N.c.payload,
-                       _N.c.attempts, _N.c.dedupe_key))
-    return [Claimed(*row) for row in conn.execute(stmt)]
+                       _N.c.attempts, _N.c.dedupe_key, _N.c.created_at, _N.c.endpoint_id))
+    # Sorted by id: a batch delivers in the order the rows were written.
+    return sorted((Claimed(*row) for row in conn.execute(stmt)), key=lambda c: c.id)
 
 
 def backoff(attempts: int, base_seconds: float, rnd: random.Random | None = None) -> timedelta:

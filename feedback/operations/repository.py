@@ -29,6 +29,8 @@ from feedback.operations.models import (
 )
 from feedback.operations.rollup_models import (
     AGENT_DIMS,
+    DAY,
+    MONTH,
     OPS_AGENT_DAILY,
     OPS_DAILY,
     OPS_DIMS,
@@ -187,11 +189,24 @@ def _parts(f: Filters, view: OpsView | None, needs: set[str],
 
 def _rollup_stmt(t: sa.Table, f: Filters, live: Filters | None, keys: Sequence[Any],
                  measures: Sequence[str]) -> Any:
-    """SUMs of `measures` per `keys` over the rolled-up days of `f` (those before `live`)."""
+    """SUMs of `measures` per `keys` over the rolled-up days of `f` (those before `live`):
+    month rows for the whole calendar months among them, day rows for the rest (and for a
+    grouping by day)."""
     end = live.start_day if live is not None else f.end_day + timedelta(days=1)
-    stmt = (sa.select(*keys, *(sa.func.sum(t.c[m]) for m in measures))
-            .where(t.c.day >= f.start_day, t.c.day < end, *_dim_where(f, t)))
+    first = f.start_day if f.start_day.day == 1 else _next_month(f.start_day)
+    last = end.replace(day=1)  # whole months are [first, last)
+    days = sa.and_(t.c.span == DAY, t.c.day >= f.start_day, t.c.day < end)
+    if first < last and not any(getattr(k, "name", None) == "day" for k in keys):
+        days = sa.or_(sa.and_(t.c.span == DAY, t.c.day >= f.start_day, t.c.day < first),
+                      sa.and_(t.c.span == MONTH, t.c.day >= first, t.c.day < last),
+                      sa.and_(t.c.span == DAY, t.c.day >= last, t.c.day < end))
+    stmt = sa.select(*keys, *(sa.func.sum(t.c[m]) for m in measures)).where(
+        days, *_dim_where(f, t))
     return stmt.group_by(*keys) if keys else stmt
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 # --- readers -----------------------------------------------------------------------------------
@@ -228,30 +243,45 @@ def queue_counts(session: Session, f: Filters, by: str | None = None,
     return out
 
 
-def grouped(session: Session, f: Filters, by: str, *, window: timedelta, now: datetime,
-            view: OpsView | None = None
-            ) -> tuple[dict[Any, QueueCounts], dict[Any, dict[str, int]]]:
-    """`queue_counts` and `fcr_views` per value of `by` together: the rolled-up part is one
-    read of one rollup table (both live side by side in it). Rollups hold the default repeat
-    window only; another window reads everything live."""
-    t, live = _parts(f, view if window == DEFAULT_REPEAT_WINDOW else None, {by})
-    counts: dict[Any, QueueCounts] = {}
-    fcr: dict[Any, dict[str, int]] = {}
+def grouped(session: Session, f: Filters, names: Sequence[str], *, window: timedelta,
+            now: datetime, view: OpsView | None = None
+            ) -> dict[str, tuple[dict[Any, QueueCounts], dict[Any, dict[str, int]]]]:
+    """`queue_counts` and `fcr_views` per value of each of `names` (the breakdown and the
+    agent), all counted together — grouped by every name at once, then added up per name —
+    so a report reads one rollup table once and scans its live week once (not once per name
+    and measure). Rollups hold the default repeat window only; another reads live rows."""
+    names = list(dict.fromkeys(names))
+    usable = view if window == DEFAULT_REPEAT_WINDOW else None
+    t, live = _parts(f, usable, set(names))
+    if t is None and usable is not None and usable.until is not None and len(names) > 1:
+        # No one rollup holds them together (team x channel x queue x reason, or team x
+        # agent): each name from the rollup that holds it.
+        return {n: grouped(session, f, [n], window=window, now=now, view=view)[n]
+                for n in names}
+    width, nq = len(names), len(QUEUE_MEASURES)
+    rows: list[tuple[tuple[Any, ...], QueueCounts | None, Sequence[Any] | None]] = []
     if t is not None:
-        nq = len(QUEUE_MEASURES)
-        for row in session.execute(_rollup_stmt(t, f, live, [t.c[by]],
-                                                QUEUE_MEASURES + FCR_MEASURES)):
-            values = _ints(row[1:])
-            counts.setdefault(row[0], QueueCounts()).add(QueueCounts.from_row(values[:nq]))
-            _add_fcr(fcr, row[0], values[nq:])
-    if live is not None:
-        for key, c in _live_queue_counts(session, live, by).items():
-            counts.setdefault(key, QueueCounts()).add(c)
-        stmt = fcr_stmt(dialect(session), [ITX.c[by]], contact_where(live)[2:], live.start,
-                        live.end, window=window, now=now)
+        stmt = _rollup_stmt(t, f, live, [t.c[n] for n in names], QUEUE_MEASURES + FCR_MEASURES)
         for row in session.execute(stmt):
-            _add_fcr(fcr, row[0], row[1:])
-    return counts, fcr
+            values = _ints(row[width:])
+            rows.append((tuple(row[:width]), QueueCounts.from_row(values[:nq]), values[nq:]))
+    if live is not None:
+        keys = [ITX.c[n] for n in names]
+        for row in session.execute(queue_stmt(keys, contact_where(live))):
+            rows.append((tuple(row[:width]), QueueCounts.from_row(row[width:]), None))
+        stmt = fcr_stmt(dialect(session), keys, contact_where(live)[2:], live.start, live.end,
+                        window=window, now=now)
+        for row in session.execute(stmt):
+            rows.append((tuple(row[:width]), None, row[width:]))
+    out: dict[str, tuple[dict[Any, QueueCounts], dict[Any, dict[str, int]]]] = {
+        n: ({}, {}) for n in names}
+    for key, counts, fcr in rows:
+        for i, n in enumerate(names):
+            if counts is not None:
+                out[n][0].setdefault(key[i], QueueCounts()).add(counts)
+            if fcr is not None:
+                _add_fcr(out[n][1], key[i], fcr)
+    return out
 
 
 def _add_fcr(out: dict[Any, dict[str, int]], key: Any, values: Sequence[Any]) -> None:
@@ -343,14 +373,14 @@ def fcr_views(session: Session, f: Filters, *, window: timedelta, now: datetime,
     return out
 
 
-def satisfaction_by(session: Session, f: Filters, group: Any) -> list[Row]:
-    """(group value, kind, n, pos, neg, sum, sumsq) for survey answers about the period's
-    contacts, grouped by an expression over interaction and response (live rows)."""
-    stmt = (sa.select(group, R.c.kind, *satisfaction_measures())
+def satisfaction_by(session: Session, f: Filters, *groups: Any) -> list[Row]:
+    """(group values…, kind, n, pos, neg, sum, sumsq) for survey answers about the period's
+    contacts, grouped by expressions over interaction and response (live rows)."""
+    stmt = (sa.select(*groups, R.c.kind, *satisfaction_measures())
             .select_from(R.join(ITX, ITX.c.id == R.c.interaction_id))
             .where(*contact_where(f), R.c.purpose == "survey", answers_of(f.start, f.end),
                    *([R.c.kind == f.kind] if f.kind else []))
-            .group_by(group, R.c.kind))
+            .group_by(*groups, R.c.kind))
     return [tuple(r) for r in session.execute(stmt)]
 
 
@@ -373,7 +403,20 @@ def satisfaction_rows(session: Session, f: Filters, view: OpsView | None = None
         for name, value, kind, *m in session.execute(stmt):
             if name in rows:
                 rows[name].append((value, kind, *_ints(m)))
-    if live is not None:
+    if live is not None and t is not None:
+        # The live tail is a week: one scan grouped by every lever and the agent at once,
+        # added up per name here, instead of one scan per name.
+        groups = [satisfaction_group(n) for n in SATISFACTION_GROUPS]
+        acc: dict[tuple[str, Any, str], list[int]] = {}
+        for row in satisfaction_by(session, live, *groups):
+            *values, kind = row[:len(groups) + 1]
+            for name, value in zip(SATISFACTION_GROUPS, values, strict=True):
+                sums = acc.setdefault((name, value, kind), [0] * len(SATISFACTION_MEASURES))
+                for i, m in enumerate(row[len(groups) + 1:]):
+                    sums[i] += int(m or 0)
+        for (name, value, kind), sums in acc.items():
+            rows[name].append((value, kind, *sums))
+    elif live is not None:
         for name in SATISFACTION_GROUPS:
             rows[name] += satisfaction_by(session, live, satisfaction_group(name))
     return rows

@@ -15,7 +15,9 @@ has a dozen contacts a day, spread over channels, queues and reasons) and save n
   fcr_customer) and per agent (dimension agent), for "operations x satisfaction".
 
 A request whose filters a grain does not hold (say, channel and agent at once) reads live rows.
-Rows are never updated: the job deletes and re-inserts whole days, readers always SUM.
+Rows are never updated: the job deletes and re-inserts whole days, readers always SUM. Once a
+calendar month is rolled up, each table also holds its month rows (`span` "m"): a request
+reads them for the whole months of its period and day rows only for the days at either end.
 
 `ops_rollup_state` says how far the rollups reach and which interaction / response ids they
 have seen (as `report_rollup_state` does for the dashboard). `ops_rollup_dirty` takes what ids
@@ -46,12 +48,20 @@ def _measures(names: tuple[str, ...]) -> list[sa.Column]:
     return [sa.Column(n, sa.BigInteger, nullable=False, server_default="0") for n in names]
 
 
+DAY, MONTH = "d", "m"
+
+
 def _table(name: str, dims: tuple[str, ...], measures: tuple[str, ...]) -> sa.Table:
     return sa.Table(
         name, META,
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("day", sa.Date, nullable=False, index=True),
-        *_dims(*dims), *_measures(measures))
+        # "d": the row covers `day`; "m": the whole calendar month starting at `day` (the sum
+        # of its day rows, kept once the month is rolled up, so a year reads 12 rows per key
+        # instead of 365).
+        sa.Column("span", sa.String(1), nullable=False, server_default=DAY),
+        *_dims(*dims), *_measures(measures),
+        sa.Index(f"ix_{name}_span_day", "span", "day"))
 
 
 OPS_DIMS = ("team", "channel", "queue", "contact_reason")

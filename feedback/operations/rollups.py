@@ -9,7 +9,8 @@ One run, in one transaction (the same shape as the dashboard's `reports.rollups`
    corrected score) the same as an interaction; once every ten minutes also rows above the
    safe watermark (an id is taken at insert, not at commit: a long import commits low ids late);
 3. recompute those days, and the days that have settled since the last run (capped per run, so
-   the first backfill of a big database proceeds in bounded transactions);
+   the first backfill of a big database proceeds in bounded transactions), then the month
+   rows of every whole month among them;
 4. move the watermarks and delete the dirty marks it read.
 
 A day settles once the repeat window after its last contact has passed: only then is every
@@ -33,6 +34,8 @@ from feedback.operations import repository as repo
 from feedback.operations.models import DEFAULT_REPEAT_WINDOW, FCR_MEASURES, ITX, QUEUE_MEASURES
 from feedback.operations.models import SATISFACTION_MEASURES as SAT
 from feedback.operations.rollup_models import (
+    DAY,
+    MONTH,
     OPS_ROLLUP_DIRTY,
     OPS_ROLLUP_STATE,
     OPS_SATISFACTION_DAILY,
@@ -82,7 +85,7 @@ def recompute_days(session: Session, first: date, last: date, tz: ZoneInfo, now:
     """Recompute every operations rollup for local days first..last (inclusive): delete, then
     insert from the raw rows. Idempotent; the caller's transaction makes it atomic."""
     for t in ROLLUPS:
-        session.execute(sa.delete(t).where(t.c.day >= first, t.c.day <= last))
+        session.execute(sa.delete(t).where(t.c.span == DAY, t.c.day >= first, t.c.day <= last))
     d = session.get_bind().dialect.name
     for lo, hi, offset in offset_segments(first, last + timedelta(days=1), tz):
         day = local_day(d, ITX.c.occurred_at, offset)
@@ -113,6 +116,22 @@ def recompute_days(session: Session, first: date, last: date, tz: ZoneInfo, now:
                       .group_by(*cols))
             session.execute(sa.insert(OPS_SATISFACTION_DAILY).from_select(
                 ["day", "kind", "team", "dimension", "value", *SAT], select))
+
+
+def recompute_month(session: Session, month: date) -> None:
+    """The month rows of every rollup for the calendar month starting at `month`: the sums of
+    its day rows (so they equal whatever the day rows say). Only for a month rolled up whole."""
+    nxt = repo._next_month(month)
+    for t in ROLLUPS:
+        session.execute(sa.delete(t).where(t.c.span == MONTH, t.c.day == month))
+        dims = [c.name for c in t.c if c.name not in ("id", "day", "span")
+                and not isinstance(c.type, sa.BigInteger)]
+        measures = [c.name for c in t.c if isinstance(c.type, sa.BigInteger)]
+        select = (sa.select(sa.literal(month, sa.Date), sa.literal(MONTH, sa.String),
+                            *(t.c[n] for n in dims), *(sa.func.sum(t.c[m]) for m in measures))
+                  .where(t.c.span == DAY, t.c.day >= month, t.c.day < nxt)
+                  .group_by(*(t.c[n] for n in dims)))
+        session.execute(sa.insert(t).from_select(["day", "span", *dims, *measures], select))
 
 
 def _utc_day(d: str, col: Any) -> Any:
@@ -219,11 +238,15 @@ def refresh(session: Session, tz: ZoneInfo, now: datetime, *, worker: str = "",
         day += timedelta(days=1)
     for lo, hi in _runs(dirty | set(new_days)):
         recompute_days(session, lo, hi, tz, now)
+    rolled_through = new_days[-1] + timedelta(days=1) if new_days else start
+    for month in sorted({d.replace(day=1) for d in dirty | set(new_days)}):
+        if repo._next_month(month) <= rolled_through:  # whole month rolled up
+            recompute_month(session, month)
     if marks:
         session.execute(sa.delete(OPS_ROLLUP_DIRTY).where(
             OPS_ROLLUP_DIRTY.c.id.in_([i for i, _ in marks])))
     run.days = sorted(dirty | set(new_days))
-    run.rolled_through = new_days[-1] + timedelta(days=1) if new_days else start
+    run.rolled_through = rolled_through
     values: dict[str, Any] = {"rolled_through": run.rolled_through, "interaction_id": hi_itx,
                               "response_id": hi_resp, "updated_at": now,
                               "updated_by": worker[:100] or None}

@@ -107,8 +107,10 @@ class Grouped:
 
     @classmethod
     def read(cls, session: Session, f: Filters, by: str, *, window: timedelta,
-             now: datetime, view: repo.OpsView | None = None) -> Grouped:
-        return cls(*repo.grouped(session, f, by, window=window, now=now, view=view))
+             now: datetime, view: repo.OpsView | None = None) -> tuple[Grouped, Grouped]:
+        """The breakdown by `by` and the one by agent (the scorecard's), counted together."""
+        both = repo.grouped(session, f, [by, "agent"], window=window, now=now, view=view)
+        return cls(*both[by]), cls(*both["agent"])
 
     def total(self) -> tuple[QueueCounts, dict[str, int]]:
         counts = QueueCounts()
@@ -242,9 +244,7 @@ def report(session: Session, f: Filters, now: datetime, *, grain: str, by: str,
     """The whole report. Settled days come from the daily rollups (`rollups`), the rest from
     live rows; `live=True` reads everything live (the reference the rollups are tested on)."""
     view = None if live else repo.ops_view(session, f.tz)
-    grouped = Grouped.read(session, f, by, window=window, now=now, view=view)
-    agents = grouped if by == "agent" else Grouped.read(session, f, "agent", window=window,
-                                                        now=now, view=view)
+    grouped, agents = Grouped.read(session, f, by, window=window, now=now, view=view)
     overall, fcr = grouped.total()
     sat_rows = repo.satisfaction_rows(session, f, view)
     return {

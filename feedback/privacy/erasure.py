@@ -152,9 +152,12 @@ def erase_many(session: Session, customer_ids: Iterable[int], *, reason: str, ac
     for inv in invitations:
         if inv.status in OPEN:
             b.count(inv.customer_id, "invitations_cancelled")
-    _update(session, INV, INV.c.customer_id, ids, INV.c.status.in_(OPEN),
-            status="suppressed", status_reason="customer erased")
-    _update(session, INV, INV.c.customer_id, ids, remind_at=None, updated_at=now)
+    # One write per invitation: the open ones cancelled, every one's reminder dropped.
+    still_open = INV.c.status.in_(OPEN)
+    _update(session, INV, INV.c.customer_id, ids,
+            status=sa.case((still_open, "suppressed"), else_=INV.c.status),
+            status_reason=sa.case((still_open, "customer erased"), else_=INV.c.status_reason),
+            remind_at=None, updated_at=now)
     old = _rows(session, sa.select(OPT.c.customer_id, OPT.c.address, OPT.c.channel),
                 OPT.c.address, b.all_addrs()) + filed_with_channel(session, OPT, ids)
     _update(session, OPT, OPT.c.customer_id, ids, customer_id=None, note=None)
@@ -189,13 +192,19 @@ def erase_many(session: Session, customer_ids: Iterable[int], *, reason: str, ac
         theme.examples = [e for e in theme.examples if not any(c in e for c in every_comment)]
         session.add(theme)
     ITX = _t(Interaction)
-    _update(session, ITX, ITX.c.customer_id, ids, metadata={})
-    _update(session, TASK, TASK.c.customer_id, ids, resolution_note=None)
+    # Only rows that hold something are written (as the ORM would): an erasure of a
+    # customer with many contacts should not rewrite every one of them.
+    _update(session, ITX, ITX.c.customer_id, ids,
+            sa.cast(ITX.c.metadata, sa.Text) != "{}", metadata={})
+    _update(session, TASK, TASK.c.customer_id, ids, TASK.c.resolution_note.is_not(None),
+            resolution_note=None)
     for e in events:
         if e.note:
             b.count(task_owner[e.task_id], "recovery_notes_removed")
     _update(session, EV, EV.c.task_id, list(task_owner), EV.c.note.is_not(None), note=None)
-    _update(session, ATT, ATT.c.task_id, list(task_owner), note=None, message=None, address=None)
+    _update(session, ATT, ATT.c.task_id, list(task_owner),
+            sa.or_(ATT.c.note.is_not(None), ATT.c.message.is_not(None),
+                   ATT.c.address.is_not(None)), note=None, message=None, address=None)
     CUS = _t(Customer)
     _update(session, CUS, CUS.c.id, ids, name=None, email=None, phone=None, external_id=None,
             tier=None, time_zone=None, updated_at=now)

@@ -79,8 +79,9 @@ def warning(session: Session, task: RecoveryTask, window: str, *, now: datetime,
 
 def escalation(session: Session, task: RecoveryTask, window: str, *, now: datetime,
                settings: Any, leads: list[User]) -> list[dict[str, Any]]:
-    """A deadline passed: email the team's leads (and the owner, and any configured address),
-    post to the generic webhook and to Slack when configured."""
+    """A deadline passed: email the team's leads (and the owner, and any configured address).
+    Webhooks and Slack hear of it as the `task.sla_breached` event (feedback/integrations),
+    which the history entry of the breach emits."""
     f = _facts(session, task, window, settings)
     label = WINDOW_LABEL[window]
     subject = f"SLA breach: recovery task #{task.id} missed its {label} deadline"
@@ -93,16 +94,4 @@ def escalation(session: Session, task: RecoveryTask, window: str, *, now: dateti
                          body=_email_body(f, headline), payload=event,
                          dedupe_key=f"recovery:{task.id}:{window}:escalation:email:{email}")
             for email in dict.fromkeys(emails)]  # each address once, in order
-    base = f"recovery:{task.id}:{window}:escalation"
-    if settings.recovery_webhook_url:
-        rows.append(notification(kind="webhook", target=settings.recovery_webhook_url, now=now,
-                                 subject=subject, payload={"id": f"{base}:webhook", **event},
-                                 dedupe_key=f"{base}:webhook"))
-    if settings.recovery_slack_webhook_url:
-        owner = f["owner"] or "nobody"
-        text = (f":rotating_light: Recovery task #{task.id} ({task.priority}, team {task.team or '—'}, "
-                f"owner {owner}) missed its {label} deadline ({f['due_at'][:16].replace('T', ' ')} UTC). "
-                f"<{f['url']}|Open the task>")
-        rows.append(notification(kind="slack", target=settings.recovery_slack_webhook_url, now=now,
-                                 subject=subject, payload={"text": text}, dedupe_key=f"{base}:slack"))
     return rows

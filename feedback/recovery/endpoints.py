@@ -50,7 +50,9 @@ def _detail(db: Db, task: Any, now: Any) -> dict[str, Any]:
         interaction={"id": interaction.id, "external_id": interaction.external_id,
                      "channel": interaction.channel, "agent": interaction.agent,
                      "team": interaction.team, "queue": interaction.queue,
-                     "occurred_at": interaction.occurred_at.isoformat()} if interaction else None,
+                     "occurred_at": interaction.occurred_at.isoformat(),
+                     # a helpdesk connector's ticket link (feedback/integrations)
+                     "ticket_url": (interaction.meta or {}).get("ticket_url")} if interaction else None,
         responses=[resp(r) for r in ctx["responses"]],
         earlier_responses=[resp(r) for r in ctx["earlier"]],
         history=[{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from feedback.auth.models import Role, User
+from feedback.integrations.events import task_event
 from feedback.notifications.outbox import enqueue_many, notification
 from feedback.recovery import alerts, assignment, sla, triggers
 from feedback.recovery.models import (
@@ -64,6 +65,7 @@ def record(session: Session, task: RecoveryTask, actor: Actor, action: str, now:
         task_id=task.id, at=now, actor_id=actor.user_id, actor=actor.name[:200], action=action,
         from_value=None if before is None else str(before)[:200],
         to_value=None if after is None else str(after)[:200], note=note))
+    task_event(session, task, action, after, now)  # task.created, task.assigned, … (integrations)
 
 
 def schedule(task: RecoveryTask) -> None:
@@ -99,11 +101,14 @@ def _apply_deadlines(task: RecoveryTask, d: sla.Deadlines) -> None:
 # --- Opening and joining -----------------------------------------------------------------
 
 
-def on_response(session: Session, response: Response, *, now: datetime, settings: Settings) -> None:
+def on_response(session: Session, response: Response, *, now: datetime, settings: Settings,
+                new: bool = False) -> None:
     """Open or join a recovery task when a response calls for one.
 
     Called for a new answer and again when its comment arrives later: keywords in the comment
-    are evaluated then, and a response already linked to a task is never linked twice.
+    are evaluated then, and a response already linked to a task is never linked twice. A `new`
+    response (inserted in this transaction) cannot be linked yet, nor have themes without a
+    comment: those look-ups are skipped (the answer path is kept to a handful of statements).
     """
     if not settings.recovery_enabled or response.id is None:
         return
@@ -112,9 +117,11 @@ def on_response(session: Session, response: Response, *, now: datetime, settings
 
         record_followup_answer(session, response, now=now)
         return
-    reasons = triggers.evaluate(response, settings, triggers.response_themes(session, response))
-    link = session.exec(select(RecoveryTaskResponse)
-                        .where(RecoveryTaskResponse.response_id == response.id)).first()
+    themes = [] if new and not (response.comment or "").strip() else triggers.response_themes(
+        session, response)
+    reasons = triggers.evaluate(response, settings, themes)
+    link = None if new else session.exec(select(RecoveryTaskResponse).where(
+        RecoveryTaskResponse.response_id == response.id)).first()
     if link is not None:
         _add_reasons(session, link, reasons, now)
         return

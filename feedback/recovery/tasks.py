@@ -129,7 +129,9 @@ def deliver_notifications(ctx: JobContext) -> int:
                              client=ctx.extras.get("httpx"), limit=ctx.settings.worker_batch_size,
                              extras=ctx.extras)
         sent += report.sent
-        if report.sent + report.retried + report.failed < ctx.settings.worker_batch_size:
+        # Not "fewer than a batch": event rows go one per subject per claim (their order), so a
+        # short batch may still leave the next event of a subject due at once.
+        if report.sent + report.retried + report.failed == 0:
             break
     return sent
 

@@ -63,14 +63,15 @@ class ReportAgentDaily(_Measures, table=True):
 
 
 class ReportHourly(SQLModel, table=True):
-    """Responses and negative responses per local weekday x hour, for the heatmap."""
+    """Responses and negative responses per local weekday x hour of their interaction (day:
+    the answer's local day, so the period filter matches the KPIs), for the heatmap."""
 
     __tablename__ = "report_hourly"
 
     id: int | None = Field(default=None, primary_key=True)
     day: date = _day()
-    weekday: int  # ISO: 1 = Monday … 7 = Sunday
-    hour: int  # 0-23, local
+    weekday: int  # ISO: 1 = Monday … 7 = Sunday, of the interaction
+    hour: int  # 0-23, local, of the interaction
     kind: str = Field(max_length=10)
     team: str | None = Field(default=None, max_length=200)
     channel: str | None = Field(default=None, max_length=20)

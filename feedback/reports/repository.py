@@ -197,7 +197,8 @@ def response_rows(session: Session, f: Filters, group: Sequence[str],
 
 
 def hourly_rows(session: Session, f: Filters, view: RollupView) -> list[Row]:
-    """Rows (weekday, hour, n, negative): the weekday x hour heatmap in local time."""
+    """Rows (weekday, hour, n, negative): the weekday x hour heatmap, by the local time of the
+    answered interaction, for answers submitted in the period."""
     # The hourly rollup keeps kind, team and channel; an agent or queue filter reads live rows.
     usable = not ({"agent", "queue"} & set(f.dims()))
     split = _split(f, view.responses_until if usable else None)
@@ -211,14 +212,40 @@ def hourly_rows(session: Session, f: Filters, view: RollupView) -> list[Row]:
     end = f.end_day + timedelta(days=1)
     dialect = _dialect(session)
     neg = sa.func.sum(sa.case((R.c.classification.in_(NEG), 1), else_=0))
-    for lo, hi, offset in offset_segments(split, end, f.tz):
-        wd = local_weekday(dialect, R.c.submitted_at, offset)
-        hr = local_hour(dialect, R.c.submitted_at, offset)
-        stmt = (sa.select(wd, hr, sa.func.count(), neg)
+    for lo, hi, _ in offset_segments(split, end, f.tz):
+        wd, hr = interaction_weekday_hour(dialect, f.tz, lo, hi)
+        stmt = (sa.select(wd, hr, sa.func.count(), neg).select_from(_WITH_INTERACTION)
                 .where(R.c.submitted_at >= lo, R.c.submitted_at < hi, *f.where(R.c))
                 .group_by(wd, hr))
         _merge(acc, session.execute(stmt), 2)
     return [(*k, *v) for k, v in acc.items()]
+
+
+# The heatmap asks when service went wrong, not when the customer got round to answering: its
+# weekday and hour are the interaction's (the answer's own time when it has no interaction).
+_WITH_INTERACTION = R.outerjoin(ITX, ITX.c.id == R.c.interaction_id)
+_INTERACTION_AT = sa.func.coalesce(ITX.c.occurred_at, R.c.submitted_at)
+# Interactions are surveyed within days; one older than this before its answer's range gets
+# the range's first UTC offset (its hour may then be off by the DST shift, nothing worse).
+_INTERACTION_LOOKBACK = timedelta(days=62)
+
+
+def interaction_weekday_hour(dialect: str, tz: ZoneInfo, lo: datetime,
+                             hi: datetime) -> tuple[Any, Any]:
+    """Local ISO weekday and hour of the interaction of answers submitted in [lo, hi): the
+    interaction may lie on the other side of a DST change, so its offset is chosen per
+    constant-offset range of its own time (a CASE over a handful of ranges)."""
+    segments = offset_segments(local_date(lo - _INTERACTION_LOOKBACK, tz),
+                               local_date(hi, tz) + timedelta(days=1), tz)
+    col = _INTERACTION_AT
+
+    def by_offset(part: Any) -> Any:
+        if len(segments) == 1:
+            return part(dialect, col, segments[0][2])
+        whens = [(col < seg_hi, part(dialect, col, offset)) for _, seg_hi, offset in segments[:-1]]
+        return sa.case(*whens, else_=part(dialect, col, segments[-1][2]))
+
+    return by_offset(local_weekday), by_offset(local_hour)
 
 
 # --- invitations (response rate) ---------------------------------------------------------------
@@ -282,12 +309,12 @@ def recompute_days(session: Session, first: date, last: date, tz: ZoneInfo) -> N
         session.execute(sa.delete(t).where(t.c.day >= first, t.c.day <= last))
     dialect = _dialect(session)
     for lo, hi, offset in offset_segments(first, last + timedelta(days=1), tz):
-        _insert_responses(session, dialect, lo, hi, offset)
+        _insert_responses(session, dialect, lo, hi, offset, tz)
         _insert_invitations(session, dialect, lo, hi, offset)
 
 
 def _insert_responses(session: Session, dialect: str, lo: datetime, hi: datetime,
-                      offset: int) -> None:
+                      offset: int, tz: ZoneInfo | None = None) -> None:
     day = local_day(dialect, R.c.submitted_at, offset)
     in_range = [R.c.submitted_at >= lo, R.c.submitted_at < hi]
     n, pos, neg, total, sumsq = _response_measures()
@@ -298,9 +325,10 @@ def _insert_responses(session: Session, dialect: str, lo: datetime, hi: datetime
         cols = [day, *[R.c[d] for d in dims]]
         select = sa.select(*cols, *measures).where(*in_range).group_by(*cols)
         session.execute(sa.insert(t).from_select(["day", *dims, *names], select))
-    cols = [day, local_weekday(dialect, R.c.submitted_at, offset),
-            local_hour(dialect, R.c.submitted_at, offset), R.c.kind, R.c.team, R.c.channel]
-    select = sa.select(*cols, n, neg).where(*in_range).group_by(*cols)
+    wd, hr = interaction_weekday_hour(dialect, ZoneInfo("UTC") if tz is None else tz, lo, hi)
+    cols = [day, wd, hr, R.c.kind, R.c.team, R.c.channel]
+    select = (sa.select(*cols, n, neg).select_from(_WITH_INTERACTION).where(*in_range)
+              .group_by(*cols))
     session.execute(sa.insert(HOURLY).from_select(
         ["day", "weekday", "hour", "kind", "team", "channel", "n", "negative"], select))
 

@@ -181,7 +181,9 @@ def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings:
     locale = _locale(db, invitation, request)
     source = data.get("src") if data.get("src") in ("web", "email-click") else "web"
     comment = data.get("comment") or None
-    existing = response_for(db, invitation)
+    # An invitation is marked answered in the transaction that inserts its response: one that
+    # is not has none (a race is settled by the insert, which answers 409 to the later one).
+    existing = response_for(db, invitation) if invitation.status == "answered" else None
     try:
         if existing is None:
             response = record_response(

@@ -17,13 +17,19 @@ older code still reads right.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from jinja2 import pass_context
+from markupsafe import Markup
 
 from feedback import i18n
 from feedback.settings import Settings
+
+
+_TEXT_NODE = re.compile(r">([^<>]+)<")
+_ENTITY_OR_DIGITS = re.compile(r"&#?\w+;|\d+")
 
 
 def _dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -89,6 +95,21 @@ def configure(env: Any, settings: Settings) -> None:
         return str(value) if text == key else text
 
     @pass_context
+    def svg_digits(ctx: Any, svg: Any) -> Any:
+        """A server-drawn chart's labels in the reader's digits (its text nodes only: no
+        coordinate or character reference is touched)."""
+        loc = ui_locale(ctx)
+        if svg is None or i18n.localise_digits(loc, "0") == "0":
+            return svg
+
+        def node(m: re.Match[str]) -> str:
+            return ">" + _ENTITY_OR_DIGITS.sub(
+                lambda e: e.group(0) if e.group(0).startswith("&")
+                else i18n.localise_digits(loc, e.group(0)), m.group(1)) + "<"
+
+        return Markup(_TEXT_NODE.sub(node, str(svg)))
+
+    @pass_context
     def page_locale(ctx: Any) -> str:
         return ui_locale(ctx)
 
@@ -100,7 +121,8 @@ def configure(env: Any, settings: Settings) -> None:
         report_zone=zone,
         _=_, _n=_n, label=label, page_locale=page_locale, is_rtl=i18n.is_rtl,
     )
-    env.filters.update(dt=_dt, num=num, pct=pct, when=when, day=day, digits=digits)
+    env.filters.update(dt=_dt, num=num, pct=pct, when=when, day=day, digits=digits,
+                       svg_digits=svg_digits)
 
 
 def page_context(locale: str, **extra: Any) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""Escalations leave through a real HTTP server on 127.0.0.1: signed generic JSON, Slack's
-shape, and a receiver that is down and then up gets the message later — never lost."""
+"""Escalations leave through a real HTTP server on 127.0.0.1: the settings' breach webhook and
+Slack URLs are `task.sla_breached` subscriptions of the event system (Standard Webhooks
+signatures keyed with FEEDBACK_RECOVERY_WEBHOOK_SECRET), and a receiver that is down and then
+up gets the message later — never lost."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from feedback.notifications.delivery import SIGNATURE_HEADER, deliver_due, verify
+from feedback.db import transaction
+from feedback.integrations import signing
+from feedback.integrations.service import sync_settings_endpoints
+from feedback.notifications.delivery import deliver_due
 from feedback.notifications.models import Notification
 from feedback.recovery.tasks import scan_sla
 
@@ -72,15 +77,21 @@ def breached(engine, settings, clock, answer, staff, receiver):  # type: ignore[
     settings.recovery_slack_webhook_url = receiver.url("/slack")
     settings.recovery_webhook_secret = SECRET
     settings.notification_retry_seconds = 30
+    with transaction(engine) as s:  # what start-up does (feedback.app.prepare_database)
+        sync_settings_endpoints(s, settings, clock.now)
     staff("Lena", role="lead")
     answer(score=3)
     assert scan_sla(engine, settings, clock.advance(hours=25)).breaches == 1
 
 
 def _http_notes(engine):  # type: ignore[no-untyped-def]
+    """The event deliveries by endpoint kind ("webhook", "slack")."""
+    from feedback.integrations.models import WebhookEndpoint
+
     with Session(engine) as s:
-        return {n.kind: n for n in s.exec(select(Notification)
-                                          .where(Notification.kind.in_(["webhook", "slack"]))).all()}  # type: ignore[attr-defined]
+        kinds = {e.id: e.kind for e in s.exec(select(WebhookEndpoint)).all()}
+        return {kinds[n.endpoint_id]: n for n in s.exec(select(Notification)
+                                                        .where(Notification.kind == "event")).all()}
 
 
 def _deliver(engine, settings, clock):  # type: ignore[no-untyped-def]
@@ -109,13 +120,15 @@ def test_generic_webhook_is_signed_json_and_slack_gets_text(engine, settings, cl
     _deliver(engine, settings, clock)
     got = {path: (headers, body) for path, headers, body in receiver.received}
     headers, body = got["/hook"]
-    assert verify(SECRET, body, headers[SIGNATURE_HEADER])
-    assert not verify(SECRET, body + b" ", headers[SIGNATURE_HEADER])
-    assert not verify("another-secret", body, headers[SIGNATURE_HEADER])
+    key = signing.secret_from_text(SECRET)  # the settings' secret is the HMAC key, as before
+    assert signing.verify(key, headers, body)
+    assert not signing.verify(key, headers, body + b" ")
+    assert not signing.verify(signing.secret_from_text("another-secret"), headers, body)
     event = json.loads(body)
-    assert event["event"] == "recovery.sla_breach" and event["window"] == "first_contact"
-    assert event["task_id"] and event["url"].endswith(f"/queue/{event['task_id']}")
-    assert headers["X-Feedback-Delivery"] == event["id"]
+    assert event["type"] == "task.sla_breached" and event["data"]["window"] == "first_contact"
+    task = event["data"]["task"]
+    assert task["id"] and task["url"].endswith(f"/queue/{task['id']}")
+    assert headers["webhook-id"] == event["id"]
     slack = json.loads(got["/slack"][1])
     assert list(slack) == ["text"]  # Slack incoming webhooks take {"text": ...}
     assert "missed its first contact deadline" in slack["text"] and "|Open the task>" in slack["text"]
@@ -134,14 +147,18 @@ def test_server_errors_are_retried_and_refusals_are_not(engine, settings, clock,
     assert _deliver(engine, settings, clock).sent == 0
 
 
-def test_a_receiver_down_for_good_is_given_up_after_max_attempts(engine, settings, clock, breached):  # type: ignore[no-untyped-def]
-    settings.notification_max_attempts = 3
+def test_a_receiver_down_for_good_is_retried_for_a_day_then_given_up(engine, settings, clock, breached):  # type: ignore[no-untyped-def]
+    settings.notification_max_attempts = 3  # e-mail's limit; events are retried for 24 h
     for _ in range(3):
         _deliver(engine, settings, clock)
         clock.advance(minutes=10)
+    assert {n.status for n in _http_notes(engine).values()} == {"pending"}
+    for _ in range(10):
+        clock.advance(hours=3)
+        _deliver(engine, settings, clock)
     notes = _http_notes(engine)
-    assert {(n.status, n.attempts) for n in notes.values()} == {("failed", 3)}
-    assert all(n.last_error for n in notes.values())
+    assert {n.status for n in notes.values()} == {"failed"}
+    assert all(n.attempts > 3 and n.last_error for n in notes.values())
 
 
 def test_staff_email_without_smtp_lands_in_the_dev_outbox(engine, settings, clock):  # type: ignore[no-untyped-def]

@@ -16,6 +16,15 @@ from feedback.recovery.models import RecoveryEvent, RecoveryTask
 from feedback.recovery.tasks import scan_sla
 
 
+def _configure(engine, settings, clock):  # type: ignore[no-untyped-def]
+    """What start-up does with the settings' breach webhook / Slack URLs: subscriptions."""
+    from feedback.db import transaction
+    from feedback.integrations.service import sync_settings_endpoints
+
+    with transaction(engine) as s:
+        sync_settings_endpoints(s, settings, clock.now)
+
+
 def _notes(engine):  # type: ignore[no-untyped-def]
     with Session(engine) as s:
         return list(s.exec(select(Notification).order_by(Notification.id)).all())
@@ -51,6 +60,7 @@ def test_warning_at_80_percent_goes_to_the_owner_once(engine, settings, clock, a
 def test_breach_escalates_to_the_team_lead_webhook_and_slack_once(engine, settings, clock, answer, staff):  # type: ignore[no-untyped-def]
     settings.recovery_webhook_url = "http://127.0.0.1:9/hook"
     settings.recovery_slack_webhook_url = "http://127.0.0.1:9/slack"
+    _configure(engine, settings, clock)
     settings.recovery_escalation_emails = ["cx-director@example.com"]
     owner = staff("Rita", team="Billing")
     lead = staff("Lena", role="lead", team="Billing")
@@ -60,10 +70,12 @@ def test_breach_escalates_to_the_team_lead_webhook_and_slack_once(engine, settin
     report = scan_sla(engine, settings, clock.advance(hours=25))
     assert (report.warnings, report.breaches) == (0, 1)
     notes = _notes(engine)
-    by_kind = {(n.kind, n.target) for n in notes}
+    by_kind = {(n.kind, n.target) for n in notes if n.kind == "email"}
     assert by_kind == {("email", lead.email), ("email", "cx-director@example.com"),
-                       ("email", owner.email), ("webhook", settings.recovery_webhook_url),
-                       ("slack", settings.recovery_slack_webhook_url)}
+                       ("email", owner.email)}
+    # The webhook and Slack hear of it as task.sla_breached events, one per endpoint.
+    assert sorted((n.subject, n.endpoint_id) for n in notes if n.kind == "event") == [
+        ("task.sla_breached", 1), ("task.sla_breached", 2)]
     task = _task(engine)
     assert task.first_contact_breached_at == clock.now and task.first_contact_warned_at == clock.now
     assert task.sla_next_at == task.resolution_warn_at  # next: the resolution window
@@ -90,8 +102,8 @@ def test_a_contact_in_time_cancels_the_first_contact_breach(engine, settings, cl
 
 
 def test_enqueueing_the_same_escalation_twice_is_a_no_op(engine, settings, clock, answer, staff):  # type: ignore[no-untyped-def]
-    settings.recovery_webhook_url = "http://127.0.0.1:9/hook"
     staff("Lena", role="lead")
+    staff("Lou", role="lead")
     answer(score=3)
     with Session(engine) as s:
         task, leads = s.exec(select(RecoveryTask)).one(), alerts.active_leads(s)
@@ -106,6 +118,7 @@ def test_two_workers_racing_send_each_warning_and_escalation_once(engine, settin
     if engine.dialect.name != "postgresql":
         pytest.skip("the race is about PostgreSQL row locks; SQLite has a single writer")
     settings.recovery_webhook_url = "http://127.0.0.1:9/hook"
+    _configure(engine, settings, clock)
     staff("Lena", role="lead")
     n_tasks = 24
     for n in range(1, n_tasks + 1):

@@ -5,7 +5,7 @@ reader's way (Persian digits and right-to-left in Persian)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -73,7 +73,7 @@ def test_the_sign_in_page_is_translated_before_anyone_signs_in(settings, engine,
     ("fa", "۱٬۲۳۴٫۵", "۲ نوامبر ۲۰۲۶،\u200f ۱۷:۳۵"),
 ])
 def test_numbers_and_dates_the_readers_way(locale: str, number: str, when: str) -> None:
-    at = datetime(2026, 11, 2, 14, 5, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 2, 14, 5, tzinfo=UTC)
     assert i18n.number(locale, 1234.5, 1) == number
     assert i18n.when(locale, at, "Asia/Tehran") == when
 

@@ -56,3 +56,20 @@ def test_a_persian_staff_page_reads_right_to_left_in_persian_digits(  # type: ig
         "return Array.from(document.querySelectorAll('.excerpt'))"
         ".map(e => [e.textContent, getComputedStyle(e).direction])")
     assert dict(directions) == {"«پول دو بار کم شد»!": "rtl", "Charged twice!": "ltr"}
+
+    # The lead's dashboard, in the same language: Persian headings, digits and dates.
+    browser.get(f"{live_server.url}/reports")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "داشبورد تجربهٔ مشتری"
+    period = browser.find_element(By.CSS_SELECTOR, ".period").text
+    assert re.search("[۰-۹]", period) and not re.search("[0-9]", period.split("·")[0]), period
+    values = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".kpi-tiles .value")]
+    shown = [v for v in values if v not in ("–", "")]
+    assert shown and all(not re.search("[0-9]", v) for v in shown), values
+    line = browser.find_element(By.ID, "unhappy-vs-tasks").text
+    assert line.startswith("۲ پاسخ ناراضی از ۲ مشتری"), line
+    # Server-drawn charts label their axes in the same digits.
+    labels = browser.execute_script(
+        "return Array.from(document.querySelectorAll('svg.fb-chart text')).map(e => e.textContent)")
+    assert labels and not [t for t in labels if re.search("[0-9]", t)], labels[:20]
+    assert any(re.search("[۰-۹]", t) for t in labels)

@@ -65,14 +65,15 @@ def test_breakdown_and_trend_csv_match_the_api(api, answers):  # type: ignore[no
     assert float(tiles["csat"]["value"]) == pytest.approx(75.0)
 
 
-def test_heatmap_counts_every_answer_in_its_local_hour(api, answers):  # type: ignore[no-untyped-def]  # noqa: F811
+def test_heatmap_counts_every_answer_in_the_local_hour_of_its_interaction(api, answers):  # type: ignore[no-untyped-def]  # noqa: F811
     h = api.get("/api/reports/heatmap", params=MARCH).json()
-    assert h["n"][1][12] == 18  # Tuesday 2026-03-10 12:00 UTC
-    assert h["negative"][1][12] == 2 + 1 + 1  # detractors, dissatisfied, difficult
+    # The interactions took place on Tuesday 2026-03-10 at 11:00 UTC; the answers came at noon.
+    assert h["n"][1][11] == 18 and h["n"][1][12] == 0
+    assert h["negative"][1][11] == 2 + 1 + 1  # detractors, dissatisfied, difficult
     cells = _csv(api.get("/api/reports/csv/heatmap", params=MARCH))
     assert len(cells) == 7 * 24
-    tuesday_noon = next(c for c in cells if c["weekday"] == "Tue" and c["hour"] == "12")
-    assert tuesday_noon["responses"] == "18"
+    tuesday_eleven = next(c for c in cells if c["weekday"] == "Tue" and c["hour"] == "11")
+    assert tuesday_eleven["responses"] == "18"
 
 
 def test_kpi_table_export(api, answers):  # type: ignore[no-untyped-def]  # noqa: F811

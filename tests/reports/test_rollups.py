@@ -69,8 +69,10 @@ def test_local_days_and_hours_follow_the_report_zone(engine, session, ny_setting
     # the 8th; 04:00Z, 15:30Z and 03-10T03:00Z (23:00 EDT) the 9th.
     assert days == {"2026-03-06": 3, "2026-03-07": 9, "2026-03-08": 12, "2026-03-09": 9}
     heat = service.heatmap(session, q)
-    assert heat["n"][5][10] == 3  # Sat 03-07 15:30Z = 10:30 EST
-    assert heat["n"][0][11] == 3  # Mon 03-09 15:30Z = 11:30 EDT
+    # By the interaction's hour, two hours before each answer: Sat 03-07 13:30Z = 08:30 EST,
+    # Mon 03-09 13:30Z = 09:30 EDT.
+    assert heat["n"][5][8] == 3
+    assert heat["n"][0][9] == 3
 
 
 def test_a_late_import_is_read_live_until_the_next_run(engine, session, ny_settings, spread):  # type: ignore[no-untyped-def]

@@ -114,3 +114,26 @@ def test_digest_quotes_the_top_themes(engine, settings, insights):  # type: igno
         _, body = compose(s, settings, datetime(2026, 3, 16, 8, tzinfo=UTC), date(2026, 3, 9))
     assert "- billing error: 12 responses (emerging)" in body
     assert "- friendly staff: 8 responses" in body
+
+
+def test_the_drill_down_filters_by_score_class(session, settings, clock):  # type: ignore[no-untyped-def]
+    """The real query behind `?score=`: unhappy, in between and happy answers of a theme."""
+    from feedback.insights import analytics
+    from feedback.insights.models import ResponseTheme, Theme
+    from feedback.reports.figures import Filters
+
+    theme = Theme(name="billing error")
+    session.add(theme)
+    session.commit()
+    scores = {2: "unhappy", 7: "neutral", 10: "happy", 0: "unhappy"}
+    ids = {}
+    for n, score in enumerate(scores, start=1):
+        r = answer(session, settings, clock.now, n, "nps", score, comment="bill")
+        session.add(ResponseTheme(response_id=r.id, theme_id=theme.id))
+        ids[r.id] = scores[score]
+    session.commit()
+    f = Filters(start_day=clock.now.date(), end_day=clock.now.date())
+    for cls in ("unhappy", "neutral", "happy", None):
+        found = analytics.responses(session, "billing error", f, score_class=cls)
+        want = {rid for rid, c in ids.items() if cls in (None, c)}
+        assert {r["id"] for r in found["responses"]} == want and found["total"] == len(want), cls

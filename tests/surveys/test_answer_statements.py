@@ -1,0 +1,34 @@
+"""Issue #11: an answer costs a handful of statements (one look-up per thing, the conflict
+settled by the insert itself)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.factories import make_invitation
+
+
+def _count(engine: Any, fn: Any) -> list[str]:
+    seen: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            seen.append(" ".join(statement.split())[:90])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_a_promoter_answer_is_at_most_six_statements(client, session, settings, clock, engine):  # type: ignore[no-untyped-def]
+    inv = make_invitation(session, settings, clock())
+    statements = _count(engine, lambda: client.post(
+        f"/s/{inv.token}", data={"score": "10", "src": "web"}, follow_redirects=False))
+    assert len(statements) <= 6, "\n".join(statements)
+    again = client.post(f"/s/{inv.token}", data={"score": "3"}, follow_redirects=False)
+    assert again.status_code == 409  # a second, different answer is still refused
