@@ -10,7 +10,7 @@ On SQLite and PostgreSQL (a scratch database each):
     `before_cursor_execute` listener on the product's engine.
 Every product figure is printed beside the bare one and as a ratio.
 
-    .venv/bin/python benchmarks/write_paths.py            # 20k rows, 2000 answers
+    .venv/bin/python benchmarks/write_paths.py            # 20k rows, 500 answers per phase
     .venv/bin/python benchmarks/write_paths.py --smoke    # small: under a minute
 """
 
@@ -69,16 +69,6 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def post_batches(base: str, rows: list[dict[str, Any]]) -> float:
-    started = time.perf_counter()
-    with httpx.Client(base_url=base, timeout=120,
-                      headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as http:
-        for i in range(0, len(rows), BATCH):
-            r = http.post("/api/interactions", json={"interactions": rows[i:i + BATCH]})
-            assert r.status_code in (200, 201), r.text[:300]
-    return len(rows) / (time.perf_counter() - started)
-
-
 @contextmanager
 def counting(engine: Any) -> Iterator[list[str]]:
     seen: list[str] = []
@@ -132,19 +122,56 @@ def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
     ingest_statements, answer_statements = statements(url)
     print(f"[{label}] statements: {ingest_statements} per {BATCH}-row ingest request "
           f"(auth included), {answer_statements} per promoter answer", flush=True)
-
-    product = Server(url, SERVE)
+    tokens = seed(url, 4 * n_answers + 1)[1:]  # the first was answered by `statements`
+    answers = {"product": (tokens[:n_answers], tokens[2 * n_answers:3 * n_answers]),
+               "bare": (tokens[n_answers:2 * n_answers], tokens[3 * n_answers:])}
+    rates: dict[str, dict[str, float]] = {"product": {}, "bare": {}}
+    # Both servers run side by side and take turns, batch by batch (and round by round for
+    # the answers): a neighbour's load on a shared machine then weighs on both alike, and the
+    # ratio stays meaningful even when the absolute rates wander.
+    servers = {"product": Server(url, SERVE), "bare": Server(url, [
+        sys.executable, "-m", "uvicorn", "--factory", "benchmarks._bare_ingest:app",
+        "--log-level", "warning"])}
     try:
-        p_rate = post_batches(product.base, interactions("WP", n_rows))
+        spent = {"product": 0.0, "bare": 0.0}
+        rows = {who: interactions(f"H{who}", n_rows + 1) for who in servers}
+        clients = {who: httpx.Client(base_url=srv.base, timeout=120, headers={
+            "Authorization": f"Bearer {ADMIN_KEY}"}) for who, srv in servers.items()}
+        for who in servers:  # warm-up (first-use imports, statement caches), not timed
+            r = clients[who].post("/api/interactions", json={"interactions": rows[who][:1]})
+            assert r.status_code in (200, 201), r.text[:300]
+        for i in range(1, n_rows + 1, BATCH):
+            for who in servers:
+                started = time.perf_counter()
+                r = clients[who].post("/api/interactions",
+                                      json={"interactions": rows[who][i:i + BATCH]})
+                spent[who] += time.perf_counter() - started
+                assert r.status_code in (200, 201), r.text[:300]
+        for who in servers:
+            clients[who].close()
+            rates[who]["ingest"] = n_rows / spent[who]
+        for n_clients, index in ((1, 0), (8, 1)):
+            spent = {"product": 0.0, "bare": 0.0}
+            for who in servers:
+                asyncio.run(_run(servers[who].base, answers[who][index][:1], 1, 60))  # warm-up
+            step = 8 * n_clients
+            for k in range(1, n_answers, step):
+                for who in servers:
+                    took, _, st = asyncio.run(_run(servers[who].base,
+                                                   answers[who][index][k:k + step], n_clients, 60))
+                    assert set(st) <= {303}, st
+                    spent[who] += took
+            for who in servers:
+                rates[who][f"answers {n_clients}"] = (n_answers - 1) / spent[who]
     finally:
-        product.stop()
-    bare = Server(url, [sys.executable, "-m", "uvicorn", "--factory",
-                        "benchmarks._bare_ingest:app", "--log-level", "warning"])
-    try:
-        b_rate = post_batches(bare.base, interactions("WB", n_rows))
-    finally:
-        bare.stop()
-    line(label, f"ingest HTTP, batches of {BATCH}", p_rate, b_rate, "rows/s")
+        for server in servers.values():
+            server.stop()
+    line(label, f"ingest HTTP, batches of {BATCH}", rates["product"]["ingest"],
+         rates["bare"]["ingest"], "rows/s")
+    for clients in (1, 8):
+        if f"answers {clients}" in rates["product"]:
+            line(label, f"answers, {clients} client(s)", rates["product"][f"answers {clients}"],
+                 rates["bare"][f"answers {clients}"], "req/s")
 
     with tempfile.TemporaryDirectory() as tmp:
         p_csv, b_csv = Path(tmp, "p.csv"), Path(tmp, "b.csv")
@@ -156,9 +183,6 @@ def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
         engine.dispose()
     line(label, "CSV import", p_rate, b_rate, "rows/s")
 
-    if n_answers:
-        bench_answers(label, url, n_answers)
-
 
 def timed(n: int, fn: Callable[[], Any]) -> float:
     started = time.perf_counter()
@@ -166,30 +190,12 @@ def timed(n: int, fn: Callable[[], Any]) -> float:
     return n / (time.perf_counter() - started)
 
 
-def bench_answers(label: str, url: str, n: int) -> None:
-    tokens = seed(url, 4 * n + 1)[1:]  # the first was answered by `statements`
-    for clients, (mine, theirs) in ((1, (tokens[:n], tokens[n:2 * n])),
-                                    (8, (tokens[2 * n:3 * n], tokens[3 * n:]))):
-        rates = []
-        for args, targets in ((SERVE, mine), ([sys.executable, "-m", "uvicorn", "--factory",
-                                               "benchmarks._bare_submit:app", "--log-level",
-                                               "warning"], theirs)):
-            server = Server(url, args)
-            try:
-                took, _, st = asyncio.run(_run(server.base, targets, clients, 60))
-                assert set(st) <= {303}, st
-                rates.append(len(targets) / took)
-            finally:
-                server.stop()
-        line(label, f"answers, {clients} client(s)", rates[0], rates[1], "req/s")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
     args = ap.parse_args()
-    n_rows, n_answers = (2000, 150) if args.smoke else (20000, 2000)
+    n_rows, n_answers = (1000, 40) if args.smoke else (20000, 500)
     if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as tmp:
             bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", n_rows, n_answers)
