@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from litestar import Litestar, Response, post
@@ -24,7 +24,11 @@ INV, R = Invitation.__table__, ResponseRow.__table__  # type: ignore[attr-define
 
 
 def app() -> Litestar:
-    engine = make_engine(os.environ["FEEDBACK_DATABASE_URL"])
+    return Litestar(handlers(make_engine(os.environ["FEEDBACK_DATABASE_URL"])))
+
+
+def handlers(engine: Any) -> list[Any]:
+    """The route, for another bare app to serve too (benchmarks/_bare_ingest.py)."""
 
     @post("/s/{token:str}", sync_to_thread=True, status_code=303)
     def submit(token: str, data: Annotated[dict[str, str], Body(
@@ -43,4 +47,4 @@ def app() -> Litestar:
                                                                   answered_at=now))
         return Response("", status_code=303, headers={"Location": f"/s/{token}"})
 
-    return Litestar([submit])
+    return [submit]

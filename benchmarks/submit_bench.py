@@ -72,8 +72,11 @@ class Server:
         self.port = _free_port()
         env = {**os.environ, "FEEDBACK_DATABASE_URL": url, "FEEDBACK_ADMIN_API_KEY": ADMIN_KEY,
                "FEEDBACK_SECRET_KEY": "bench" * 8, "FEEDBACK_AUTO_MIGRATE": "true"}
+        # A file, not a pipe: nobody reads the log while the server runs, and a full pipe
+        # (64 KiB of request log lines) would block the server mid-benchmark.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
         self.proc = subprocess.Popen([*args, "--port", str(self.port)], cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
         while True:
@@ -82,7 +85,8 @@ class Server:
                 return
             except httpx.TransportError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {self.proc.stderr.read()!r}") from None  # type: ignore[union-attr]
+                    self.log.seek(0)
+                    raise RuntimeError(f"server did not start: {self.log.read()!r}") from None
                 time.sleep(0.2)
 
     def stop(self) -> None:
@@ -91,6 +95,7 @@ class Server:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        self.log.close()
 
 
 async def _run(base: str, targets: list[str], clients: int, timeout: float

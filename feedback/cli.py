@@ -1,4 +1,5 @@
-"""The `feedback` command: serve, worker, migrate, import, users, API keys, customers, themes."""
+"""The `feedback` command: serve, worker, migrate, import, users, API keys, customers, config,
+themes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from feedback.configuration.cli import config_app
 from feedback.privacy.cli import customers_app
 
 app = typer.Typer(help="Closed-loop customer feedback.", no_args_is_help=True,
@@ -22,6 +24,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="apikeys")
 app.add_typer(customers_app, name="customers")
+app.add_typer(config_app, name="config")
 console = Console(stderr=True)
 
 

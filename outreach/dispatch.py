@@ -43,7 +43,15 @@ from outreach.policy import (
     infer_zone,
     retry_delay,
 )
-from surveys.models import Customer, Interaction, Invitation, InvitationStatus, SurveyDefinition
+from surveys.content import wording
+from surveys.models import (
+    Customer,
+    Interaction,
+    Invitation,
+    InvitationStatus,
+    SurveyDefinition,
+    SurveyVersion,
+)
 
 # (connection, event type, subject, data, now): the application's integration events.
 EventSink = Callable[[Connection, str, str, dict[str, Any], datetime], Any]
@@ -104,6 +112,7 @@ class _Loaded:
     interaction_channel: str | None
     opted_out: set[str]  # read at send time, not at scheduling time
     opt_out_rule: str  # the opt-out rows behind `opted_out`, in words, for the contact log
+    wording: dict[str, str | None]  # the survey version's own words for the invitation's locale
 
 
 class Dispatcher:
@@ -218,7 +227,10 @@ class Dispatcher:
             locale=inv.locale, kind=loaded.survey.kind, low=loaded.survey.scale_min,
             high=loaded.survey.scale_max, customer_id=customer.id, customer_name=customer.name,
             interaction_channel=loaded.interaction_channel, reminder=reminder,
-            custom_question=((loaded.survey.questions or {}).get(inv.locale) or {}).get("question")))
+            custom_question=loaded.wording["question"],
+            custom_low_label=loaded.wording["low_label"],
+            custom_high_label=loaded.wording["high_label"],
+            custom_sms_question=loaded.wording["sms_question"]))
         try:
             result = self.channels[decision.channel].send(message)
         except TransientSendError as exc:
@@ -303,10 +315,15 @@ class Dispatcher:
                 .where(Invitation.id == invitation_id)).one()
             rows = optouts.list_for(session, [customer.phone, customer.email],
                                     self.policy.suppression_key)
+            # The wording of the version the invitation was scheduled with (edits since do
+            # not change what this customer is asked).
+            version = (session.get(SurveyVersion, (survey.id, inv.survey_version))
+                       if inv.survey_version else None)
         opted_out = {"sms", "email"} if any(r.channel == "all" for r in rows) else {
             r.channel for r in rows} & {"sms", "email"}
         return _Loaded(inv, customer, survey, interaction_channel, opted_out,
-                       optouts.describe(rows))
+                       optouts.describe(rows),
+                       wording(version.content if version else None, survey.questions, inv.locale))
 
     @staticmethod
     def _channel(inv: Invitation, customer: Customer, opted_out: set[str]) -> str:

@@ -36,8 +36,12 @@ class Invite:
     customer_id: int | None = None
     customer_name: str | None = None
     interaction_channel: str | None = None
-    custom_question: str | None = None  # a deployment's own wording for this locale
+    custom_question: str | None = None  # the survey's own wording for this locale
     reminder: bool = False
+    # The survey version's own scale labels and shorter SMS question (None: the catalog's).
+    custom_low_label: str | None = None
+    custom_high_label: str | None = None
+    custom_sms_question: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +61,9 @@ def unsubscribe_url(site: Site, invite: Invite) -> str:
 
 
 def question(catalog: Catalog, site: Site, invite: Invite) -> str:
-    if invite.custom_question:
-        return invite.custom_question
+    own = (invite.custom_sms_question if invite.channel == "sms" else None) or invite.custom_question
+    if own:
+        return own.replace("{company}", site.company)
     channel = catalog.t(invite.locale, f"channel.{invite.interaction_channel or 'ticket'}")
     return catalog.t(invite.locale, f"q.{invite.kind}", company=site.company, channel=channel)
 
@@ -66,8 +71,8 @@ def question(catalog: Catalog, site: Site, invite: Invite) -> str:
 def end_labels(catalog: Catalog, invite: Invite) -> tuple[str, str]:
     """What the two ends of the scale mean ("Not at all likely" / "Extremely likely"): a bare
     0–10 row does not say which end is good."""
-    return (catalog.t(invite.locale, f"low.{invite.kind}"),
-            catalog.t(invite.locale, f"high.{invite.kind}"))
+    return (invite.custom_low_label or catalog.t(invite.locale, f"low.{invite.kind}"),
+            invite.custom_high_label or catalog.t(invite.locale, f"high.{invite.kind}"))
 
 
 def compose(catalog: Catalog, site: Site, invite: Invite) -> OutboundMessage:

@@ -145,6 +145,23 @@ class SurveyDefinition(SQLModel, table=True):
     questions: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
     active: bool = True
     created_at: datetime = _created()
+    # The current version (`survey_version`); 0: never edited, the catalog's wording applies.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    name: str | None = Field(default=None, max_length=200)
+
+
+class SurveyVersion(SQLModel, table=True):
+    """One edit of a survey's wording and extra questions. Never changed once written: an
+    invitation names the version it was sent with, so answers keep the words they answered.
+    `content` is the shape `surveys.content` reads (texts per locale, extra questions)."""
+
+    __tablename__ = "survey_version"
+
+    survey_id: int = Field(foreign_key="survey_definition.id", primary_key=True)
+    version: int = Field(primary_key=True)
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    created_by: str = Field(max_length=200)
+    created_at: datetime = _created()
 
 
 class Invitation(SQLModel, table=True):
@@ -161,6 +178,7 @@ class Invitation(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customer.id", index=True)
     interaction_id: int | None = Field(default=None, foreign_key="interaction.id")
     survey_id: int = Field(foreign_key="survey_definition.id")
+    survey_version: int | None = None  # None: the survey had no edited version then
     channel: str = Field(max_length=10)
     locale: str = Field(default="en", max_length=20)
     status: str = Field(default=InvitationStatus.SCHEDULED, max_length=20, index=True)
@@ -215,3 +233,22 @@ class Response(SQLModel, table=True):
     # "Was your issue resolved?" — the customer's own word on first-contact resolution.
     resolved: bool | None = None
     submitted_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), index=True, nullable=False))
+
+
+class ResponseAnswer(SQLModel, table=True):
+    """The answer to one extra question (yes/no, a choice, a short text) of a response."""
+
+    __tablename__ = "response_answer"
+    __table_args__ = (
+        sa.UniqueConstraint("response_id", "question_id", name="uq_response_answer_question"),
+        sa.Index("ix_response_answer_survey_question", "survey_id", "question_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id")
+    survey_id: int = Field(foreign_key="survey_definition.id")
+    survey_version: int | None = None
+    question_id: str = Field(max_length=40)
+    question_type: str = Field(max_length=10)  # yes_no, choice, text (erasure drops texts)
+    value: str = Field(max_length=500)
+    submitted_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))

@@ -191,6 +191,7 @@ def create_invitation(
         customer_id=customer.id,  # type: ignore[arg-type]
         interaction_id=interaction.id if interaction else None,
         survey_id=survey.id,  # type: ignore[arg-type]
+        survey_version=survey.version or None,  # the wording it is sent with, kept for good
         channel=channel,
         locale=locale,
         status=status,

@@ -1,4 +1,4 @@
-"""The configuration JSON API: distribution rules (`/api/rules`).
+"""The configuration JSON API: distribution rules (`/api/rules`) and surveys (`/api/surveys`).
 
 Reads are for leads and admins; changes are admins' (`config.read` / `config.write` in the
 permission table). Every change is a new version, recorded with who made it (and in the audit
@@ -14,10 +14,12 @@ from litestar.params import JSONBody, Parameter
 
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
-from feedback.configuration import repository, service
-from feedback.configuration.schemas import RuleIn, RuleProbe, RuleSetIn
+from feedback.configuration import answers, preview, repository, service
+from feedback.configuration import surveys as survey_service
+from feedback.configuration.schemas import RuleIn, RuleProbe, RuleSetIn, SurveyIn
 from feedback.deps import Conf, Db, Now
-from surveys.errors import NotFound
+from surveys.content import LOCALES
+from surveys.errors import NotFound, ValidationFailed
 
 _TAGS = ["configuration"]
 
@@ -91,3 +93,58 @@ def test_rules(data: JSONBody[RuleProbe], db: Db, settings: Conf) -> dict[str, A
 
 routes = [get_rules, put_rules, post_rule, put_rule, delete_rule, rules_history, rules_version,
           test_rules]
+
+
+# --- surveys ---------------------------------------------------------------------------------
+
+
+
+@get("/api/surveys", sync_to_thread=True, guards=[allow("config.read")], tags=_TAGS,
+     summary="Every survey with its current version and missing translations")
+def list_surveys(db: Db) -> dict[str, Any]:
+    return {"surveys": [survey_service.survey_json(db, s) for s in survey_service.list_surveys(db)]}
+
+
+@post("/api/surveys", sync_to_thread=True, guards=[allow("config.write")], tags=_TAGS,
+      status_code=201, summary="Create a survey (its version 1)")
+def post_survey(data: JSONBody[SurveyIn], request: Request[Any, Any, Any], db: Db,
+                now: Now) -> dict[str, Any]:
+    survey = survey_service.create(db, data, by=actor(request), now=now)
+    return survey_service.survey_json(db, survey, history=True)
+
+
+@get("/api/surveys/{key:str}", sync_to_thread=True, guards=[allow("config.read")], tags=_TAGS,
+     summary="One survey: current wording, extra questions, versions")
+def get_survey(key: str, db: Db) -> dict[str, Any]:
+    return survey_service.survey_json(db, survey_service.by_key(db, key), history=True)
+
+
+@put("/api/surveys/{key:str}", sync_to_thread=True, guards=[allow("config.write")], tags=_TAGS,
+     summary="Save a new version (answers already given keep theirs)")
+def put_survey(key: str, data: JSONBody[SurveyIn], request: Request[Any, Any, Any], db: Db,
+               now: Now) -> dict[str, Any]:
+    survey = survey_service.save_version(db, survey_service.by_key(db, key), data,
+                                         by=actor(request), now=now)
+    return survey_service.survey_json(db, survey, history=True)
+
+
+@get("/api/surveys/{key:str}/preview", sync_to_thread=True, guards=[allow("config.read")],
+     tags=_TAGS, summary="The page's words, the e-mail and the SMS exactly as a customer gets them")
+def preview_survey(key: str, db: Db, settings: Conf, locale: str = "en",
+                   version: int | None = Parameter(default=None, ge=1, le=10**6)) -> dict[str, Any]:
+    if locale not in LOCALES:
+        raise ValidationFailed(f"locale: one of {', '.join(LOCALES)}", field="locale")
+    survey = survey_service.by_key(db, key)
+    return {"key": key, "locale": locale, "version": version or survey.version,
+            "page": preview.page_words(db, survey, locale, settings, version),
+            **preview.messages(db, survey, locale, settings, version)}
+
+
+@get("/api/surveys/{key:str}/answers", sync_to_thread=True, guards=[allow("report.read")],
+     tags=_TAGS, summary="Answers to the survey's extra questions, split by question")
+def survey_answers(key: str, db: Db) -> dict[str, Any]:
+    survey = survey_service.by_key(db, key)
+    return {"key": key, "questions": answers.summary(db, survey)}
+
+
+routes += [list_surveys, post_survey, get_survey, put_survey, preview_survey, survey_answers]

@@ -146,3 +146,102 @@ def parse(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
         first = errors[0]
         raise ValidationFailed(f"{first['field']}: {first['message']}", field=first["field"],
                                extra={"errors": errors}) from None
+
+
+# --- surveys ---------------------------------------------------------------------------------
+
+Locale = Literal["en", "zh-CN", "fa"]
+SMS_SAFE = 120  # leaves room in one 160-character SMS for the link and the scale's ends
+_SLUG = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+def _clean_texts(v: dict[str, str], limit: int) -> dict[str, str]:
+    out = {}
+    for loc, text in v.items():
+        text = (text or "").strip()
+        if has_control(text):
+            raise ValueError(f"{loc}: control characters are not allowed")
+        if len(text) > limit:
+            raise ValueError(f"{loc}: at most {limit} characters (this one has {len(text)})")
+        if text:
+            out[loc] = text
+    return out
+
+
+class SurveyTexts(_In):
+    question: str | None = Field(default=None, max_length=500)
+    why: str | None = Field(default=None, max_length=500, description="the 'why?' prompt")
+    low_label: str | None = Field(default=None, max_length=80)
+    high_label: str | None = Field(default=None, max_length=80)
+    sms_question: str | None = Field(default=None, max_length=SMS_SAFE,
+                                     description="a shorter question for SMS")
+
+    @field_validator("*")
+    @classmethod
+    def _text(cls, v: str | None) -> str | None:
+        if v is not None and has_control(v):
+            raise ValueError("control characters are not allowed")
+        return v or None
+
+
+class ChoiceOption(_In):
+    id: str = Field(pattern=_SLUG)
+    label: dict[Locale, str] = Field(default_factory=dict)
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, v: dict[str, str]) -> dict[str, str]:
+        return _clean_texts(v, 120)
+
+
+class ExtraQuestion(_In):
+    id: str = Field(pattern=_SLUG, description="stable across versions: reports group by it")
+    type: Literal["yes_no", "choice", "text"]
+    text: dict[Locale, str] = Field(default_factory=dict)
+    sms_text: dict[Locale, str] = Field(default_factory=dict)
+    options: list[ChoiceOption] = Field(default_factory=list, max_length=12)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: dict[str, str]) -> dict[str, str]:
+        v = _clean_texts(v, 300)
+        if not v:
+            raise ValueError("write the question in at least one language")
+        return v
+
+    @field_validator("sms_text")
+    @classmethod
+    def _sms(cls, v: dict[str, str]) -> dict[str, str]:
+        return _clean_texts(v, SMS_SAFE)
+
+    def model_post_init(self, _: Any) -> None:
+        if self.type == "choice" and len(self.options) < 2:
+            raise ValueError("a choice question needs at least two options")
+        if self.type != "choice" and self.options:
+            raise ValueError(f"a {self.type} question has no options")
+        if len({o.id for o in self.options}) != len(self.options):
+            raise ValueError("option ids must be distinct")
+
+
+class SurveyIn(_In):
+    """A survey's content. POST /api/surveys creates it (version 1); PUT saves a new version."""
+
+    key: str | None = Field(default=None, pattern=_SLUG, description="only when creating")
+    name: str | None = Field(default=None, max_length=200)
+    kind: Literal["nps", "csat", "ces"] = "nps"
+    texts: dict[Locale, SurveyTexts] = Field(default_factory=dict)
+    extra: list[ExtraQuestion] = Field(default_factory=list, max_length=5)
+    base_version: int | None = Field(default=None, ge=0, description=(
+        "the version this edit started from: 409 if someone saved since"))
+
+    @field_validator("extra")
+    @classmethod
+    def _distinct(cls, v: list[ExtraQuestion]) -> list[ExtraQuestion]:
+        if len({q.id for q in v}) != len(v):
+            raise ValueError("extra question ids must be distinct")
+        return v
+
+    def content(self) -> dict[str, Any]:
+        return {"texts": {loc: t.model_dump(exclude_none=True) for loc, t in self.texts.items()
+                          if t.model_dump(exclude_none=True)},
+                "extra": [q.model_dump(mode="json") for q in self.extra]}

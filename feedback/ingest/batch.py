@@ -299,10 +299,13 @@ def existing_invitations(session: Session, interaction_ids: list[int]) -> dict[i
 def survey_ids(session: Session, keys: set[str]) -> dict[str, int]:
     """Survey key → id, cached for the transaction (a batch names two or three surveys)."""
     cache: dict[str, int] = session.info.setdefault("survey_ids_by_key", {})
+    versions: dict[int, int] = session.info.setdefault("survey_versions_by_id", {})
     missing = sorted(keys - cache.keys())
     if missing:
-        for row in session.execute(sa.select(SURVEY.c.key, SURVEY.c.id).where(SURVEY.c.key.in_(missing))):
+        for row in session.execute(sa.select(SURVEY.c.key, SURVEY.c.id, SURVEY.c.version)
+                                   .where(SURVEY.c.key.in_(missing))):
             cache[row.key] = row.id
+            versions[row.id] = row.version
     for key in sorted(keys):
         if key not in cache:
             raise ValidationFailed(f"unknown survey {key!r}", field="survey")
@@ -373,6 +376,8 @@ def ingest_batch(session: Session, items: list[InteractionIn], *, now: datetime,
         rows.append({
             "token": new_token(), "purpose": "survey", "customer_id": customer.id,
             "interaction_id": ids[item.external_id], "survey_id": surveys[key],
+            # The wording it is sent with (the survey editor's current version), kept for good.
+            "survey_version": session.info["survey_versions_by_id"].get(surveys[key]) or None,
             "channel": choose_channel(customer, via, shut),  # type: ignore[arg-type]
             "locale": i18n.resolve(customer.locale or settings.default_locale),
             "status": InvitationStatus.SCHEDULED.value, "status_reason": None,

@@ -132,16 +132,21 @@ def give_up(note: Claimed, exc: Exception, settings: Any, now: datetime) -> bool
 
 def settled(conn: Connection, note: Claimed, *, now: datetime, settings: Any,
             error: Exception | None = None, status_code: int | None = None,
-            ms: int | None = None, endpoint: Any = None) -> None:
+            ms: int | None = None, endpoint: Any = None,
+            log: list[dict[str, Any]] | None = None) -> None:
     """The delivery log row, the endpoint's failure clock, and disabling after 24 h.
     `endpoint`: its row as read for this pass (a success need not touch a healthy endpoint)."""
     if isinstance(error, DeliveryError):
         status_code = error.status_code
-    conn.execute(sa.insert(_A).values(
-        notification_id=note.id, endpoint_id=note.endpoint_id or 0,
-        event_id=str(note.payload.get("id", ""))[:40], event_type=str(note.payload.get("type", ""))[:60],
-        attempt=note.attempts, at=now, ok=error is None, status_code=status_code,
-        error=str(error)[:500] if error else None, duration_ms=ms))
+    row = dict(notification_id=note.id, endpoint_id=note.endpoint_id or 0,
+               event_id=str(note.payload.get("id", ""))[:40],
+               event_type=str(note.payload.get("type", ""))[:60], attempt=note.attempts, at=now,
+               ok=error is None, status_code=status_code,
+               error=str(error)[:500] if error else None, duration_ms=ms)
+    if log is not None:  # the caller writes a pass's log rows in one statement (write_log)
+        log.append(row)
+    else:
+        conn.execute(sa.insert(_A), [row])
     if note.endpoint_id is None:
         return
     mine = _E.c.id == note.endpoint_id
@@ -161,6 +166,11 @@ def settled(conn: Connection, note: Claimed, *, now: datetime, settings: Any,
         .returning(_E.c.id, _E.c.name, _E.c.url, _E.c.failing_since)).first()
     if disabled is not None:
         _on_disabled(conn, disabled, now=now, settings=settings, error=str(error))
+
+
+def write_log(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(sa.insert(_A), rows)
 
 
 def _on_disabled(conn: Connection, ep: Any, *, now: datetime, settings: Any, error: str) -> None:

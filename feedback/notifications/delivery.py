@@ -152,6 +152,8 @@ def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
                 log.exception("notification %s: unexpected error while sending", note.id)
             return note, None, None, exc
 
+    attempt_log: list[dict[str, Any]] = []  # a pass's event delivery-log rows, one INSERT
+
     def settle(conn: Any, note: Claimed, via: str | None, ms: int | None,
                exc: Exception | None) -> None:
         now = clock()
@@ -159,7 +161,7 @@ def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
             if mark_sent(conn, note, worker=worker, now=now, via=via or "") and note.kind == "event":
                 _events().settled(conn, note, now=now, settings=settings,
                                   status_code=int((via or "0").split()[-1]), ms=ms,
-                                  endpoint=endpoints.get(note.endpoint_id))
+                                  endpoint=endpoints.get(note.endpoint_id), log=attempt_log)
             report.sent += 1
             return
         if note.kind == "event":  # retried for a day, whatever the attempt count
@@ -171,7 +173,8 @@ def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
                                                       settings.notification_retry_seconds)
         if mark_failed(conn, note, worker=worker, now=now, error=str(exc),
                        retry_at=retry_at) and note.kind == "event":
-            _events().settled(conn, note, now=now, settings=settings, error=exc)
+            _events().settled(conn, note, now=now, settings=settings, error=exc,
+                              log=attempt_log)
         report.errors.append(f"{note.dedupe_key}: {exc}")
         if give_up:
             report.failed += 1
@@ -196,6 +199,7 @@ def deliver_due(engine: Engine, settings: Any, clock: Callable[[], datetime], *,
             with engine.begin() as conn:
                 for result in results:
                     settle(conn, *result)
+                _events().write_log(conn, attempt_log)
     finally:
         if own_client:
             client.close()

@@ -25,7 +25,15 @@ from feedback.privacy.models import Erasure
 from feedback.recovery.models import RecoveryContactAttempt, RecoveryEvent, RecoveryTask
 from outreach import optouts
 from outreach.models import ContactEvent, DevOutboxMessage
-from surveys.models import OPEN_STATUSES, Customer, Interaction, Invitation, OptOut, Response
+from surveys.models import (
+    OPEN_STATUSES,
+    Customer,
+    Interaction,
+    Invitation,
+    OptOut,
+    Response,
+    ResponseAnswer,
+)
 from surveys.sql import dialect_insert
 
 ERASED = "erased"
@@ -174,6 +182,11 @@ def erase_many(session: Session, customer_ids: Iterable[int], *, reason: str, ac
         if r.comment:
             b.count(r.customer_id, "comments_removed")
     _update(session, R, R.c.customer_id, ids, R.c.comment.is_not(None), comment=None)
+    # Short-text answers to extra questions are words like comments; yes/no and choices stay.
+    ANS = _t(ResponseAnswer)
+    for chunk in _chunks(ids):
+        session.execute(sa.delete(ANS).where(ANS.c.question_type == "text", ANS.c.response_id.in_(
+            sa.select(R.c.id).where(R.c.customer_id.in_(chunk)))))
     every_comment = [c for cid in ids for c in comments[cid]]
     for theme in repo.themes_quoting(session, every_comment):
         theme.examples = [e for e in theme.examples if not any(c in e for c in every_comment)]

@@ -3,14 +3,14 @@
 The follow-up is an ordinary invitation with purpose "recovery_followup", sent by the
 dispatcher like any survey. Its survey is a definition of the original kind with its own
 wording — "Did we resolve your concern?" as the comment prompt, and the original question
-again — so the score change after recovery is measured on the same scale.
+again — so the score change after recovery is measured on the same scale. The wording is an
+ordinary survey of the survey editor (feedback.configuration), no longer code.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from feedback.ingest.service import choose_channel, opted_out_channels
@@ -18,48 +18,15 @@ from feedback.recovery.models import RecoveryTask
 from feedback.recovery.service import FOLLOWUP_PURPOSE, SYSTEM, record
 from feedback.settings import Settings
 from surveys.models import Customer, Interaction, Invitation, Response, SurveyDefinition
-from surveys.scoring import SCALES, SurveyKind
+from surveys.scoring import SurveyKind
 from surveys.service import create_invitation, invitation_for
 
-_RESOLVED = {
-    "en": "Did we resolve your concern? Tell us in a few words.",
-    "zh-CN": "我们解决了您的问题吗？请简单告诉我们。",
-    "fa": "آیا مشکل شما را حل کردیم؟ لطفاً در چند کلمه بگویید.",
-}
-_QUESTION = {
-    "en": {"nps": "We followed up on your feedback. How likely are you now to recommend {company} to a friend or colleague?",
-           "csat": "We followed up on your feedback. How satisfied are you with how {company} handled your concern?",
-           "ces": "{company} made it easy for me to get my concern resolved."},
-    "zh-CN": {"nps": "我们已跟进您的反馈。现在您有多大可能向朋友或同事推荐{company}？",
-              "csat": "我们已跟进您的反馈。您对{company}处理您问题的方式有多满意？",
-              "ces": "{company}让我很容易地解决了我的问题。"},
-    "fa": {"nps": "بازخورد شما را پیگیری کردیم. اکنون چقدر احتمال دارد {company} را به دوستان یا همکاران خود توصیه کنید؟",
-           "csat": "بازخورد شما را پیگیری کردیم. از نحوه رسیدگی {company} به مشکل خود چقدر راضی هستید؟",
-           "ces": "{company} حل مشکل من را آسان کرد."},
-}
+def followup_survey(session: Session, kind: str, now: datetime) -> SurveyDefinition:
+    """The follow-up survey of a kind: an ordinary survey ("nps-recovery-followup", …) that
+    admins edit like any other; the product creates it from its built-in wording once."""
+    from feedback.configuration.surveys import ensure_builtin
 
-
-def followup_survey(session: Session, kind: str, company: str) -> SurveyDefinition:
-    """The follow-up definition for a kind (created on first use, wording kept current)."""
-    kind = SurveyKind(kind).value
-    key = f"{kind}-recovery-followup"
-    questions = {loc: {"question": q[kind].format(company=company), "follow_up": _RESOLVED[loc]}
-                 for loc, q in _QUESTION.items()}
-    survey = session.exec(select(SurveyDefinition).where(SurveyDefinition.key == key)).first()
-    if survey is None:
-        scale = SCALES[SurveyKind(kind)]
-        survey = SurveyDefinition(key=key, kind=kind, scale_min=scale.low, scale_max=scale.high,
-                                  questions=questions)
-        try:
-            with session.begin_nested():
-                session.add(survey)
-                session.flush()
-        except IntegrityError:  # created by a concurrent resolution a moment ago
-            survey = session.exec(select(SurveyDefinition).where(SurveyDefinition.key == key)).one()
-    elif survey.questions != questions:
-        survey.questions = questions
-        session.add(survey)
-    return survey
+    return ensure_builtin(session, f"{SurveyKind(kind).value}-recovery-followup", now=now)
 
 
 def schedule_followup(session: Session, task: RecoveryTask, *, now: datetime,
@@ -101,7 +68,7 @@ def _plan(session: Session, task: RecoveryTask, *, now: datetime,
         return None, "a follow-up for this interaction exists already"
     send_at = now + timedelta(hours=settings.recovery_followup_delay_hours)
     invitation = create_invitation(
-        session, customer=customer, survey=followup_survey(session, task.kind, settings.company_name),
+        session, customer=customer, survey=followup_survey(session, task.kind, now),
         channel=channel, send_at=send_at,
         expires_at=send_at + timedelta(days=settings.invitation_expiry_days), now=now,
         interaction=interaction, locale=(first_invitation.locale if first_invitation else customer.locale),

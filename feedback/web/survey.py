@@ -23,11 +23,14 @@ from sqlmodel import Session
 from feedback import i18n
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
+from feedback.configuration.answers import record_extra_answers
 from feedback.responses import record_comment, record_response, record_score_change
 from feedback.settings import Settings
 from feedback.web.templating import page_context
 from surveys.errors import Conflict, DomainError, Gone, ValidationFailed
 from surveys.models import Customer, Interaction, Invitation, SurveyDefinition
+from feedback.configuration.surveys import content_of
+from surveys.content import extra_questions, wording
 from surveys.scoring import NEGATIVE, SCALES, SurveyKind
 from surveys.service import (
     invitation_by_token,
@@ -48,17 +51,31 @@ def _locale(session: Session, invitation: Invitation, request: Request[Any, Any,
 def survey_texts(session: Session, invitation: Invitation, locale: str, company: str) -> dict[str, Any]:
     survey = session.get(SurveyDefinition, invitation.survey_id)
     assert survey is not None
-    kind = SurveyKind(survey.kind)
-    custom = (survey.questions or {}).get(locale) or {}
     interaction = session.get(Interaction, invitation.interaction_id) if invitation.interaction_id else None
-    channel = i18n.t(locale, f"channel.{interaction.channel}") if interaction else i18n.t(locale, "channel.ticket")
+    return wording_for(survey, content_of(session, survey.id, invitation.survey_version),  # type: ignore[arg-type]
+                       locale, company, interaction.channel if interaction else None)
+
+
+def wording_for(survey: SurveyDefinition, content: dict[str, Any] | None, locale: str,
+                company: str, interaction_channel: str | None) -> dict[str, Any]:
+    """The page's words: the survey version's own where it has them for this language, the
+    product's default wording otherwise (never blank)."""
+    kind = SurveyKind(survey.kind)
+    mine = wording(content, survey.questions, locale)
+    channel = i18n.t(locale, f"channel.{interaction_channel or 'ticket'}")
+
+    def own(field: str) -> str | None:
+        text = mine.get(field)
+        return text.replace("{company}", company) if text else None
+
     return {
         "kind": kind.value,
         "scale": SCALES[kind].values,
-        "question": custom.get("question") or i18n.t(locale, f"q.{kind.value}", company=company, channel=channel),
-        "follow_up": custom.get("follow_up") or i18n.t(locale, f"follow.{kind.value}"),
-        "low_label": i18n.t(locale, f"low.{kind.value}"),
-        "high_label": i18n.t(locale, f"high.{kind.value}"),
+        "question": own("question") or i18n.t(locale, f"q.{kind.value}", company=company, channel=channel),
+        "follow_up": own("why") or i18n.t(locale, f"follow.{kind.value}"),
+        "low_label": own("low_label") or i18n.t(locale, f"low.{kind.value}"),
+        "high_label": own("high_label") or i18n.t(locale, f"high.{kind.value}"),
+        "extra": extra_questions(content, locale),
     }
 
 
@@ -169,9 +186,11 @@ def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings:
     existing = response_for(db, invitation) if invitation.status == "answered" else None
     try:
         if existing is None:
-            record_response(db, invitation, score=data.get("score"), comment=comment,
-                            source=source or "web", now=now, settings=settings,
-                            resolved={"yes": True, "no": False}.get(data.get("resolved") or ""))
+            response = record_response(
+                db, invitation, score=data.get("score"), comment=comment, source=source or "web",
+                now=now, settings=settings,
+                resolved={"yes": True, "no": False}.get(data.get("resolved") or ""))
+            record_extra_answers(db, invitation, response, data, now=now, settings=settings)
         elif str(existing.score) == (data.get("score") or "").strip() or "score" not in data:
             # The same answer again (the tap on "Confirm", then "Send" with a comment, or a
             # double tap): keep the one response, add the comment.

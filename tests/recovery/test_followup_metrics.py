@@ -45,8 +45,12 @@ def test_resolution_schedules_the_followup_and_its_answer_measures_the_change(ap
     assert inv.purpose == "recovery_followup" and inv.send_at == clock.now + timedelta(hours=24)
     survey = session.get(SurveyDefinition, inv.survey_id)
     assert survey.key == "nps-recovery-followup"
-    assert survey.questions["en"]["follow_up"].startswith("Did we resolve your concern?")
-    assert "recommend" in survey.questions["en"]["question"]  # the original question again
+    # Its wording is an ordinary survey version (the survey editor), pinned on the invitation.
+    from feedback.configuration.surveys import content_of
+
+    en = content_of(session, survey.id, inv.survey_version)["texts"]["en"]
+    assert en["why"].startswith("Did we resolve your concern?")
+    assert "recommend {company}" in en["question"]  # the original question again
     clock.advance(days=1, hours=2)
     record_response(session, inv, score=9, comment="thanks for calling", source="web",
                     now=clock.now, settings=settings)

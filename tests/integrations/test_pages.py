@@ -1,0 +1,43 @@
+"""The admin pages: add an endpoint with its events, see its secret, send a test event, rotate
+the secret, and read the delivery log — all through the forms (CSRF included)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.recovery.conftest import sign_in
+
+
+def _form(client: Any, path: str, **fields: str) -> Any:
+    return client.post(path, data={"_csrf_token": client.cookies.get("csrftoken"), **fields},
+                       follow_redirects=False)
+
+
+def test_admin_sets_up_an_endpoint_in_the_pages(client, staff, receiver, deliver):  # type: ignore[no-untyped-def]
+    receiver.start()
+    admin = staff("Ada", role="admin", password="s3cret-pass")
+    sign_in(client, admin.email)
+    page = client.get("/integrations")
+    assert page.status_code == 200 and "Add an endpoint" in page.text
+    r = _form(client, "/integrations", name="CRM", url="ftp://x", kind="webhook")
+    assert r.status_code == 422 and "only http" in r.text
+    r = _form(client, "/integrations", name="CRM", url=receiver.url(), kind="webhook",
+              **{"ev:task.created": "on", "ev:task.resolved": "on"})
+    assert r.status_code == 303, r.text
+    detail = client.get(r.headers["location"])
+    assert "Endpoint added" in detail.text and "whsec_" in detail.text
+    endpoint_path = r.headers["location"].split("?")[0]
+    assert _form(client, f"{endpoint_path}/test").status_code == 303
+    assert deliver() == 1 and receiver.received[0].json["type"] == "webhook.test"
+    assert "HTTP 200" in client.get(endpoint_path).text  # the delivery log
+    r = _form(client, f"{endpoint_path}/rotate")
+    assert r.status_code == 303 and "previous secret also signs" in client.get(endpoint_path).text
+    r = _form(client, endpoint_path, name="CRM 2", url=receiver.url(), active="false")
+    assert r.status_code == 303 and "disabled" in client.get(endpoint_path).text
+    assert _form(client, f"{endpoint_path}/test").status_code == 422  # disabled: refused
+
+
+def test_a_lead_cannot_see_integrations(client, staff):  # type: ignore[no-untyped-def]
+    lead = staff("Lena", role="lead", password="s3cret-pass")
+    sign_in(client, lead.email)
+    assert client.get("/integrations").status_code == 403
