@@ -69,7 +69,8 @@ def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     if wants_html(request):
         if err.status_code == 401:
             return Redirect(f"/login?next={quote(request.url.path)}")
-        locale = i18n.resolve(None, request.headers.get("accept-language"))
+        # The viewer's language: their switcher choice (cookie), else Accept-Language.
+        locale = i18n.request_locale(request)
         return Template(
             template_name="error.html",
             context={"error": err, "locale": locale, "rtl": i18n.is_rtl(locale),

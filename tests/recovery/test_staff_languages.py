@@ -50,8 +50,10 @@ def test_the_switcher_remembers_the_choice(settings, engine, clock, staff):  # t
                    follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/queue"
         assert c.cookies.get(i18n.COOKIE) == "zh-CN"
-        # The choice beats the browser's header.
+        # The choice beats the browser's header, on error pages too.
         assert "挽回队列" in c.get("/queue", headers={"Accept-Language": "fa"}).text
+        missing = c.get("/queue/999999", headers={"Accept-Language": "fa", "Accept": "text/html"})
+        assert missing.status_code == 404 and '<html lang="zh-CN"' in missing.text
         bad = c.post("/language", data={"lang": "xx", "_csrf_token": token},
                      follow_redirects=False)
         assert bad.status_code == 422 and "lang" in bad.text
