@@ -113,6 +113,8 @@ def receive(session: Session, connector_id: int, headers: dict[str, str], body: 
     # One answer for "no such connector" and "bad signature": ids cannot be probed.
     if c is None or not c.active or not helpdesk.VERIFY[c.kind](c.secret, headers, body):
         raise Forbidden("the request is not signed for this connector", code="bad_signature")
+    if c.kind == "zendesk" and (stale := helpdesk.zendesk_stale(headers, now)):
+        raise Forbidden(stale, code="stale_timestamp")
     if len(body) > MAX_BODY:
         raise DomainError("the body is larger than 512 KiB", status_code=413, code="too_large")
     try:

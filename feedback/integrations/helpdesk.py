@@ -25,7 +25,7 @@ import base64
 import hashlib
 import hmac
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 KINDS = ("zendesk", "freshdesk", "intercom", "generic")
@@ -63,6 +63,26 @@ def verify_zendesk(secret: str, headers: dict[str, str], body: bytes) -> bool:
         return False
     expected = base64.b64encode(hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).digest())
     return hmac.compare_digest(expected.decode(), sig)
+
+
+ZENDESK_TOLERANCE = timedelta(minutes=5)
+
+
+def zendesk_stale(headers: dict[str, str], now: datetime) -> str | None:
+    """Why a (correctly signed) Zendesk request is too old or too new to accept, or None.
+    The timestamp is part of what Zendesk signs, so refusing one more than 5 minutes off
+    `now` stops a captured request from being replayed later."""
+    raw = headers.get("x-zendesk-webhook-signature-timestamp", "")
+    try:
+        ts = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return f"X-Zendesk-Webhook-Signature-Timestamp {raw[:40]!r} is not an ISO 8601 time"
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    if abs(now - ts) > ZENDESK_TOLERANCE:
+        return (f"X-Zendesk-Webhook-Signature-Timestamp {raw[:40]} is more than 5 minutes from "
+                f"now ({now.isoformat(timespec='seconds')}): a delayed or replayed request")
+    return None
 
 
 def verify_intercom(secret: str, headers: dict[str, str], body: bytes) -> bool:

@@ -34,9 +34,9 @@ def _connector(api: Any, kind: str, **extra: Any) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
-def _signed(kind: str, body: bytes, secret: str = SECRET) -> dict[str, str]:
+def _signed(kind: str, body: bytes, secret: str = SECRET,
+            ts: str = "2026-03-10T11:57:01Z") -> dict[str, str]:  # 3 min before the clock
     if kind == "zendesk":
-        ts = "2026-03-10T11:30:01Z"
         sig = base64.b64encode(hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).digest())
         return {"X-Zendesk-Webhook-Signature": sig.decode(),
                 "X-Zendesk-Webhook-Signature-Timestamp": ts, "Content-Type": "application/json"}
@@ -113,6 +113,19 @@ def test_bad_signatures_are_refused(api, client, session, kind):  # type: ignore
     assert client.post("/webhooks/helpdesk/999999", content=body, headers=headers).status_code == 403
     if kind in ("zendesk", "intercom"):
         assert session.exec(select(Interaction)).all() == []
+
+
+def test_a_zendesk_signature_more_than_5_minutes_off_is_refused_naming_why(api, client, session):  # type: ignore[no-untyped-def]
+    connector = _connector(api, "zendesk")
+    client.headers.pop("Authorization", None)
+    body = _sample("zendesk_trigger.json")
+    for ts in ("2026-03-10T11:54:59Z", "2026-03-10T12:05:01Z"):  # the clock is 12:00 UTC
+        r = _post(client, connector, "zendesk", body, ts=ts)  # well signed, but stale or early
+        assert r.status_code == 403 and "more than 5 minutes" in r.text, r.text
+    r = _post(client, connector, "zendesk", body, ts="yesterday")
+    assert r.status_code == 403 and "not an ISO 8601" in r.text
+    assert session.exec(select(Interaction)).all() == []
+    assert _post(client, connector, "zendesk", body, ts="2026-03-10T12:04:59Z").status_code == 200
 
 
 def test_not_a_closed_ticket_is_skipped_and_bad_json_is_a_clear_error(api, client, session):  # type: ignore[no-untyped-def]
