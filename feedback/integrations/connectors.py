@@ -47,6 +47,20 @@ class ConnectorIn(BaseModel):
         return v
 
 
+class ConnectorUpdate(BaseModel):
+    """PUT: the fields to change (the kind is fixed: its webhook URL is set up in the helpdesk)."""
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    secret: str | None = Field(default=None, min_length=8, max_length=200)
+    mapping: dict[str, str] | None = Field(default=None, max_length=len(helpdesk.MAPPABLE))
+    active: bool | None = None
+
+    @field_validator("mapping")
+    @classmethod
+    def _mapping(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        return None if v is None else ConnectorIn._mapping(v)
+
+
 class PreviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sample: Any = None
@@ -62,10 +76,14 @@ def connector_json(c: HelpdeskConnector, public_url: str, *, with_secret: bool =
     return out
 
 
-def create(session: Session, data: ConnectorIn, *, now: datetime) -> HelpdeskConnector:
-    if data.kind == "generic" and not {"external_id", "occurred_at"} <= set(data.mapping):
+def _check_mapping(kind: str, mapping: dict[str, str]) -> None:
+    if kind == "generic" and not {"external_id", "occurred_at"} <= set(mapping):
         raise ValidationFailed("mapping: a generic connector needs external_id and occurred_at paths",
                                field="mapping")
+
+
+def create(session: Session, data: ConnectorIn, *, now: datetime) -> HelpdeskConnector:
+    _check_mapping(data.kind, data.mapping)
     c = HelpdeskConnector(kind=data.kind, name=data.name, secret=data.secret or secrets.token_urlsafe(24),
                           mapping=data.mapping, active=data.active, created_at=now, updated_at=now)
     session.add(c)
@@ -78,6 +96,27 @@ def get(session: Session, connector_id: int) -> HelpdeskConnector:
     if c is None:
         raise NotFound(f"connector {connector_id} not found", code="unknown_connector")
     return c
+
+
+def update(session: Session, connector_id: int, data: ConnectorUpdate, *,
+           now: datetime) -> HelpdeskConnector:
+    c = get(session, connector_id)
+    if data.mapping is not None:
+        _check_mapping(c.kind, data.mapping)
+        c.mapping = data.mapping
+    for attr in ("name", "secret", "active"):
+        if (value := getattr(data, attr)) is not None:
+            setattr(c, attr, value)
+    c.updated_at = now
+    session.add(c)
+    session.flush()
+    return c
+
+
+def delete(session: Session, connector_id: int) -> None:
+    """Its interactions stay (they are the customers' history); its URL answers 403 from now."""
+    session.delete(get(session, connector_id))
+    session.flush()
 
 
 def all_connectors(session: Session) -> list[HelpdeskConnector]:

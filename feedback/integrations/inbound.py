@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Request, get, post
+from litestar import Request, delete, get, post, put
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody, RawBody
 from litestar.response import Redirect, Template
@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.integrations import connectors, helpdesk
-from feedback.integrations.connectors import ConnectorIn, PreviewIn, connector_json
+from feedback.integrations.connectors import ConnectorIn, ConnectorUpdate, PreviewIn, connector_json
 from feedback.integrations.schemas import parse
 from surveys.errors import ValidationFailed
 
@@ -50,6 +50,22 @@ def create_connector(data: JSONBody[dict[str, Any]], db: Db, now: Now, settings:
      guards=[allow("integration.read")], tags=_TAGS, summary="One connector with its secret")
 def get_connector(connector_id: int, db: Db, settings: Conf) -> dict[str, Any]:
     return connector_json(connectors.get(db, connector_id), settings.public_url, with_secret=True)
+
+
+@put("/api/integrations/helpdesk/{connector_id:int}", sync_to_thread=True,
+     guards=[allow("integration.manage")], tags=_TAGS, summary="Change a connector",
+     description="Body: any of name, secret, mapping (generic), active. The kind cannot change.")
+def update_connector(connector_id: int, data: JSONBody[dict[str, Any]], db: Db, now: Now,
+                     settings: Conf) -> dict[str, Any]:
+    c = connectors.update(db, connector_id, parse(ConnectorUpdate, data), now=now)
+    return connector_json(c, settings.public_url, with_secret=True)
+
+
+@delete("/api/integrations/helpdesk/{connector_id:int}", sync_to_thread=True,
+        guards=[allow("integration.manage")], tags=_TAGS, status_code=204,
+        summary="Delete a connector (its interactions stay; its URL answers 403)")
+def delete_connector(connector_id: int, db: Db) -> None:
+    connectors.delete(db, connector_id)
 
 
 @post("/api/integrations/helpdesk/{connector_id:int}/preview", sync_to_thread=True,
@@ -120,5 +136,33 @@ def create_form(db: Db, now: Now, data: Form) -> Template | Redirect:
     return Redirect(f"/integrations/helpdesk/{c.id}", status_code=303)
 
 
-routes = [helpdesk_webhook, list_connectors, create_connector, get_connector, preview,
-          connector_page, preview_form, create_form]
+@post("/integrations/helpdesk/{connector_id:int}", sync_to_thread=True,
+      guards=[allow("integration.manage")], include_in_schema=False)
+def edit_form(connector_id: int, db: Db, now: Now, settings: Conf, data: Form) -> Template | Redirect:
+    import json
+
+    c = connectors.get(db, connector_id)
+    try:
+        mapping = json.loads(data["mapping"]) if data.get("mapping", "").strip() else None
+        if c.kind != "generic":
+            mapping = None
+        connectors.update(db, connector_id, parse(ConnectorUpdate, {
+            "name": data.get("name") or None, "secret": data.get("secret") or None,
+            "mapping": mapping, "active": data.get("active", "true") == "true"}), now=now)
+    except ValueError as exc:  # bad JSON in the mapping box
+        return _page(db, settings, connector_id, error=f"mapping: not valid JSON: {exc}", status=422)
+    except ValidationFailed as exc:
+        return _page(db, settings, connector_id, error=exc.message, status=422)
+    return Redirect(f"/integrations/helpdesk/{connector_id}", status_code=303)
+
+
+@post("/integrations/helpdesk/{connector_id:int}/delete", sync_to_thread=True,
+      guards=[allow("integration.manage")], include_in_schema=False)
+def delete_form(connector_id: int, db: Db) -> Redirect:
+    connectors.delete(db, connector_id)
+    return Redirect("/integrations#helpdesk", status_code=303)
+
+
+routes = [helpdesk_webhook, list_connectors, create_connector, get_connector, update_connector,
+          delete_connector, preview, connector_page, preview_form, create_form, edit_form,
+          delete_form]

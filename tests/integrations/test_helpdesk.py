@@ -115,6 +115,30 @@ def test_bad_signatures_are_refused(api, client, session, kind):  # type: ignore
         assert session.exec(select(Interaction)).all() == []
 
 
+def test_a_connector_is_changed_and_deleted_through_the_api(api, client, session):  # type: ignore[no-untyped-def]
+    connector = _connector(api, "generic", mapping=GENERIC_MAPPING)
+    url = f"/api/integrations/helpdesk/{connector['id']}"
+    r = api.put(url, json={"name": "Desk", "secret": "another-secret-value", "active": False})
+    assert r.status_code == 200 and r.json()["name"] == "Desk" and r.json()["active"] is False
+    assert r.json()["secret"] == "another-secret-value" and r.json()["mapping"] == GENERIC_MAPPING
+    r = api.put(url, json={"mapping": {"external_id": "ticket.number"}})
+    assert r.status_code == 422 and r.json()["field"] == "mapping"
+    r = api.put(url, json={"kind": "zendesk"})
+    assert r.status_code == 422 and "kind" in r.text
+    assert api.put(url, json={"active": True}).json()["active"] is True
+    admin_auth = client.headers.pop("Authorization")  # `api` is `client` with an admin key
+    body = _sample("generic.json")
+    assert _post(client, connector, "generic", body).status_code == 403  # the old secret
+    assert _post(client, connector, "generic", body, secret="another-secret-value").status_code == 200
+    client.headers["Authorization"] = admin_auth
+    assert api.delete(url).status_code == 204
+    assert api.get(url).status_code == 404 and api.put(url, json={"name": "x"}).status_code == 404
+    assert api.delete(url).status_code == 404
+    client.headers.pop("Authorization")
+    assert _post(client, connector, "generic", body, secret="another-secret-value").status_code == 403
+    assert len(session.exec(select(Interaction)).all()) == 1  # its interactions stay
+
+
 def test_a_zendesk_signature_more_than_5_minutes_off_is_refused_naming_why(api, client, session):  # type: ignore[no-untyped-def]
     connector = _connector(api, "zendesk")
     client.headers.pop("Authorization", None)

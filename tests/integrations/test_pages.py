@@ -41,3 +41,31 @@ def test_a_lead_cannot_see_integrations(client, staff):  # type: ignore[no-untyp
     lead = staff("Lena", role="lead", password="s3cret-pass")
     sign_in(client, lead.email)
     assert client.get("/integrations").status_code == 403
+
+
+def test_admin_edits_and_deletes_a_helpdesk_connector_in_the_pages(client, staff):  # type: ignore[no-untyped-def]
+    admin = staff("Ada", role="admin", password="s3cret-pass")
+    sign_in(client, admin.email)
+    r = _form(client, "/integrations/helpdesk", kind="generic", name="Desk",
+              mapping='{"external_id": "t.id", "occurred_at": "t.closed"}')
+    assert r.status_code == 303, r.text
+    path = r.headers["location"]
+    r = _form(client, path, name="Desk 2", secret="a-new-secret-1", active="false",
+              mapping='{"external_id": "t.number", "occurred_at": "t.closed"}')
+    assert r.status_code == 303, r.text
+    page = client.get(path).text
+    assert "Desk 2" in page and "a-new-secret-1" in page and "t.number" in page
+    r = _form(client, path, name="Desk 2", mapping='{"external_id": "t.number"}')
+    assert r.status_code == 422 and "needs external_id and occurred_at" in r.text
+    r = _form(client, path, name="Desk 2", mapping="{not json")
+    assert r.status_code == 422 and "not valid JSON" in r.text
+    assert _form(client, f"{path}/delete").status_code == 303
+    assert client.get(path).status_code == 404
+    assert "Desk 2" not in client.get("/integrations").text
+
+
+def test_a_lead_cannot_change_a_helpdesk_connector(client, staff):  # type: ignore[no-untyped-def]
+    lead = staff("Lena", role="lead", password="s3cret-pass")
+    sign_in(client, lead.email)
+    assert _form(client, "/integrations/helpdesk/1", name="x").status_code == 403
+    assert _form(client, "/integrations/helpdesk/1/delete").status_code == 403
