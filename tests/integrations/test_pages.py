@@ -69,3 +69,12 @@ def test_a_lead_cannot_change_a_helpdesk_connector(client, staff):  # type: igno
     sign_in(client, lead.email)
     assert _form(client, "/integrations/helpdesk/1", name="x").status_code == 403
     assert _form(client, "/integrations/helpdesk/1/delete").status_code == 403
+
+
+def test_the_integrations_page_title_is_only_a_title(client, staff):  # type: ignore[no-untyped-def]
+    admin = staff("Ada", role="admin", password="s3cret-pass")
+    sign_in(client, admin.email)
+    page = client.get("/integrations").text
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and "Integrations" in title
+    assert page.count('id="helpdesk"') == 1
