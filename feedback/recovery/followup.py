@@ -21,6 +21,7 @@ from surveys.models import Customer, Interaction, Invitation, Response, SurveyDe
 from surveys.scoring import SurveyKind
 from surveys.service import create_invitation, invitation_for
 
+
 def followup_survey(session: Session, kind: str, now: datetime) -> SurveyDefinition:
     """The follow-up survey of a kind: an ordinary survey ("nps-recovery-followup", …) that
     admins edit like any other; the product creates it from its built-in wording once."""

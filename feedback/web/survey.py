@@ -22,15 +22,15 @@ from sqlmodel import Session
 
 from feedback import i18n
 from feedback.auth.permissions import allow
-from feedback.deps import Conf, Db, Now
 from feedback.configuration.answers import record_extra_answers
+from feedback.configuration.surveys import content_of
+from feedback.deps import Conf, Db, Now
 from feedback.responses import record_comment, record_response, record_score_change
 from feedback.settings import Settings
 from feedback.web.templating import page_context
+from surveys.content import extra_questions, wording
 from surveys.errors import Conflict, DomainError, Gone, ValidationFailed
 from surveys.models import Customer, Interaction, Invitation, SurveyDefinition
-from feedback.configuration.surveys import content_of
-from surveys.content import extra_questions, wording
 from surveys.scoring import NEGATIVE, SCALES, SurveyKind
 from surveys.service import (
     invitation_by_token,

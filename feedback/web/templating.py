@@ -27,7 +27,6 @@ from markupsafe import Markup
 from feedback import i18n
 from feedback.settings import Settings
 
-
 _TEXT_NODE = re.compile(r">([^<>]+)<")
 _ENTITY_OR_DIGITS = re.compile(r"&#?\w+;|\d+")
 

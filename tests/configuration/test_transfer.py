@@ -74,14 +74,12 @@ def test_a_bad_file_changes_nothing_and_names_the_path(engine: Any, settings: Se
     doc = {"format": "feedback-config", "format_version": 1,
            "rules": [{"survey": "billing-csat"}],
            "surveys": [{**SURVEY, "texts": {"fa": {"sms_question": "x" * 200}}}]}
-    with pytest.raises(Exception) as exc:
-        with transaction(engine) as s:
-            transfer.import_document(s, doc, by="t", now=_now(), settings=settings)
+    with pytest.raises(Exception) as exc, transaction(engine) as s:
+        transfer.import_document(s, doc, by="t", now=_now(), settings=settings)
     assert "surveys[0].texts.fa.sms_question" in str(getattr(exc.value, "message", exc.value))
     doc["surveys"] = []
-    with pytest.raises(Exception) as exc:
-        with transaction(engine) as s:
-            transfer.import_document(s, doc, by="t", now=_now(), settings=settings)
+    with pytest.raises(Exception) as exc, transaction(engine) as s:
+        transfer.import_document(s, doc, by="t", now=_now(), settings=settings)
     assert "rules[0].survey: unknown survey 'billing-csat'" in exc.value.message  # type: ignore[attr-defined]
     with transaction(engine) as s:
         assert service.rule_set(s, settings).version == 0
