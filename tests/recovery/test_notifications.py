@@ -6,11 +6,6 @@ up gets the message later — never lost."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -23,51 +18,6 @@ from feedback.notifications.models import Notification
 from feedback.recovery.tasks import scan_sla
 
 SECRET = "webhook-secret-for-tests"
-
-
-class Receiver:
-    """A webhook receiver on a fixed local port that can be stopped and started again."""
-
-    def __init__(self) -> None:
-        with socket.socket() as s:  # a free port, then released: nothing listens there yet
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-        self.status = 200
-        self._server: ThreadingHTTPServer | None = None
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.received.append((self.path, dict(self.headers), body))
-                self.send_response(receiver.status)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.stop()
 
 
 @pytest.fixture
@@ -110,7 +60,7 @@ def test_receiver_down_then_up_gets_each_message_once(engine, settings, clock, r
     assert _deliver(engine, settings, clock).sent == 2
     clock.advance(hours=1)
     assert _deliver(engine, settings, clock).sent == 0  # nothing twice
-    assert sorted(path for path, _, _ in receiver.received) == ["/hook", "/slack"]
+    assert sorted(r.path for r in receiver.received) == ["/hook", "/slack"]
     notes = _http_notes(engine)
     assert {(n.status, n.attempts) for n in notes.values()} == {("sent", 2)}
 
@@ -118,7 +68,7 @@ def test_receiver_down_then_up_gets_each_message_once(engine, settings, clock, r
 def test_generic_webhook_is_signed_json_and_slack_gets_text(engine, settings, clock, receiver, breached):  # type: ignore[no-untyped-def]
     receiver.start()
     _deliver(engine, settings, clock)
-    got = {path: (headers, body) for path, headers, body in receiver.received}
+    got = {r.path: (r.headers, r.body) for r in receiver.received}
     headers, body = got["/hook"]
     key = signing.secret_from_text(SECRET)  # the settings' secret is the HMAC key, as before
     assert signing.verify(key, headers, body)
