@@ -58,6 +58,16 @@ def _engine(settings: Any) -> Any:
     return make_engine(settings.database_url)
 
 
+def prepared() -> tuple[Any, Any]:
+    """Settings and an engine on a migrated database: what every data command starts from."""
+    from feedback.app import prepare_database
+
+    settings = load_settings()
+    engine = _engine(settings)
+    prepare_database(settings, engine)
+    return settings, engine
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -15,13 +15,9 @@ config_app = typer.Typer(help="Rules and surveys as a file (configuration as cod
 
 
 def _setup():  # type: ignore[no-untyped-def]
-    from feedback.app import prepare_database
-    from feedback.cli import _engine, load_settings
+    from feedback.cli import prepared  # here: feedback.cli imports this module
 
-    settings = load_settings()
-    engine = _engine(settings)
-    prepare_database(settings, engine)
-    return settings, engine
+    return prepared()
 
 
 @config_app.command("export")

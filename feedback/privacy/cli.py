@@ -15,13 +15,9 @@ customers_app = typer.Typer(help="Data requests: export or erase one customer.",
 
 
 def _setup():  # type: ignore[no-untyped-def]
-    from feedback.app import prepare_database
-    from feedback.cli import _engine, load_settings
+    from feedback.cli import prepared  # here: feedback.cli imports this module
 
-    settings = load_settings()
-    engine = _engine(settings)
-    prepare_database(settings, engine)
-    return settings, engine
+    return prepared()
 
 
 @customers_app.command("export")
