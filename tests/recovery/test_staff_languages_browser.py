@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -27,7 +28,8 @@ def test_a_persian_staff_page_reads_right_to_left_in_persian_digits(  # type: ig
     browser.get(f"{live_server.url}/queue")
     Select(browser.find_element(By.ID, "lang-select")).select_by_value("fa")
     browser.find_element(By.CSS_SELECTOR, ".lang-switch button").click()
-    WebDriverWait(browser, 10).until(
+    # The old page's <html> goes stale while the new one loads; the wait reads it again.
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fa")
     assert browser.current_url.endswith("/queue")  # back where the choice was made
 
