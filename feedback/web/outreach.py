@@ -131,7 +131,8 @@ def contact_log(db: Session, customer_id: int, team: Any = EVERY_TEAM) -> dict[s
         } for i in invitations],
         "events": [{
             "at": _iso(e.at), "invitation_id": e.invitation_id, "kind": e.kind,
-            "action": e.action, "reason": e.reason, "channel": e.channel, "detail": e.detail,
+            "action": e.action, "reason": e.reason, "explanation": explain(e.reason),
+            "channel": e.channel, "detail": e.detail,
             "not_before": _iso(e.not_before),
         } for e in events],
     }
