@@ -7,6 +7,7 @@ rest and scored on it; the shipped model is then refitted on everything.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,12 +28,15 @@ from feedback.insights.model import (
     blend,
 )
 
+log = logging.getLogger(__name__)
+
 THEME_ALPHA = 1.0
 SENTIMENT_C = 4.0
 FOLDS = 3
 THRESHOLD_PRIOR = 300.0  # positives a theme needs before its own threshold counts half
 # Weights of a theme's clause against its whole comment tried for per-theme sentiment.
-CLAUSE_WEIGHTS = (0.0, 0.5, 1.0, 2.0, CLAUSE_ONLY)
+CLAUSE_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, CLAUSE_ONLY)
+CLAUSE_TOLERANCE = 0.005  # of the labelled mentions
 
 
 @dataclass
@@ -281,7 +285,11 @@ def _clause_weight(model: ThemeModel, examples: Sequence[Example], feats: Featur
                         dtype=object)
         for n, w in enumerate(CLAUSE_WEIGHTS):
             hits[n] += (fold._sentiment(blend(doc, clause, w)) == want).sum()
-    return float(CLAUSE_WEIGHTS[int(hits.argmax())])
+    log.debug("themes: out-of-fold mention hits by clause weight %s: %s", CLAUSE_WEIGHTS, hits)
+    # Aspect-aware sentiment is the point of the clause: the heaviest clause weight whose
+    # accuracy is within CLAUSE_TOLERANCE of the best wins (small differences are noise).
+    good = np.flatnonzero(hits >= hits.max() - CLAUSE_TOLERANCE * hits.sum() / len(hits))
+    return float(CLAUSE_WEIGHTS[int(good.max())])
 
 
 def _mixed_clauses(model: ThemeModel, examples: Sequence[Example],
