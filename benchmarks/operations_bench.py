@@ -4,8 +4,9 @@ on PostgreSQL, p50/p95 through the real app, against a bare reference in the sam
 Loads a year of synthetic contacts (handle times, waits, abandons, transfers, reasons, repeat
 contacts) and a survey answer for every third one (`_seed`), builds the daily rollups as the
 worker would, then times the report for 30 days, 90 days and a year, with and without a team
-filter. Settled days (older than the 7-day repeat window) come from the rollups, the last week
-from live rows. The reference is one bare aggregate over the same period (`SELECT count(*),
+filter. Days before today come from the rollups (for the last week's provisional days, the
+contacts whose repeat window has closed since the last settled day are added from raw rows,
+at most about a day of them), today from live rows. The reference is one bare aggregate over the same period (`SELECT count(*),
 sum(talk_seconds) …`), so the ratio says what the report's shape costs next to one scan.
 `--live` times the same cases without rollups (every figure from raw rows).
 

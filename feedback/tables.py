@@ -10,23 +10,16 @@ from sqlmodel import SQLModel
 
 def metadata() -> object:
     import feedback.auth.models  # noqa: F401
+    import feedback.configuration.models  # noqa: F401
+    import feedback.health.models  # noqa: F401
+    import feedback.inbound.models  # noqa: F401
+    import feedback.insights.models  # noqa: F401
+    import feedback.integrations.models  # noqa: F401
+    import feedback.operations.rollup_models  # noqa: F401
+    import feedback.privacy.models  # noqa: F401
+    import feedback.recovery.models  # noqa: F401
+    import feedback.reports.models  # noqa: F401
+    import outreach.models  # noqa: F401
     import surveys.models  # noqa: F401
 
-    for optional in (
-        "outreach.models",
-        "feedback.recovery.models",
-        "feedback.insights.models",
-        "feedback.reports.models",
-        "feedback.inbound.models",
-        "feedback.health.models",
-        "feedback.privacy.models",
-        "feedback.integrations.models",
-        "feedback.operations.rollup_models",
-        "feedback.configuration.models",
-    ):
-        try:
-            __import__(optional)
-        except ModuleNotFoundError as exc:  # a domain that has no tables yet
-            if exc.name != optional:
-                raise
     return SQLModel.metadata

@@ -30,7 +30,7 @@ from surveys.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# Modules whose `JOBS` list the worker runs. A module that does not exist yet is skipped.
+# Modules whose `JOBS` list the worker runs (each one has the list, even if empty).
 TASK_MODULES = [
     "outreach.tasks",
     "feedback.recovery.tasks",
@@ -80,13 +80,7 @@ def default_extras() -> dict[str, Any]:
 def collect_jobs(modules: list[str] | None = None) -> list[Job]:
     jobs: list[Job] = []
     for name in modules or TASK_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        jobs.extend(getattr(module, "JOBS", []))
+        jobs.extend(importlib.import_module(name).JOBS)
     return jobs
 
 

@@ -60,10 +60,9 @@ def _detail(db: Db, endpoint_id: int, *, error: str | None = None, notice: str |
         "counts": repository.counts(db, endpoint_id)})
 
 
-_NOTICES = {"created": "Endpoint added. Give its signing secret to the receiver.",
-            "saved": "Saved.", "tested": "Test event queued: it is sent within a few seconds.",
-            "rotated": "New secret made; the old one also signs during the overlap.",
-            "replayed": "Failed deliveries queued again."}
+# Catalogue keys (feedback/locales) of what a finished action says on the detail page.
+_NOTICES = {done: f"staff.integrations.done.{done}"
+            for done in ("created", "saved", "tested", "rotated", "replayed")}
 
 
 @get("/integrations/{endpoint_id:int}", sync_to_thread=True, guards=[allow("integration.read")],

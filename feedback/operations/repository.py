@@ -38,7 +38,7 @@ from feedback.operations.rollup_models import (
     OPS_ROLLUP_STATE,
     OPS_SATISFACTION_DAILY,
 )
-from feedback.reports.figures import Filters, local_date, offset_segments
+from feedback.reports.figures import Filters, local_date, local_midnight, offset_segments
 from feedback.reports.repository import NEG, POS, R, local_day
 
 Row = tuple[Any, ...]
@@ -129,9 +129,11 @@ def band(value: Any, bands: Sequence[tuple[int, str]]) -> Any:
 
 @dataclass(frozen=True)
 class OpsView:
-    """Local days before `until` are read from the rollups; None: everything live."""
+    """Local days before `until` are read from the rollups; None: everything live. Rolled-up
+    days from `settled` on are provisional (inferred FCR: only repeats counted)."""
 
     until: date | None = None
+    settled: date | None = None
 
 
 GRAINS = ((OPS_DAILY, OPS_DIMS), (OPS_AGENT_DAILY, AGENT_DIMS))
@@ -160,7 +162,7 @@ def ops_view(session: Session, tz: ZoneInfo) -> OpsView:
     ).scalar()
     if answered is not None:
         until = min(until, local_date(answered, tz))
-    return OpsView(until)
+    return OpsView(until, state.settled_through or state.rolled_through)
 
 
 def _dim_where(f: Filters, t: sa.Table) -> list[Any]:
@@ -252,6 +254,11 @@ def grouped(session: Session, f: Filters, names: Sequence[str], *, window: timed
     and measure). Rollups hold the default repeat window only; another reads live rows."""
     names = list(dict.fromkeys(names))
     usable = view if window == DEFAULT_REPEAT_WINDOW else None
+    if usable is not None and usable.until is not None and usable.settled is not None and (
+            local_midnight(usable.settled, f.tz) > now - window):
+        # Rows settled by a run "later" than `now` (a clock set back): trust only the days
+        # settled at `now`, the rest live.
+        usable = replace(usable, until=min(usable.until, local_date(now - window, f.tz)))
     t, live = _parts(f, usable, set(names))
     if t is None and usable is not None and usable.until is not None and len(names) > 1:
         # No one rollup holds them together (team x channel x queue x reason, or team x
@@ -265,6 +272,17 @@ def grouped(session: Session, f: Filters, names: Sequence[str], *, window: timed
         for row in session.execute(stmt):
             values = _ints(row[width:])
             rows.append((tuple(row[:width]), QueueCounts.from_row(values[:nq]), values[nq:]))
+        # Provisional days count no contact as resolved by inference: add those whose window
+        # has closed by `now` (from the first provisional day to now - window: the day or so
+        # since the last settled day, an index probe each for a repeat).
+        lo = max(f.start, local_midnight(usable.settled, f.tz))  # type: ignore[union-attr,arg-type]
+        hi = live.start if live is not None else f.end
+        if lo < hi and lo <= now - window:
+            stmt = closing_stmt(dialect(session), [ITX.c[n] for n in names],
+                                contact_where(f)[2:], lo, hi, closed_at=now - window,
+                                window=window)
+            for row in session.execute(stmt):
+                rows.append((tuple(row[:width]), None, row[width:]))
     if live is not None:
         keys = [ITX.c[n] for n in names]
         for row in session.execute(queue_stmt(keys, contact_where(live))):
@@ -321,22 +339,25 @@ def _within(d: str, later: Any, earlier: Any, window: timedelta) -> Any:
 
 
 def fcr_stmt(d: str, keys: Sequence[Any], where: Sequence[Any], lo: datetime, hi: datetime,
-             *, window: timedelta, now: datetime) -> Any:
+             *, window: timedelta, now: datetime, closed_before: datetime | None = None) -> Any:
     """The FCR views (`FCR_MEASURES`) of the contacts in [lo, hi) matching `where`, per `keys`.
 
     inferred: the next contact of the same customer on the same reason (LEAD over [lo, hi)
     plus one window, every team: a repeat may reach another team) decides; a contact whose
-    window is still open at `now` is not counted yet. customer: the survey's "was your issue
-    resolved?" answer (the first survey of the contact, not a recovery follow-up)."""
+    window is still open at `now` is not counted yet (the rollups pass `closed_before`
+    instead: a contact before it is closed, none after). customer: the survey's "was your
+    issue resolved?" answer (the first survey of the contact, not a recovery follow-up)."""
+    # Ties in time are broken by id, as `_repeat_exists` does.
     nxt = (sa.select(ITX.c.id.label("id"), sa.func.lead(ITX.c.occurred_at).over(
         partition_by=[ITX.c.customer_id, ITX.c.contact_reason],
-        order_by=ITX.c.occurred_at).label("next_at"))
+        order_by=[ITX.c.occurred_at, ITX.c.id]).label("next_at"))
         .where(ITX.c.occurred_at >= lo, ITX.c.occurred_at < hi + window,
                ITX.c.contact_reason.is_not(None))
         .cte("next_contact"))
     repeat = sa.and_(nxt.c.next_at.is_not(None), _within(d, nxt.c.next_at, ITX.c.occurred_at,
                                                          window))
-    closed = ITX.c.occurred_at <= now - window
+    closed = (ITX.c.occurred_at <= now - window if closed_before is None
+              else ITX.c.occurred_at < closed_before)
     inferred = sa.case((ITX.c.contact_reason.is_(None), None), (repeat, 0), (closed, 1),
                        else_=None)
     agent = sa.case((ITX.c.resolved.is_(None), None), (ITX.c.resolved == sa.true(), 1), else_=0)
@@ -357,6 +378,33 @@ def fcr_stmt(d: str, keys: Sequence[Any], where: Sequence[Any], lo: datetime, hi
                 R, sa.and_(R.c.interaction_id == ITX.c.id, R.c.purpose == "survey",
                            answers_of(lo, hi))))
             .where(ITX.c.occurred_at >= lo, ITX.c.occurred_at < hi, *where))
+    return stmt.group_by(*keys) if keys else stmt
+
+
+def _repeat_exists(d: str, window: timedelta) -> Any:
+    """EXISTS a later contact of the same customer on the same reason within `window` (what
+    LEAD finds in `fcr_stmt`, as an index probe on customer, reason and time per contact)."""
+    later = ITX.alias("later_contact")
+    after = sa.or_(later.c.occurred_at > ITX.c.occurred_at,
+                   sa.and_(later.c.occurred_at == ITX.c.occurred_at, later.c.id > ITX.c.id))
+    return sa.exists().where(later.c.customer_id == ITX.c.customer_id,
+                             later.c.contact_reason == ITX.c.contact_reason, after,
+                             _within(d, later.c.occurred_at, ITX.c.occurred_at, window))
+
+
+def closing_stmt(d: str, keys: Sequence[Any], where: Sequence[Any], lo: datetime, hi: datetime,
+                 *, closed_at: datetime, window: timedelta) -> Any:
+    """`FCR_MEASURES` per `keys` of the contacts in [lo, hi), up to `closed_at` (inclusive),
+    whose window has closed without a repeat: what a provisional rollup day leaves out. Only
+    the inferred measures are non-zero (the rest the rollup row has)."""
+    yes = sa.and_(ITX.c.contact_reason.is_not(None), sa.not_(_repeat_exists(d, window)))
+    agent_no = ITX.c.resolved == sa.false()
+    zero = sa.literal(0)
+    stmt = (sa.select(*keys, zero, zero, zero, zero, _count(yes), _count(yes), zero, zero, zero,
+                      zero, _count(sa.and_(yes, agent_no)),
+                      _count(sa.and_(yes, ITX.c.resolved.is_not(None))))
+            .where(ITX.c.occurred_at >= lo, ITX.c.occurred_at < hi,
+                   ITX.c.occurred_at <= closed_at, *where))
     return stmt.group_by(*keys) if keys else stmt
 
 

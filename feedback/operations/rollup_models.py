@@ -1,7 +1,12 @@
 """Daily rollups of the operations report, per local day of the report time zone.
 
-A day is rolled up once it is *settled*: its last contact is older than the repeat window of
-inferred FCR (7 days), so whether each contact came back is known. Newer days are read live.
+A day is rolled up once it has ended (local time); only today is read live. Every measure of a
+past day is final then except inferred FCR, which needs the repeat window (7 days) after each
+contact: a day younger than that is *provisional*. Its rows count the contacts that already
+came back (a repeat is known the moment it arrives: the new contact marks the window before
+it for recomputation) but no contact as resolved yet; the reader adds the contacts whose
+window has closed since from raw rows, at most a day of them (see `repository.grouped`). Once
+the window after its last contact has passed, the job recomputes the day and it is *settled*.
 
 Three grains, because one key with every dimension would hold about a row per contact (an agent
 has a dozen contacts a day, spread over channels, queues and reasons) and save nothing:
@@ -79,6 +84,9 @@ OPS_ROLLUP_STATE = sa.Table(
     sa.Column("time_zone", sa.String(64), nullable=False),
     # Every local day before it is in the rollups.
     sa.Column("rolled_through", sa.Date, nullable=True),
+    # Rolled-up days before it are settled (inferred FCR final); from it on they are
+    # provisional: no contact without a repeat counted as resolved yet.
+    sa.Column("settled_through", sa.Date, nullable=True),
     # Highest ids seen by the last run; rows above them are read live from their day on.
     sa.Column("interaction_id", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("response_id", sa.BigInteger, nullable=False, server_default="0"),

@@ -8,13 +8,16 @@ One run, in one transaction (the same shape as the dashboard's `reports.rollups`
    new response its contact's day, a dirty mark (an interaction re-sent with other facts, a
    corrected score) the same as an interaction; once every ten minutes also rows above the
    safe watermark (an id is taken at insert, not at commit: a long import commits low ids late);
-3. recompute those days, and the days that have settled since the last run (capped per run, so
-   the first backfill of a big database proceeds in bounded transactions), then the month
-   rows of every whole month among them;
+3. recompute those days, the days that have ended since the last run (capped per run, so
+   the first backfill of a big database proceeds in bounded transactions) and the days that
+   have settled since, then the month rows of every whole month among them;
 4. move the watermarks and delete the dirty marks it read.
 
-A day settles once the repeat window after its last contact has passed: only then is every
-contact's inferred FCR known. Later days are read live (a week of rows, not a year).
+A day is rolled up when it ends, so the report reads at most today's rows live. Inferred FCR
+of a day is only final once the repeat window after its last contact has passed (the day has
+*settled*); until then its rows count no contact as resolved by inference, the reader adds
+those whose window has closed (see `rollup_models`), and the job recomputes the day when it
+settles.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from feedback.operations.rollup_models import (
     OPS_SATISFACTION_DAILY,
     ROLLUPS,
 )
-from feedback.reports.figures import local_date, offset_segments, report_zone
+from feedback.reports.figures import local_date, local_midnight, offset_segments, report_zone
 from feedback.reports.repository import R, local_day
 
 log = logging.getLogger(__name__)
@@ -78,12 +81,22 @@ def settled_before(now: datetime, tz: ZoneInfo) -> date:
     return local_date(now - WINDOW, tz)
 
 
+def rolled_before(now: datetime, tz: ZoneInfo) -> date:
+    """The first local day that is not over yet at `now` (today): the job rolls up the rest."""
+    return local_date(now, tz)
+
+
 # --- recomputing -------------------------------------------------------------------------------
 
 
-def recompute_days(session: Session, first: date, last: date, tz: ZoneInfo, now: datetime) -> None:
+def recompute_days(session: Session, first: date, last: date, tz: ZoneInfo, now: datetime,
+                   settled: date) -> None:
     """Recompute every operations rollup for local days first..last (inclusive): delete, then
-    insert from the raw rows. Idempotent; the caller's transaction makes it atomic."""
+    insert from the raw rows. Idempotent; the caller's transaction makes it atomic.
+
+    Days before `settled` count every contact without a repeat as resolved (its window has
+    closed); later days none (provisional: the reader adds them once their window closes)."""
+    closed_before = local_midnight(settled, tz)
     for t in ROLLUPS:
         session.execute(sa.delete(t).where(t.c.span == DAY, t.c.day >= first, t.c.day <= last))
     d = session.get_bind().dialect.name
@@ -99,7 +112,7 @@ def recompute_days(session: Session, first: date, last: date, tz: ZoneInfo, now:
                 rows.setdefault(tuple(row[:width]), list(zero))[:len(QUEUE_MEASURES)] = (
                     repo._ints(row[width:]))
             for row in session.execute(repo.fcr_stmt(d, keys, [], lo, hi, window=WINDOW,
-                                                     now=now)):
+                                                     now=now, closed_before=closed_before)):
                 rows.setdefault(tuple(row[:width]), list(zero))[len(QUEUE_MEASURES):] = (
                     repo._ints(row[width:]))
             names = ["day", *dims, *QUEUE_MEASURES, *FCR_MEASURES]
@@ -196,7 +209,8 @@ def _state(session: Session, tz: ZoneInfo, now: datetime, run: RollupRun) -> Any
     # New install, or the report time zone changed: every local day moved, start over.
     for t in ROLLUPS:
         session.execute(sa.delete(t))
-    fresh = {"time_zone": tz.key, "rolled_through": None, "interaction_id": 0, "response_id": 0,
+    fresh = {"time_zone": tz.key, "rolled_through": None, "settled_through": None,
+             "interaction_id": 0, "response_id": 0,
              "safe_interaction_id": 0, "safe_response_id": 0, "pending_interaction_id": 0,
              "pending_response_id": 0, "pending_at": None, "updated_at": now}
     if state is None:
@@ -214,7 +228,8 @@ def refresh(session: Session, tz: ZoneInfo, now: datetime, *, worker: str = "",
         return RollupRun(skipped=True)
     run = RollupRun()
     state = _state(session, tz, now, run)
-    target = settled_before(now, tz)
+    target = rolled_before(now, tz)
+    settled = settled_before(now, tz)
     hi_itx = int(session.execute(sa.select(sa.func.max(ITX.c.id))).scalar() or 0)
     hi_resp = int(session.execute(sa.select(sa.func.max(R.c.id))).scalar() or 0)
     marks = list(session.execute(sa.select(OPS_ROLLUP_DIRTY.c.id, OPS_ROLLUP_DIRTY.c.at)))
@@ -236,8 +251,16 @@ def refresh(session: Session, tz: ZoneInfo, now: datetime, *, worker: str = "",
     while day < target and len(new_days) < max_days:
         new_days.append(day)
         day += timedelta(days=1)
+    # Rolled-up days whose side of the settled line moved since their rows were written (the
+    # day that settled overnight; the other way round only if the clock went back).
+    was = state.settled_through if through is not None else None
+    if was is not None and was != settled:
+        day = min(was, settled)
+        while day < max(was, settled) and day < through:
+            dirty.add(day)
+            day += timedelta(days=1)
     for lo, hi in _runs(dirty | set(new_days)):
-        recompute_days(session, lo, hi, tz, now)
+        recompute_days(session, lo, hi, tz, now, settled)
     rolled_through = new_days[-1] + timedelta(days=1) if new_days else start
     for month in sorted({d.replace(day=1) for d in dirty | set(new_days)}):
         if repo._next_month(month) <= rolled_through:  # whole month rolled up
@@ -247,7 +270,8 @@ def refresh(session: Session, tz: ZoneInfo, now: datetime, *, worker: str = "",
             OPS_ROLLUP_DIRTY.c.id.in_([i for i, _ in marks])))
     run.days = sorted(dirty | set(new_days))
     run.rolled_through = rolled_through
-    values: dict[str, Any] = {"rolled_through": run.rolled_through, "interaction_id": hi_itx,
+    values: dict[str, Any] = {"rolled_through": run.rolled_through, "settled_through": settled,
+                              "interaction_id": hi_itx,
                               "response_id": hi_resp, "updated_at": now,
                               "updated_by": worker[:100] or None}
     if matured:
@@ -269,9 +293,9 @@ def refresh_job(engine: Engine, settings: Any, now: datetime, worker: str = "") 
 
 
 def catch_up(engine: Engine, settings: Any, now: datetime, worker: str = "") -> int:
-    """Run until every settled day is rolled up (the first backfill, benchmarks, tests)."""
+    """Run until every day before today is rolled up (the first backfill, benchmarks, tests)."""
     total = 0
-    target = settled_before(now, report_zone(settings))
+    target = rolled_before(now, report_zone(settings))
     for _ in range(10_000):
         run = refresh_job(engine, settings, now, worker)
         if run.skipped:

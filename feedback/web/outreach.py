@@ -10,22 +10,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from feedback import i18n
 from feedback.auth.permissions import EVERY_TEAM, allow, request_team
 from feedback.deps import Conf, Db, Now
 from feedback.web.templating import page_context
-from outreach import devoutbox, optouts, unsubscribe
-from outreach.models import ContactEvent, DevOutboxMessage
-from outreach.policy import Reason
-from surveys.errors import NotFound, ValidationFailed
-from surveys.models import Customer, Interaction, Invitation
+from outreach import contactlog, devoutbox, optouts, unsubscribe
+from outreach.models import DevOutboxMessage
+from surveys.errors import ValidationFailed
+from surveys.models import Customer
 
 MAX_LIMIT = 500
 
@@ -102,67 +100,25 @@ def outbox_page(request: Request[Any, Any, Any], db: Db, channel: str | None = N
                              "request": request})
 
 
-def contact_log(db: Session, customer_id: int, team: Any = EVERY_TEAM) -> dict[str, Any]:
-    """`team`: the caller's team scope. A customer belongs to the teams that served them; one
-    no interaction of `team` touched is answered like an unknown id (no probing for ids)."""
-    customer = db.get(Customer, customer_id)
-    if customer is not None and team is not EVERY_TEAM:
-        served = db.exec(select(Interaction.id).where(
-            Interaction.customer_id == customer_id, Interaction.team == team).limit(1)).first()
-        if team is None or served is None:
-            customer = None
-    if customer is None:
-        raise NotFound(f"customer {customer_id} not found", code="unknown_customer")
-    invitations = db.exec(select(Invitation).where(Invitation.customer_id == customer_id)
-                          .order_by(Invitation.id.desc())).all()  # type: ignore[union-attr]
-    newest_first = (sa.desc(ContactEvent.at), sa.desc(ContactEvent.id))  # type: ignore[call-overload]
-    events = db.exec(select(ContactEvent).where(ContactEvent.customer_id == customer_id)
-                     .order_by(*newest_first).limit(200)).all()
-    return {
-        "customer": {"id": customer.id, "name": customer.name, "phone": customer.phone,
-                     "email": customer.email, "time_zone": customer.time_zone,
-                     "last_surveyed_at": _iso(customer.last_surveyed_at)},
-        "opted_out": sorted(optouts.opted_out_channels(db, [customer.phone, customer.email])),
-        "invitations": [{
-            "id": i.id, "status": i.status, "channel": i.channel, "reason": i.status_reason,
-            "explanation": explain(i.status_reason), "send_at": _iso(i.send_at),
-            "sent_at": _iso(i.sent_at), "reminded_at": _iso(i.reminded_at),
-            "expires_at": _iso(i.expires_at), "attempts": i.attempts, "last_error": i.last_error,
-        } for i in invitations],
-        "events": [{
-            "at": _iso(e.at), "invitation_id": e.invitation_id, "kind": e.kind,
-            "action": e.action, "reason": e.reason, "channel": e.channel, "detail": e.detail,
-            "not_before": _iso(e.not_before),
-        } for e in events],
-    }
-
-
-def explain(reason: str | None) -> str | None:
-    """A stored reason in words; a failure's reason is "kind: provider text", shown as is."""
-    if reason is None:
-        return None
-    try:
-        return Reason(reason).explanation
-    except ValueError:
-        return reason
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+def _log(db: Session, customer_id: int, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    scope = request_team(request)
+    if scope is EVERY_TEAM:
+        return contactlog.contact_log(db, customer_id)
+    return contactlog.contact_log(db, customer_id, any_team=False, team=scope)
 
 
 @get("/api/customers/{customer_id:int}/contact-log", sync_to_thread=True, guards=[allow("customer.contact_log.read")])
 def contact_log_api(customer_id: int, request: Request[Any, Any, Any], db: Db) -> dict[str, Any]:
     """Why was (or wasn't) this customer surveyed: every invitation and dispatch decision.
     Recovery members and team leads see the customers their team served."""
-    return contact_log(db, customer_id, request_team(request))
+    return _log(db, customer_id, request)
 
 
 @get("/customers/{customer_id:int}/contact-log", sync_to_thread=True, guards=[allow("customer.contact_log.read")],
      include_in_schema=False)
 def contact_log_page(customer_id: int, request: Request[Any, Any, Any], db: Db) -> Template:
     return Template(template_name="outreach/contact_log.html",
-                    context={"log": contact_log(db, customer_id, request_team(request)),
+                    context={"log": _log(db, customer_id, request),
                              "request": request})
 
 

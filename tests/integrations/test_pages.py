@@ -3,7 +3,10 @@ the secret, and read the delivery log — all through the forms (CSRF included).
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import pytest
 
 from tests.recovery.conftest import sign_in
 
@@ -78,3 +81,38 @@ def test_the_integrations_page_title_is_only_a_title(client, staff):  # type: ig
     title = page.split("<title>", 1)[1].split("</title>", 1)[0]
     assert "<" not in title and "Integrations" in title
     assert page.count('id="helpdesk"') == 1
+
+# Visible words that are names, not English to translate: products, protocols, field names.
+_NAMES = re.compile(r"^(Twilio|SMTP|SMS|JSON|CSV|HTTP|URL|Slack|Zendesk|Intercom|Freshdesk|Standard|"
+                    r"Webhooks?|Webhook|Bearer|Authorization|Developer|Hub|POST|ticket_\w+|meta_\w+|"
+                    r"X-Hub-Signature|webhook-\w+|external_id|occurred_at|channel|meta_|conversation\.admin\.closed|API|SLA|state|alert|Acme|Ada|Desk|CRM)$",
+                    re.I)
+
+
+def _english_left(html: str) -> list[str]:
+    """Latin words of the page's own text (not in code, pre, bdi, inputs, the nav or <head>)."""
+    body = html.split("<main", 1)[-1].split(">", 1)[-1]
+    body = re.sub(r"<(code|pre|bdi|textarea|script|style|option)\b.*?</\1>", " ", body, flags=re.S)
+    body = re.sub(r"<[^>]+>", " ", body)
+    words = re.findall(r"[A-Za-z][A-Za-z_.\-]{2,}", body)
+    return [w for w in words if not _NAMES.match(w.strip(".-"))]
+
+
+@pytest.mark.parametrize("lang", ["fa", "zh-CN"])
+def test_admin_pages_speak_the_admins_language(client, staff, receiver, answer, lang):  # type: ignore[no-untyped-def]
+    """#14: the integrations, import, dev-outbox and contact-log pages in Persian and Chinese,
+    with nothing left in English but names (a page a newcomer must not stumble over)."""
+    admin = staff("Ada", role="admin", password="s3cret-pass")
+    customer_id = answer(n=1, score=2).customer_id
+    sign_in(client, admin.email)
+    client.headers["Accept-Language"] = lang
+    assert _form(client, "/integrations", name="CRM", url=receiver.url(), kind="webhook").status_code == 303
+    r = _form(client, "/integrations/helpdesk", kind="zendesk", name="Desk")
+    assert r.status_code == 303, r.text
+    pages = ["/integrations", "/integrations/1", r.headers["location"], "/imports", "/outbox",
+             f"/customers/{customer_id}/contact-log"]
+    for path in pages:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert f'<html lang="{lang}"' in page.text
+        assert _english_left(page.text) == [], (path, _english_left(page.text))

@@ -19,7 +19,8 @@ from feedback.reports.figures import make_filters, report_zone
 from feedback.responses import record_response
 from tests.factories import interaction_payload
 
-# New York: clocks go forward on 2026-03-08. Days before 03-13 (local) have settled at NOW.
+# New York: clocks go forward on 2026-03-08. At NOW days before 03-20 (local) are rolled up,
+# those before 03-13 settled, 03-13 … 03-19 provisional (inferred FCR: repeats only).
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 START = datetime(2026, 2, 18, 3, 0, tzinfo=UTC)
 KINDS = ("nps", "csat", "ces")
@@ -72,9 +73,10 @@ def centre(session: Any, ny_settings: Any) -> int:
 
 
 def _report(session: Any, settings: Any, *, live: bool, by: str = "team", grain: str = "day",
-            window: timedelta = DEFAULT_REPEAT_WINDOW, **filters: Any) -> dict[str, Any]:
-    f = make_filters(NOW, tz=report_zone(settings), **filters)
-    return service.report(session, f, NOW, grain=grain, by=by, window=window, live=live)
+            window: timedelta = DEFAULT_REPEAT_WINDOW, now: datetime = NOW, **filters: Any
+            ) -> dict[str, Any]:
+    f = make_filters(now, tz=report_zone(settings), **filters)
+    return service.report(session, f, now, grain=grain, by=by, window=window, live=live)
 
 
 CASES = [
@@ -93,7 +95,8 @@ CASES = [
 def test_rollups_agree_with_live_rows(engine, session, ny_settings, centre, filters):  # type: ignore[no-untyped-def]
     filters = {k: v for k, v in filters.items() if k != "by"}
     rollups.catch_up(engine, ny_settings, NOW)
-    assert repo.ops_view(session, report_zone(ny_settings)).until == date(2026, 3, 13)
+    assert repo.ops_view(session, report_zone(ny_settings)) == repo.OpsView(
+        date(2026, 3, 20), date(2026, 3, 13))
     for by in ("team", "agent", "queue", "channel", "contact_reason"):
         rolled = _report(session, ny_settings, live=False, by=by, **filters)
         assert rolled == _report(session, ny_settings, live=True, by=by, **filters), by
@@ -118,10 +121,42 @@ def test_rollups_hold_figures_not_zeros(engine, session, ny_settings, centre):  
     inferred = session.execute(sa.select(sa.func.sum(OPS_DAILY.c.inferred_n))).scalar()
     answers = session.execute(sa.select(sa.func.sum(OPS_SATISFACTION_DAILY.c.n)).where(
         OPS_SATISFACTION_DAILY.c.dimension == "agent")).scalar()
-    # Contacts up to local 03-12 (23:59 EDT = 03-13 03:59 UTC): n * 7.7 h after START.
-    settled = sum(1 for n in range(1, 91)
-                  if START + timedelta(hours=7.7 * n) < datetime(2026, 3, 13, 4, tzinfo=UTC))
-    assert int(contacts) == settled and int(inferred) > 0 and int(answers) > 0
+    # Contacts up to local 03-19 (23:59 EDT = 03-20 03:59 UTC): n * 7.7 h after START.
+    rolled = sum(1 for n in range(1, 91)
+                 if START + timedelta(hours=7.7 * n) < datetime(2026, 3, 20, 4, tzinfo=UTC))
+    assert int(contacts) == rolled and int(inferred) > 0 and int(answers) > 0
+    # Provisional days hold repeats only: no contact of 03-13 … 03-19 counted resolved yet.
+    provisional = session.execute(sa.select(sa.func.sum(OPS_DAILY.c.inferred_yes)).where(
+        OPS_DAILY.c.span == "d", OPS_DAILY.c.day >= date(2026, 3, 13))).scalar()
+    assert int(provisional or 0) == 0
+
+
+@pytest.mark.parametrize("hours", [0, 3, 13, 27, 50])
+def test_provisional_days_agree_with_live_rows_as_windows_close(  # type: ignore[no-untyped-def]
+        engine, session, ny_settings, centre, hours):
+    """One run at NOW, reports later: the contacts whose window closed since (up to two days
+    of them here, when the job has not run) come from raw rows, the rest from the rollups."""
+    rollups.catch_up(engine, ny_settings, NOW)
+    later = NOW + timedelta(hours=hours)
+    for by in ("team", "agent", "contact_reason"):
+        for filters in ({"frm": "2026-02-15"}, {"frm": "2026-03-13", "team": "Support"},
+                        {"frm": "2026-03-01", "to": "2026-03-14", "channel": "phone"}):
+            rolled = _report(session, ny_settings, live=False, by=by, now=later, **filters)
+            assert rolled == _report(session, ny_settings, live=True, by=by, now=later,
+                                     **filters), (by, filters)
+    assert _report(session, ny_settings, live=False, now=later, frm="2026-02-15")["fcr"][
+        "inferred"]["n"] > 0
+
+
+def test_a_day_settles_when_its_window_has_passed(engine, session, ny_settings, centre):  # type: ignore[no-untyped-def]
+    rollups.catch_up(engine, ny_settings, NOW)
+    tomorrow = NOW + timedelta(days=1)
+    run = rollups.refresh_job(engine, ny_settings, tomorrow)
+    assert {date(2026, 3, 13), date(2026, 3, 20)} <= set(run.days)  # settled; ended
+    assert repo.ops_view(session, report_zone(ny_settings)) == repo.OpsView(
+        date(2026, 3, 21), date(2026, 3, 14))
+    assert (_report(session, ny_settings, live=False, now=tomorrow, frm="2026-02-15")
+            == _report(session, ny_settings, live=True, now=tomorrow, frm="2026-02-15"))
 
 
 def test_another_repeat_window_reads_live(engine, session, ny_settings, centre):  # type: ignore[no-untyped-def]
@@ -142,7 +177,7 @@ def test_a_late_import_is_read_live_until_the_next_run(engine, session, ny_setti
             == _report(session, ny_settings, live=True, **filters))
     run = rollups.refresh_job(engine, ny_settings, NOW)
     assert date(2026, 2, 24) in run.days and date(2026, 3, 2) in run.days
-    assert repo.ops_view(session, tz).until == date(2026, 3, 13)
+    assert repo.ops_view(session, tz).until == date(2026, 3, 20)
     for period in (filters, {"frm": "2026-02-01", "to": "2026-03-20"}):
         assert (_report(session, ny_settings, live=False, **period)
                 == _report(session, ny_settings, live=True, **period))
@@ -164,7 +199,7 @@ def test_an_interaction_sent_again_marks_its_days_dirty(engine, session, ny_sett
     assert _report(session, ny_settings, live=False, **filters) == expected
     run = rollups.refresh_job(engine, ny_settings, NOW)
     assert {date(2026, 2, 21), date(2026, 3, 5)} <= set(run.days)
-    assert repo.ops_view(session, tz).until == date(2026, 3, 13)
+    assert repo.ops_view(session, tz).until == date(2026, 3, 20)
     assert _report(session, ny_settings, live=False, **filters) == expected
 
 

@@ -94,5 +94,8 @@ def test_contact_log_says_why_a_customer_was_not_surveyed(api, session, settings
     [event] = log["events"]
     assert event["action"] == "defer" and event["not_before"].startswith("2026-03-11T04:30")
     page = api.get(f"/customers/{inv.customer_id}/contact-log")
-    assert page.status_code == 200 and "quiet_hours" in page.text
+    assert page.status_code == 200 and "quiet hours in the customer" in page.text
+    # In the reader's language: the reason, the action and the dates (Persian digits).
+    fa = api.get(f"/customers/{inv.customer_id}/contact-log", headers={"Accept-Language": "fa"}).text
+    assert "ساعات سکوت" in fa and "تعویق" in fa and "۲۰۲۶" in fa and "quiet" not in fa
     assert api.get("/api/customers/999999/contact-log").status_code == 404
