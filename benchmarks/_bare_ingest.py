@@ -88,8 +88,9 @@ def import_csv(engine: Engine, path: Path, batch: int = 500) -> int:
 
 
 def app() -> Litestar:
-    """Ingest and, from benchmarks/_bare_submit.py, the answer: one bare server per run."""
-    from benchmarks import _bare_submit
+    """Ingest and, from benchmarks/_bare_submit.py and _bare_sms.py, the answer and the SMS
+    score reply: one bare server per run."""
+    from benchmarks import _bare_sms, _bare_submit
 
     engine = make_engine(os.environ["FEEDBACK_DATABASE_URL"])
     sid = survey_id(engine)
@@ -98,4 +99,4 @@ def app() -> Litestar:
     def ingest(data: dict[str, Any]) -> dict[str, int]:
         return {"created": write_batch(engine, data["interactions"], sid)}
 
-    return Litestar([ingest, *_bare_submit.handlers(engine)])
+    return Litestar([ingest, *_bare_submit.handlers(engine), *_bare_sms.handlers(engine)])

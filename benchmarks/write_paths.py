@@ -6,8 +6,11 @@ On SQLite and PostgreSQL (a scratch database each):
   * CSV import: `feedback import interactions` (in process) vs a bare streaming Core script;
   * answers: `POST /s/{token}` with 1 and 8 clients vs the bare answer app of
     benchmarks/submit_bench.py (its servers and seeding are reused);
-  * statements per 500-row ingest request and per promoter answer, counted in process with a
-    `before_cursor_execute` listener on the product's engine.
+  * SMS score replies: signed Twilio webhooks (`POST /webhooks/twilio/sms`, a score with no
+    comment, so the follow-up question is asked), 8 at a time, vs the bare webhook of
+    benchmarks/_bare_sms.py; each customer its own phone;
+  * statements per 500-row ingest request, per promoter answer and per SMS score reply, counted
+    in process with a `before_cursor_execute` listener on the product's engine.
 Every product figure is printed beside the bare one and as a ratio.
 
     .venv/bin/python benchmarks/write_paths.py            # 20k rows, 500 answers per phase
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -31,23 +35,79 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
 
 from benchmarks import _bare_ingest  # noqa: E402
 from benchmarks._pgdb import scratch_database  # noqa: E402
 from benchmarks.submit_bench import ADMIN_KEY, Server, _run, seed  # noqa: E402
 from feedback.app import prepare_database  # noqa: E402
-from feedback.db import make_engine  # noqa: E402
+from feedback.db import make_engine, transaction  # noqa: E402
+from feedback.ingest.batch import ingest_batch  # noqa: E402
 from feedback.ingest.csv_import import import_file  # noqa: E402
+from feedback.ingest.service import parse_payload  # noqa: E402
 from feedback.settings import Settings  # noqa: E402
+from surveys.models import Invitation  # noqa: E402
 
 BATCH = 500
 SERVE = [sys.executable, "-m", "feedback", "serve"]
+TWILIO_TOKEN, PUBLIC = "bench-twilio-token", "https://feedback.example.com"
+SMS_PATH = "/webhooks/twilio/sms"
+# Both servers verify the webhook signature against these (the environment they inherit).
+os.environ.update(FEEDBACK_TWILIO_AUTH_TOKEN=TWILIO_TOKEN, FEEDBACK_PUBLIC_URL=PUBLIC)
 
 
 def settings_for(url: str) -> Settings:
     return Settings(database_url=url, secret_key="bench" * 8, admin_api_key=ADMIN_KEY,
-                    dispatch_delay_minutes=30)
+                    dispatch_delay_minutes=30, twilio_auth_token=TWILIO_TOKEN, public_url=PUBLIC)
+
+
+def sms_phone(i: int) -> str:
+    return f"+1650555{i:04d}"  # apart from the ingest rows' +1415555… numbers
+
+
+def seed_sms(url: str, start: int, n: int) -> None:
+    """Customers `start`…`start+n-1`, each with its own phone and a sent SMS survey."""
+    settings, engine = settings_for(url), make_engine(url)
+    at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    with transaction(engine) as s:
+        for first in range(start, start + n, 500):
+            items = parse_payload([{
+                "external_id": f"SMS-{i}", "channel": "phone", "occurred_at": at, "team": "Billing",
+                "survey_channel": "sms", "customer": {"external_id": f"SMSC-{i}",
+                                                      "phone": sms_phone(i), "locale": "en"}}
+                for i in range(first, min(start + n, first + 500))], settings)
+            ingest_batch(s, items, now=datetime.now(UTC) - timedelta(minutes=30), settings=settings)
+        s.execute(sa.update(Invitation).where(Invitation.status == "scheduled",
+                                              Invitation.channel == "sms")
+                  .values(status="sent", sent_at=datetime.now(UTC) - timedelta(minutes=1)))
+    engine.dispose()
+
+
+def sms_reply(i: int, step: str = "1") -> tuple[dict[str, str], dict[str, str]]:
+    """A score from customer `i` (0…10 in turn: promoters, passives and detractors), signed."""
+    params = {"MessageSid": f"SM{step}{i:031d}", "AccountSid": "AC" + "0" * 32,
+              "From": sms_phone(i), "To": "+15005550006", "Body": str(i % 11), "NumMedia": "0"}
+    return params, {"X-Twilio-Signature":
+                    RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC + SMS_PATH, params)}
+
+
+async def post_sms(base: str, requests: list[tuple[dict[str, str], dict[str, str]]],
+                   concurrency: int) -> float:
+    queue = list(reversed(requests))
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            while queue:
+                params, headers = queue.pop()
+                r = await http.post(SMS_PATH, data=params, headers=headers)
+                if r.status_code != 200 or "<Message>" not in r.text:
+                    raise RuntimeError(f"SMS reply: {r.status_code} {r.text[:200]}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return time.perf_counter() - started
 
 
 def interactions(prefix: str, n: int) -> list[dict[str, Any]]:
@@ -83,9 +143,9 @@ def counting(engine: Any) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def statements(url: str) -> tuple[int, int]:
-    """Statements of one 500-row ingest request (new rows, auth included) and of one promoter
-    answer without a comment, through the app in process."""
+def statements(url: str) -> tuple[int, int, int]:
+    """Statements of one 500-row ingest request (new rows, auth included), of one promoter
+    answer without a comment and of one SMS score reply, through the app in process."""
     from litestar.testing import TestClient
 
     from feedback.app import create_app
@@ -105,8 +165,16 @@ def statements(url: str) -> tuple[int, int]:
                             follow_redirects=False)
         assert r.status_code < 400, r.text[:300]
         answer = len(seen)
+        seed_sms(url, 9000, 2)
+        params, headers = sms_reply(9000, "0")
+        client.post(SMS_PATH, data=params, headers=headers)  # warm
+        params, headers = sms_reply(9001, "0")
+        with counting(engine) as seen:
+            r = client.post(SMS_PATH, data=params, headers=headers)
+        assert r.status_code == 200 and "<Message>" in r.text, r.text[:300]
+        sms = len(seen)
     engine.dispose()
-    return ingest, answer
+    return ingest, answer, sms
 
 
 def line(label: str, what: str, product: float, bare: float, unit: str) -> None:
@@ -119,9 +187,14 @@ def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
     engine = make_engine(url)
     prepare_database(settings, engine)
     engine.dispose()
-    ingest_statements, answer_statements = statements(url)
+    ingest_statements, answer_statements, sms_statements = statements(url)
     print(f"[{label}] statements: {ingest_statements} per {BATCH}-row ingest request "
-          f"(auth included), {answer_statements} per promoter answer", flush=True)
+          f"(auth included), {answer_statements} per promoter answer, {sms_statements} per "
+          "SMS score reply (detractor)", flush=True)
+    n_sms = n_answers * 2
+    seed_sms(url, 0, 2 * n_sms)
+    sms = {"product": [sms_reply(i) for i in range(n_sms)],
+           "bare": [sms_reply(i) for i in range(n_sms, 2 * n_sms)]}
     tokens = seed(url, 4 * n_answers + 1)[1:]  # the first was answered by `statements`
     answers = {"product": (tokens[:n_answers], tokens[2 * n_answers:3 * n_answers]),
                "bare": (tokens[n_answers:2 * n_answers], tokens[3 * n_answers:])}
@@ -163,6 +236,14 @@ def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
                     spent[who] += took
             for who in servers:
                 rates[who][f"answers {n_clients}"] = (n_answers - 1) / spent[who]
+        spent = {"product": 0.0, "bare": 0.0}
+        for who in servers:  # warm-up
+            asyncio.run(post_sms(servers[who].base, sms[who][:1], 1))
+        for k in range(1, n_sms, 64):
+            for who in servers:
+                spent[who] += asyncio.run(post_sms(servers[who].base, sms[who][k:k + 64], 8))
+        for who in servers:
+            rates[who]["sms"] = (n_sms - 1) / spent[who]
     finally:
         for server in servers.values():
             server.stop()
@@ -172,6 +253,8 @@ def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
         if f"answers {clients}" in rates["product"]:
             line(label, f"answers, {clients} client(s)", rates["product"][f"answers {clients}"],
                  rates["bare"][f"answers {clients}"], "req/s")
+    line(label, "SMS score replies, 8 at once", rates["product"]["sms"], rates["bare"]["sms"],
+         "req/s")
 
     with tempfile.TemporaryDirectory() as tmp:
         p_csv, b_csv = Path(tmp, "p.csv"), Path(tmp, "b.csv")

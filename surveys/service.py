@@ -211,16 +211,24 @@ def invitation_by_token(session: Session, token: str) -> Invitation:
     # Tokens are url-safe base64; anything else cannot be one, so do not even query.
     if not token or len(token) > 64 or not all(c.isalnum() or c in "-_" for c in token):
         raise NotFound("survey not found", code="unknown_token")
-    # One look-up for everything an answer or the page needs: the survey, the customer and the
-    # interaction come with the invitation, and `session.get` finds them without asking again.
+    invitation = invitation_with_context(session, Invitation.token == token)
+    if invitation is None:
+        raise NotFound("survey not found", code="unknown_token")
+    return invitation
+
+
+def invitation_with_context(session: Session, *where: Any, order_by: Any = ()) -> Invitation | None:
+    """The first invitation matching `where` (in `order_by` order), fetched in ONE look-up with
+    everything an answer or the page needs: the survey, the customer and the interaction come
+    with it, and `session.get` finds them afterwards without asking again."""
     row = session.exec(
         select(Invitation, SurveyDefinition, Customer, Interaction)
         .join(SurveyDefinition, SurveyDefinition.id == Invitation.survey_id)  # type: ignore[arg-type]
         .join(Customer, Customer.id == Invitation.customer_id)  # type: ignore[arg-type]
         .outerjoin(Interaction, Interaction.id == Invitation.interaction_id)  # type: ignore[arg-type]
-        .where(Invitation.token == token)).first()
+        .where(*where).order_by(*order_by).limit(1)).first()
     if row is None:
-        raise NotFound("survey not found", code="unknown_token")
+        return None
     # The session's identity map holds objects weakly: keep them for the unit of work.
     session.info.setdefault("held", []).append(row)
     return row[0]

@@ -41,7 +41,7 @@ from surveys.models import (
     SurveyDefinition,
 )
 from surveys.redaction import redact
-from surveys.service import MAX_COMMENT
+from surveys.service import MAX_COMMENT, invitation_with_context
 from surveys.sql import dialect_insert
 
 log = logging.getLogger(__name__)
@@ -73,23 +73,29 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
         return Handled(row.reply, row.outcome or "", duplicate=True)
     phone = message.from_number.strip()
     _one_at_a_time(session, phone)
-    customers = list(session.exec(select(Customer).where(Customer.phone == phone)).all())
     conversation = _conversation(session, phone, now)
-    invitation = (session.get(Invitation, conversation.invitation_id) if conversation
-                  else _latest_open_invitation(session, [c.id for c in customers], now))
+    # The invitation comes with its survey, customer and interaction in one look-up; the
+    # phone's customer records are read only when there is no survey to answer.
+    invitation = (invitation_with_context(session, Invitation.id == conversation.invitation_id)
+                  if conversation else _latest_open_invitation(session, phone, now))
+    customers = [] if invitation else list(
+        session.exec(select(Customer).where(Customer.phone == phone)).all())
     survey = session.get(SurveyDefinition, invitation.survey_id) if invitation else None
     low, high = (survey.scale_min, survey.scale_max) if survey else _ANY_SCALE
     parsed = parse_reply(message.body, low, high)
     locale = _locale(invitation, customers, settings)
     # Several customer records may share a phone: the one we surveyed is the sender.
-    row.invitation_id = invitation.id if invitation else None
-    row.customer_id = (invitation.customer_id if invitation
-                       else customers[0].id if customers else None)
+    customer_id = (invitation.customer_id if invitation
+                   else customers[0].id if customers else None)
 
-    outcome, reply = _act(session, parsed, message.body, phone=phone, customer_id=row.customer_id,
+    outcome, reply = _act(session, parsed, message.body, phone=phone, customer_id=customer_id,
                           customer_ids=[c.id for c in customers if c.id is not None],
                           message_sid=message.message_sid, invitation=invitation, conversation=conversation, locale=locale,
                           scale=(low, high), now=now, settings=settings)
+    # Set last, so the stored message is updated once, at commit (not flushed before each
+    # look-up above).
+    row.invitation_id = invitation.id if invitation else None
+    row.customer_id = customer_id
     row.outcome, row.reply = outcome, reply
     session.add(row)
     return Handled(reply, outcome)
@@ -221,18 +227,14 @@ def _by_sid(session: Session, sid: str) -> InboundSms | None:
     return session.exec(select(InboundSms).where(InboundSms.message_sid == sid)).first()
 
 
-def _latest_open_invitation(session: Session, customer_ids: list[int | None],
-                            now: datetime) -> Invitation | None:
-    if not customer_ids:
-        return None
-    return session.exec(
-        select(Invitation)
-        .where(Invitation.customer_id.in_(customer_ids),  # type: ignore[attr-defined]
-               Invitation.channel == InvitationChannel.SMS,
-               Invitation.status.in_([s.value for s in OPEN_STATUSES]),  # type: ignore[attr-defined]
-               Invitation.expires_at > now)
-        .order_by(sa.desc(Invitation.send_at), sa.desc(Invitation.id))  # type: ignore[arg-type]
-    ).first()
+def _latest_open_invitation(session: Session, phone: str, now: datetime) -> Invitation | None:
+    """The newest open SMS survey of any customer record with this phone."""
+    return invitation_with_context(
+        session, Customer.phone == phone,
+        Invitation.channel == InvitationChannel.SMS,
+        Invitation.status.in_([s.value for s in OPEN_STATUSES]),  # type: ignore[attr-defined]
+        Invitation.expires_at > now,
+        order_by=(sa.desc(Invitation.send_at), sa.desc(Invitation.id)))  # type: ignore[arg-type]
 
 
 def _conversation(session: Session, phone: str, now: datetime) -> SmsConversation | None:
@@ -245,19 +247,9 @@ def _expect(session: Session, phone: str, invitation: Invitation, awaiting: Awai
     """Remember what we just asked this phone (one row per phone, replaced each time)."""
     values = {"invitation_id": invitation.id, "awaiting": awaiting.value, "updated_at": now,
               "expires_at": now + timedelta(hours=settings.sms_conversation_hours)}
-    updated = session.execute(sa.update(SmsConversation)
-                              .where(SmsConversation.phone == phone)  # type: ignore[arg-type]
-                              .values(**values))
-    if updated.rowcount:  # type: ignore[attr-defined]
-        return
-    try:
-        with session.begin_nested():
-            session.add(SmsConversation(phone=phone, **values))
-            session.flush()
-    except sa.exc.IntegrityError:  # another message from the same phone created it meanwhile
-        session.execute(sa.update(SmsConversation)
-                        .where(SmsConversation.phone == phone)  # type: ignore[arg-type]
-                        .values(**values))
+    # One statement whether the phone has a row or not; the unique phone settles a race.
+    session.execute(dialect_insert(session, SmsConversation).values(phone=phone, **values)
+                    .on_conflict_do_update(index_elements=["phone"], set_=values))
 
 
 def _forget(session: Session, conversation: SmsConversation | None) -> None:

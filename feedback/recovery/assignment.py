@@ -61,12 +61,6 @@ def next_in_turn(session: Session, users: list[User], now: datetime) -> User | N
     return next(u for u in users if u.id == chosen)
 
 
-def team_leads(session: Session, team: str) -> list[User]:
-    return list(session.exec(select(User).where(
-        User.role == Role.LEAD, User.active.is_(True), User.team == team)  # type: ignore[attr-defined]
-        .order_by(User.id)).all())  # type: ignore[arg-type]
-
-
 def choose_owner(session: Session, *, team: str | None, settings: Any, now: datetime) -> User | None:
     """The owner a new task gets under the configured policy, or None (the queue claims it)."""
     mode = settings.recovery_assignment
@@ -74,10 +68,14 @@ def choose_owner(session: Session, *, team: str | None, settings: Any, now: date
         return None
     if team is None or (mode == "round_robin" and settings.recovery_agents_see_all_teams):
         return next_in_turn(session, eligible(session), now)
-    owner = next_in_turn(session, eligible(session, team), now)
-    if owner is None:
-        owner = next_in_turn(session, team_leads(session, team), now)
-    return owner
+    # The team's available members and its leads in one look-up; the leads only when no
+    # member is available.
+    staff = list(session.exec(select(User).where(
+        User.active.is_(True), User.team == team,  # type: ignore[attr-defined]
+        sa.or_(sa.and_(User.role == Role.RECOVERY, User.available.is_(True)),  # type: ignore[attr-defined]
+               User.role == Role.LEAD)).order_by(User.id)).all())  # type: ignore[arg-type]
+    members = [u for u in staff if u.role == Role.RECOVERY]
+    return next_in_turn(session, members or [u for u in staff if u.role == Role.LEAD], now)
 
 
 def set_availability(session: Session, user_id: int, available: bool) -> User:

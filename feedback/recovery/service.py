@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from feedback.auth.models import Role, User
@@ -33,6 +32,7 @@ from feedback.recovery.models import (
 from feedback.settings import Settings
 from surveys.errors import Conflict, Forbidden, NotFound
 from surveys.models import Customer, Response
+from surveys.sql import dialect_insert
 
 FOLLOWUP_PURPOSE = "recovery_followup"
 _T = RecoveryTask.__table__  # type: ignore[attr-defined]
@@ -128,9 +128,9 @@ def on_response(session: Session, response: Response, *, now: datetime, settings
         return
     if not reasons:
         return
-    task = open_task_for(session, response.customer_id)
-    if task is None:
-        task = _create(session, response, reasons, now=now, settings=settings)
+    # Most customers have no open task: try to open one straight away; the insert finds the
+    # open one when there is (one look-up fewer than asking first).
+    task = _create(session, response, reasons, now=now, settings=settings)
     if task.response_id != response.id:
         _join(session, task, response, reasons, now=now, settings=settings)
 
@@ -173,15 +173,19 @@ def _create(session: Session, response: Response, reasons: list[str], *, now: da
         created_at=now, updated_at=now,
         **_deadline_fields(_deadlines(session, settings, start, priority, response.team)))
     schedule(task)
-    try:
-        with session.begin_nested():  # the unique open_customer_id decides a race
-            session.add(task)
-            session.flush()
-    except IntegrityError:
+    # The unique open_customer_id decides a race, in the insert itself (no savepoint): the
+    # loser inserts nothing and joins the winner's task.
+    values = {c.name: getattr(task, c.key) for c in _T.columns if c.name != "id"}
+    inserted = session.scalars(dialect_insert(session, RecoveryTask).values(**values)
+                               .on_conflict_do_nothing(index_elements=["open_customer_id"])
+                               .returning(RecoveryTask)).first()
+    if inserted is None:
         existing = open_task_for(session, response.customer_id)
-        if existing is None:
-            raise
+        if existing is None:  # pragma: no cover - the conflicting task closed before we read
+            raise Conflict("a recovery task for this customer changed meanwhile; try again",
+                           code="task_race")
         return existing
+    task = inserted
     session.add(RecoveryTaskResponse(task_id=task.id, response_id=response.id,  # type: ignore[arg-type]
                                      triggers=reasons, joined_at=now))
     record(session, task, SYSTEM, "opened", now, after=priority,
