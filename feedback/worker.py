@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # Modules whose `JOBS` list the worker runs (each one has the list, even if empty).
 TASK_MODULES = [
     "outreach.tasks",
+    "feedback.ingest.tasks",
     "feedback.recovery.tasks",
     "feedback.insights.tasks",
     "feedback.reports.tasks",
