@@ -68,11 +68,13 @@ class JobContext:
 def default_extras() -> dict[str, Any]:
     """What jobs of packages that may not import the application get from it: the message
     catalogs (outreach words its invitations with them) and `events`, the integrations'
-    emit for a Connection (outreach emits survey.sent / survey.failed with it)."""
+    emit for a Connection (outreach emits survey.sent / survey.failed with it), and
+    `live_policy`, the policies edited in the product (quiet hours, fatigue, branding)."""
     from feedback import i18n
+    from feedback.configuration.policies import live
     from feedback.integrations.events import emit_conn
 
-    return {"catalog": i18n, "events": emit_conn}
+    return {"catalog": i18n, "events": emit_conn, "live_policy": live}
 
 
 
