@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from feedback.configuration import policies
 from feedback.insights import service as insights
 from feedback.integrations import events
 from feedback.operations.rollups import mark_dirty
@@ -27,7 +28,7 @@ def record_response(session: Session, invitation: Invitation, *, score: object,
                     comment: str | None, source: str, now: datetime,
                     settings: Settings, resolved: bool | None = None) -> Response:
     response = submit_response(session, invitation, score=score, comment=comment, source=source,
-                               now=now, thresholds=settings.thresholds,
+                               now=now, thresholds=policies.effective(session, settings).thresholds,
                                redactor=settings.redactor, resolved=resolved)
     customer = session.get(Customer, invitation.customer_id)  # held since `invitation_by_token`
     if customer is not None and customer.last_surveyed_at is None:
@@ -49,7 +50,8 @@ def record_score_change(session: Session, invitation: Invitation, score: object,
     """A mis-tap corrected within the edit window. A recovery task the first score opened
     stays (someone may already be on it) but its timeline says what the customer changed."""
     window = timedelta(minutes=settings.answer_edit_window_minutes)
-    response, before = change_score(session, invitation, score, now, window, settings.thresholds)
+    response, before = change_score(session, invitation, score, now, window,
+                                    policies.effective(session, settings).thresholds)
     if before != response.score:
         if response.interaction_id is not None:
             # A corrected score may belong to a contact whose day is rolled up already.

@@ -13,6 +13,7 @@ def metadata() -> object:
     import feedback.configuration.models  # noqa: F401
     import feedback.health.models  # noqa: F401
     import feedback.inbound.models  # noqa: F401
+    import feedback.ingest.models  # noqa: F401
     import feedback.insights.models  # noqa: F401
     import feedback.integrations.models  # noqa: F401
     import feedback.operations.rollup_models  # noqa: F401

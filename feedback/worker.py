@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # Modules whose `JOBS` list the worker runs (each one has the list, even if empty).
 TASK_MODULES = [
     "outreach.tasks",
+    "feedback.ingest.tasks",
     "feedback.recovery.tasks",
     "feedback.insights.tasks",
     "feedback.reports.tasks",
@@ -67,11 +68,13 @@ class JobContext:
 def default_extras() -> dict[str, Any]:
     """What jobs of packages that may not import the application get from it: the message
     catalogs (outreach words its invitations with them) and `events`, the integrations'
-    emit for a Connection (outreach emits survey.sent / survey.failed with it)."""
+    emit for a Connection (outreach emits survey.sent / survey.failed with it), and
+    `live_policy`, the policies edited in the product (quiet hours, fatigue, branding)."""
     from feedback import i18n
+    from feedback.configuration.policies import live
     from feedback.integrations.events import emit_conn
 
-    return {"catalog": i18n, "events": emit_conn}
+    return {"catalog": i18n, "events": emit_conn, "live_policy": live}
 
 
 

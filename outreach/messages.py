@@ -49,6 +49,10 @@ class Site:
     public_url: str
     company: str
     secret_key: str
+    # Branding (the application's policies): empty means the plain default look.
+    logo_url: str = ""
+    colour: str = ""
+    sender_name: str = ""  # the e-mail's From name
 
 
 def survey_url(site: Site, token: str, score: int | None = None) -> str:
@@ -119,10 +123,11 @@ def compose_email(catalog: Catalog, site: Site, invite: Invite) -> OutboundMessa
     text = "\n".join(text_lines) + "\n"
     direction = "rtl" if catalog.is_rtl(loc) else "ltr"
     e = html.escape
+    colour = site.colour or "#1f5fbf"
     buttons = "".join(
         f'<a href="{e(survey_url(site, invite.token, n))}" style="display:inline-block;'
-        f'min-width:28px;padding:8px 6px;margin:2px;border:1px solid #1f5fbf;border-radius:4px;'
-        f'color:#1f5fbf;text-decoration:none;text-align:center"'
+        f'min-width:28px;padding:8px 6px;margin:2px;border:1px solid {colour};border-radius:4px;'
+        f'color:{colour};text-decoration:none;text-align:center"'
         + (f' title="{e(label[n])}" aria-label="{n} – {e(label[n])}"' if n in label else "")
         + f">{n}</a>" for n in scores)
     # The scale's meaning under the buttons, start and end (a table: mail clients lack flexbox).
@@ -132,6 +137,8 @@ def compose_email(catalog: Catalog, site: Site, invite: Invite) -> OutboundMessa
             f"</tr></table>")
     html_body = (
         f'<!doctype html><html lang="{e(loc)}" dir="{direction}"><body style="font-family:sans-serif">'
+        + (f'<p><img src="{e(site.logo_url)}" alt="{e(site.company)}" height="40"></p>'
+           if site.logo_url else "")
         + (f"<p>{e(intro)}</p>" if intro else "")
         + f"<p>{e(body_line)}</p><p><strong>{e(q)}</strong></p>"
         f'<p>{buttons}</p>{ends}<p><a href="{e(survey_url(site, invite.token))}">{e(cta)}</a></p>'
@@ -140,6 +147,7 @@ def compose_email(catalog: Catalog, site: Site, invite: Invite) -> OutboundMessa
     return OutboundMessage(
         channel="email", to=invite.to, subject=t(loc, "email.subject", company=site.company),
         body=text, html=html_body, marker=invite.token, idempotency_key=_key(invite),
+        sender_name=site.sender_name or None,
         # RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click" to this URL.
         headers={"List-Unsubscribe": f"<{unsub}>",
                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})

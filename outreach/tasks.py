@@ -3,7 +3,7 @@ check that pages a human is `feedback.health`: its alerts live in the database a
 the notification outbox, which outreach may not import.)
 
 The context's `extras` supply what outreach cannot import from the application: `catalog` (the
-message catalogs, `feedback.i18n`) and `events` (integration events: survey.sent, survey.failed,
+message catalogs, `feedback.i18n`) `live_policy` (the policies as of now, see `current_dispatcher`) and `events` (integration events: survey.sent, survey.failed,
 written in the same transaction as the invitation's new state). Channels are built once per worker and kept in `extras`.
 """
 
@@ -38,12 +38,23 @@ def dispatcher(ctx: Any) -> Dispatcher:
     return ctx.extras[_DISPATCHER]  # type: ignore[no-any-return]
 
 
+def current_dispatcher(ctx: Any) -> Dispatcher:
+    """The dispatcher with the application's policies as of now (`extras["live_policy"]`:
+    quiet hours, fatigue, branding are edited in the product and apply without a restart)."""
+    d = dispatcher(ctx)
+    live = ctx.extras.get("live_policy")
+    if live is not None:
+        s, site = live(ctx.engine, ctx.settings)
+        d.policy, d.site = DispatchPolicy.from_settings(s), site
+    return d
+
+
 def dispatch_due(ctx: Any) -> DispatchReport:
-    return dispatcher(ctx).drain()
+    return current_dispatcher(ctx).drain()
 
 
 def expire_invitations(ctx: Any) -> int:
-    return dispatcher(ctx).expire()
+    return current_dispatcher(ctx).expire()
 
 
 class Job(NamedTuple):

@@ -1,4 +1,5 @@
-"""The configuration JSON API: distribution rules (`/api/rules`) and surveys (`/api/surveys`).
+"""The configuration JSON API: distribution rules (`/api/rules`), surveys (`/api/surveys`) and
+policies (`/api/policies`).
 
 Reads are for leads and admins; changes are admins' (`config.read` / `config.write` in the
 permission table). Every change is a new version, recorded with who made it (and in the audit
@@ -14,8 +15,9 @@ from litestar.params import JSONBody, Parameter
 
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
-from feedback.configuration import answers, preview, repository, service
+from feedback.configuration import answers, policies, preview, repository, service
 from feedback.configuration import surveys as survey_service
+from feedback.configuration.policy_schemas import PoliciesDoc, PoliciesPatch
 from feedback.configuration.schemas import RuleIn, RuleProbe, RuleSetIn, SurveyIn
 from feedback.deps import Conf, Db, Now
 from surveys.content import LOCALES
@@ -148,3 +150,50 @@ def survey_answers(key: str, db: Db) -> dict[str, Any]:
 
 
 routes += [list_surveys, post_survey, get_survey, put_survey, preview_survey, survey_answers]
+
+
+# --- policies --------------------------------------------------------------------------------
+
+@get("/api/policies", sync_to_thread=True, guards=[allow("config.read")], tags=_TAGS,
+     summary="Quiet hours, fatigue, SLA targets, business hours, holidays, root causes, "
+             "thresholds and branding (the current version)")
+def get_policies(db: Db, settings: Conf) -> dict[str, Any]:
+    return policies.policies_json(policies.current(db, settings))
+
+
+@put("/api/policies", sync_to_thread=True, guards=[allow("config.write")], tags=_TAGS,
+     summary="Replace every policy (a new version; 409 if base_version is stale)")
+def put_policies(data: JSONBody[PoliciesDoc], request: Request[Any, Any, Any], db: Db, now: Now,
+                 settings: Conf) -> dict[str, Any]:
+    return policies.policies_json(policies.save(db, data, by=actor(request), now=now,
+                                                settings=settings))
+
+
+@post("/api/policies", sync_to_thread=True, guards=[allow("config.write")], tags=_TAGS,
+      status_code=200, summary="Change only the sections given (a new version)")
+def post_policies(data: JSONBody[PoliciesPatch], request: Request[Any, Any, Any], db: Db,
+                  now: Now, settings: Conf) -> dict[str, Any]:
+    return policies.policies_json(policies.patch(db, data, by=actor(request), now=now,
+                                                 settings=settings))
+
+
+@get("/api/policies/history", sync_to_thread=True, guards=[allow("config.read")], tags=_TAGS,
+     summary="Earlier versions of the policies: who changed what, when (newest first)")
+def policies_history(db: Db) -> dict[str, Any]:
+    return {"versions": [{"version": r.version, "changed_by": r.changed_by,
+                          "changed_at": r.changed_at.isoformat(), "summary": r.summary,
+                          "policies": r.body} for r in repository.history(db, policies.KIND)]}
+
+
+@get("/api/policies/history/{version:int}", sync_to_thread=True, guards=[allow("config.read")],
+     tags=_TAGS, summary="One earlier version of the policies")
+def policies_version(version: int, db: Db) -> dict[str, Any]:
+    row = repository.revision(db, policies.KIND, version)
+    if row is None:
+        raise NotFound(f"no version {version} of the policies", code="unknown_version")
+    return {"version": row.version, "changed_by": row.changed_by,
+            "changed_at": row.changed_at.isoformat(), "summary": row.summary,
+            "policies": row.body}
+
+
+routes += [get_policies, put_policies, post_policies, policies_history, policies_version]

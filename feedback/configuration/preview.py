@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from feedback import i18n
+from feedback.configuration import policies
 from feedback.configuration.surveys import content_of
 from feedback.settings import Settings
-from outreach.messages import Invite, Site, compose
+from outreach.messages import Invite, compose
 from surveys.content import wording
 from surveys.models import SurveyDefinition
 
@@ -20,15 +21,15 @@ def page_words(session: Any, survey: SurveyDefinition, locale: str, settings: Se
     from feedback.web.survey import wording_for
 
     content = content_of(session, survey.id, version or survey.version)  # type: ignore[arg-type]
-    return wording_for(survey, content, locale, settings.company_name, "phone")
+    company = policies.site(session, settings).company
+    return wording_for(survey, content, locale, company, "phone")
 
 
 def messages(session: Any, survey: SurveyDefinition, locale: str, settings: Settings,
              version: int | None = None) -> dict[str, Any]:
     content = content_of(session, survey.id, version or survey.version)  # type: ignore[arg-type]
     own = wording(content, survey.questions, locale)
-    site = Site(public_url=settings.public_url, company=settings.company_name,
-                secret_key=settings.secret_key)
+    site = policies.site(session, settings)
     out: dict[str, Any] = {}
     for channel, to in (("email", "customer@example.com"), ("sms", "+14155550100")):
         msg = compose(i18n, site, Invite(  # type: ignore[arg-type]

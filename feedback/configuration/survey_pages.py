@@ -14,7 +14,7 @@ from litestar.response import Redirect, Response, Template
 
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
-from feedback.configuration import answers, preview
+from feedback.configuration import answers, policies, preview
 from feedback.configuration import surveys as service
 from feedback.configuration.endpoints import actor
 from feedback.configuration.schemas import SurveyIn, parse
@@ -141,7 +141,8 @@ def preview_page(key: str, db: Db, settings: Conf, locale: str = "en") -> Templa
     fake = SimpleNamespace(token=preview.PREVIEW_TOKEN)
     return Template(template_name="configuration/preview.html", context=page_context(
         loc, invitation=fake, state="form", error=None, preselect=None, comment="",
-        source="web", ask_resolved=False, company=settings.company_name, survey_key=key,
+        source="web", ask_resolved=False, company=policies.site(db, settings).company,
+        survey_key=key,
         email=msgs["email"], sms=msgs["sms"], survey_locales=LOCALES, **words))
 
 

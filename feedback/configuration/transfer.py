@@ -1,5 +1,5 @@
-"""Configuration as a file: `feedback config export` writes the distribution rules and every
-edited survey as one JSON document; `feedback config import FILE` makes a database say the
+"""Configuration as a file: `feedback config export` writes the distribution rules, the
+policies and every edited survey as one JSON document; `feedback config import FILE` makes a database say the
 same. Import checks the whole file before changing anything (each error names its path, e.g.
 `surveys[1].texts.fa.sms_question`) and is idempotent: what is already so is left alone, so
 no new version is made for an unchanged survey or rule list."""
@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from feedback.configuration import service, surveys
+from feedback.configuration import policies, service, surveys
+from feedback.configuration.policy_schemas import PoliciesDoc
 from feedback.configuration.schemas import RuleSetIn, SurveyIn, parse
 from feedback.settings import Settings
 from surveys.errors import ValidationFailed
@@ -22,6 +23,7 @@ FORMAT_VERSION = 1
 
 def export(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
     rules = service.rule_set(session, settings)
+    pol = policies.current(session, settings)
     out_surveys = []
     for s in surveys.list_surveys(session):
         if not s.version:  # never edited: the product's wording, nothing to carry
@@ -32,10 +34,11 @@ def export(session: Session, settings: Settings, now: datetime) -> dict[str, Any
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "exported_at": now.isoformat(),
             "rules_version": rules.version,
             "rules": [r.model_dump(mode="json") for r in rules.rules],
+            "policies_version": pol.version, "policies": pol.doc.model_dump(mode="json"),
             "surveys": out_surveys}
 
 
-def parse_document(doc: Any) -> tuple[RuleSetIn | None, list[SurveyIn]]:
+def parse_document(doc: Any) -> tuple[RuleSetIn | None, list[SurveyIn], PoliciesDoc | None]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ValidationFailed(f"format: not a {FORMAT} document (write one with "
                                "`feedback config export`)", field="format")
@@ -52,15 +55,19 @@ def parse_document(doc: Any) -> tuple[RuleSetIn | None, list[SurveyIn]]:
     rules = None
     if "rules" in doc:
         rules = parse(RuleSetIn, {"rules": doc["rules"]})
-    return rules, parsed
+    pol = None
+    if "policies" in doc:
+        pol = parse(PoliciesDoc, doc["policies"], prefix="policies")
+    return rules, parsed, pol
 
 
 def import_document(session: Session, doc: Any, *, by: str, now: datetime,
                     settings: Settings) -> dict[str, Any]:
     """Apply `doc`; returns what changed. The caller's transaction makes it all-or-nothing."""
-    rules, parsed = parse_document(doc)
+    rules, parsed, pol = parse_document(doc)
     report: dict[str, Any] = {"surveys_created": [], "surveys_versioned": [],
-                              "surveys_unchanged": [], "rules": "unchanged"}
+                              "surveys_unchanged": [], "rules": "unchanged",
+                              "policies": "unchanged"}
     known = {s.key: s for s in surveys.list_surveys(session)}
     for body in parsed:
         existing = known.get(body.key)  # type: ignore[arg-type]
@@ -81,4 +88,12 @@ def import_document(session: Session, doc: Any, *, by: str, now: datetime,
             saved = service.save_rules(session, rules.model_copy(update={"note": "imported"}),
                                        by=by, now=now, settings=settings)
             report["rules"] = f"version {saved.version}"
+    if pol is not None:
+        cur_pol = policies.current(session, settings)
+        # Saved even when equal to this database's seed: another deployment's settings differ.
+        if (cur_pol.doc.model_dump(mode="json") != pol.model_dump(
+                mode="json", exclude={"base_version", "note"}) or not cur_pol.version):
+            saved_pol = policies.save(session, pol.model_copy(update={
+                "base_version": None, "note": "imported"}), by=by, now=now, settings=settings)
+            report["policies"] = f"version {saved_pol.version}"
     return report

@@ -10,7 +10,7 @@ import csv
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,6 +31,8 @@ COLUMNS = ("external_id", "channel", "occurred_at", "agent", "team", "queue", "s
 REQUIRED = ("external_id", "channel", "occurred_at")
 META_PREFIX = "meta_"
 BATCH = 500
+# Called after each batch with the report so far and the bytes of the file read.
+OnProgress = Callable[["ImportReport", int], None]
 
 
 class ImportFailed(Exception):
@@ -146,7 +148,8 @@ def validate_row(line: int, record: dict[str, str], ctx: dict[str, Any],
 
 
 def import_file(engine: Engine, settings: Settings, path: Path, *, skip_invalid: bool = False,
-                schedule: bool = True, console: Any = None) -> ImportReport:
+                schedule: bool = True, console: Any = None,
+                on_progress: OnProgress | None = None) -> ImportReport:
     """One pass over the file: each row is validated and the valid ones are written in batches
     of BATCH as it goes (memory stays flat however long the file). One transaction for the
     whole file: at the first bad row (without --skip-invalid) writing stops, the rest is only
@@ -161,7 +164,7 @@ def import_file(engine: Engine, settings: Settings, path: Path, *, skip_invalid:
         raise ImportFailed(f"cannot read {path}: {exc.strerror}") from exc
     with handle:
         _, rows = open_rows(path, handle)
-        progress = Progress(console, path)
+        progress = Progress(console, path, on_progress)
         report = ImportReport()
         problems: list[str] = []
         reader = _Reader(rows, settings, report, problems, skip_invalid=skip_invalid,
@@ -184,6 +187,25 @@ def import_file(engine: Engine, settings: Settings, path: Path, *, skip_invalid:
             progress.done(report)
     report.errors = problems
     return report
+
+
+def check_file(path: Path, settings: Settings, *,
+               on_progress: OnProgress | None = None) -> tuple[ImportReport, list[str]]:
+    """The dry run: every row checked by the import's own reader and validation; nothing is
+    written. `report.skipped` counts the rows with problems."""
+    report, problems = ImportReport(), []
+    ctx = {"phone_region": settings.default_phone_region, "now": utcnow()}
+    with path.open("rb") as handle:
+        _, records = open_rows(path, handle)
+        progress = Progress(None, path, on_progress)
+        for line, record in records:
+            report.rows += 1
+            report.skipped += validate_row(line, record, ctx, problems) is None
+            if report.rows % BATCH == 0:
+                progress.update(report, handle.tell())
+    if report.rows == 0:
+        raise ImportFailed(f"{path} has a header but no rows")
+    return report, problems
 
 
 class _Reader:
@@ -262,13 +284,15 @@ def _write(session: Any, batch: dict[str, InteractionIn], report: ImportReport,
 
 
 class Progress:
-    """A bar on a terminal; elsewhere (a log, a pipe) a plain line every few seconds. Measured
-    in bytes of the file, so it moves from the first line without counting the rows first."""
+    """A bar on a terminal; elsewhere (a log, a pipe) a plain line every few seconds; and
+    `on_progress` (the web import's job row) after every batch. Measured in bytes of the file,
+    so it moves from the first line without counting the rows first."""
 
     EVERY_SECONDS = 5.0
 
-    def __init__(self, console: Any, path: Path) -> None:
+    def __init__(self, console: Any, path: Path, on_progress: OnProgress | None = None) -> None:
         self.console, self.total = console, max(path.stat().st_size, 1)
+        self.on_progress = on_progress
         self.bar: Any = None
         self.last = time.monotonic()
         if console is None:
@@ -283,6 +307,8 @@ class Progress:
             console.print(f"importing {path.name} ({self.total / 1e6:.1f} MB)", soft_wrap=True)
 
     def update(self, report: ImportReport, done: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(report, done)
         if self.bar is not None:
             self.bar.update(self.task, completed=done)
         elif self.console is not None and time.monotonic() - self.last >= self.EVERY_SECONDS:

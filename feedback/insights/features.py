@@ -100,6 +100,16 @@ class Features:
         """Comment matrix times dense weights (n_features x k) without stacking the blocks."""
         return block_dot(self.doc_blocks, weights)
 
+    def subset(self, docs: np.ndarray) -> Features:
+        """The features of the given comments only (their clauses come along)."""
+        starts = self.clause_start
+        n_clauses = np.diff(starts)[docs]
+        rows = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in docs.tolist()]
+                              or [np.zeros(0, dtype=np.int64)])
+        return Features(blocks=self.blocks, doc_blocks=[b[docs] for b in self.doc_blocks],
+                        clause_counts=[c[rows] for c in self.clause_counts],
+                        clause_start=np.r_[0, np.cumsum(n_clauses)].astype(np.int64))
+
     def clauses(self, rows: np.ndarray | None = None) -> list[sp.csr_matrix]:
         """TF-IDF blocks of the given clause rows (all when None)."""
         out = []

@@ -11,7 +11,10 @@ Sentiment: one multinomial logistic regression over the same features, trained o
 labelled sentiments, or — without any — on the survey score itself (promoter / satisfied / easy
 → positive, detractor / dissatisfied / difficult → negative). A theme mentioned in a comment of
 several clauses gets the sentiment of the clause that speaks most about it ("staff lovely but
-the wait was awful").
+the wait was awful"), weighed against the whole comment's: scores = comment + w × clause. The
+weight w is chosen on out-of-fold training data, so labels given per theme (where the clause
+decides) teach a large w and labels given per comment (a mixed comment is "neutral" for all its
+themes, as in the NHS set) a small one.
 
 The file holds only JSON and numpy arrays (`np.load(allow_pickle=False)`), so loading a model
 never runs code and does not depend on the scikit-learn version.
@@ -37,6 +40,7 @@ FORMAT_VERSION = 2  # 1 was a pickled scikit-learn pipeline; never loaded again
 SENTIMENTS = ("positive", "negative", "neutral", "conflict")
 POSITIVE_CLASSES = frozenset({"promoter", "satisfied", "easy"})
 NEGATIVE_CLASSES = frozenset({"detractor", "dissatisfied", "difficult"})
+CLAUSE_ONLY = -1.0  # the weight meaning "the clause alone decides" (files before the weight)
 
 
 class ModelFileError(DomainError):
@@ -68,6 +72,7 @@ class ThemeModel:
     sentiment_weights: np.ndarray | None = None  # n_features x n_sentiments
     sentiment_bias: np.ndarray | None = None
     sentiment_source: str | None = None  # "labels" | "scores" | None
+    clause_weight: float = CLAUSE_ONLY  # w in comment + w × clause; CLAUSE_ONLY: clause alone
     evaluation: dict[str, Any] = field(default_factory=dict)
 
     # --- prediction ---------------------------------------------------------------------------
@@ -119,21 +124,28 @@ class ThemeModel:
         labels = np.asarray(self.sentiments, dtype=object)
         return labels[(scores + self.sentiment_bias).argmax(axis=1)]
 
-    def _mention_sentiments(self, feats: Features, chosen: np.ndarray) -> list[str | None]:
-        """Sentiment of each chosen (comment, theme), in np.nonzero order.
-
-        A one-clause comment's mentions take the comment's sentiment; in a longer comment each
-        theme takes the sentiment of the clause that scores highest for it. All clauses of the
-        batch are scored in two matrix products, not comment by comment.
-        """
-        rows, cols = np.nonzero(chosen)
+    def _mention_sentiments(self, feats: Features, chosen: np.ndarray,
+                            clause_weight: float | None = None) -> list[str | None]:
+        """Sentiment of each chosen (comment, theme), in np.nonzero order."""
         if self.sentiment_weights is None:
-            return [None] * len(rows)
-        doc = self._sentiment(feats.dot(self.sentiment_weights))
+            return [None] * int(chosen.sum())
+        doc, clause = self.mention_scores(feats, chosen)
+        w = self.clause_weight if clause_weight is None else clause_weight
+        return [str(s) for s in self._sentiment(blend(doc, clause, w))]
+
+    def mention_scores(self, feats: Features, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sentiment scores (before the bias) of each chosen (comment, theme), in np.nonzero
+        order: the comment's, and the clause's that scores highest for the theme (NaN rows for
+        a one-clause comment: nothing to weigh). All clauses of the batch are scored in two
+        matrix products, not comment by comment.
+        """
+        assert self.sentiment_weights is not None
+        rows, cols = np.nonzero(chosen)
+        doc = feats.dot(self.sentiment_weights)[rows]
+        clause = np.full_like(doc, np.nan)
         starts = feats.clause_start
         n_clauses = np.diff(starts)
         multi = np.flatnonzero(n_clauses[rows] > 1)
-        result = doc[rows]
         if len(multi):
             wanted = np.unique(rows[multi])
             clause_rows = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in wanted])
@@ -141,13 +153,12 @@ class ThemeModel:
             offset = np.zeros(len(starts), dtype=np.int64)
             offset[wanted] = np.cumsum(np.r_[0, n_clauses[wanted][:-1]])
             about = block_dot(parts, self.weights)
-            sent = self._sentiment(block_dot(parts, self.sentiment_weights))
+            sent = block_dot(parts, self.sentiment_weights)
             for k in multi.tolist():
                 i, j = int(rows[k]), int(cols[k])
                 lo = int(offset[i])
-                best = lo + int(about[lo:lo + int(n_clauses[i]), j].argmax())
-                result[k] = sent[best]
-        return [str(s) for s in result]
+                clause[k] = sent[lo + int(about[lo:lo + int(n_clauses[i]), j].argmax())]
+        return doc, clause
 
     # --- persistence ----------------------------------------------------------------------------
 
@@ -161,7 +172,7 @@ class ThemeModel:
                          "max_char_features": v.max_char_features},
             "themes": self.themes, "at_least_one": self.at_least_one,
             "sentiments": self.sentiments, "sentiment_source": self.sentiment_source,
-            "evaluation": self.evaluation,
+            "clause_weight": self.clause_weight, "evaluation": self.evaluation,
         }
         arrays: dict[str, np.ndarray] = {
             "meta": np.array(json.dumps(meta)),
@@ -219,7 +230,9 @@ class ThemeModel:
             sentiments=list(meta["sentiments"]),
             sentiment_weights=npz["sentiment_weights"] if has_sent else None,
             sentiment_bias=npz["sentiment_bias"] if has_sent else None,
-            sentiment_source=meta["sentiment_source"], evaluation=meta["evaluation"])
+            sentiment_source=meta["sentiment_source"],
+            clause_weight=float(meta.get("clause_weight", CLAUSE_ONLY)),
+            evaluation=meta["evaluation"])
 
     @classmethod
     def load(cls, path: str | Path) -> ThemeModel:
@@ -238,6 +251,17 @@ def _terms(block: Block) -> np.ndarray:
 def _block(terms: np.ndarray, idf: np.ndarray, weight: float) -> Block:
     return Block(vocabulary={str(t): i for i, t in enumerate(terms.tolist())},
                  idf=idf.astype(np.float32), weight=weight)
+
+
+def blend(doc: np.ndarray, clause: np.ndarray, weight: float) -> np.ndarray:
+    """comment + weight × clause where a clause was scored (CLAUSE_ONLY: the clause alone)."""
+    has = ~np.isnan(clause[:, 0]) if len(clause) else np.zeros(0, dtype=bool)
+    out = doc.copy()
+    if weight == CLAUSE_ONLY:
+        out[has] = clause[has]
+    else:
+        out[has] += weight * clause[has]
+    return out
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from feedback.configuration import policies
 from feedback.ingest.service import opted_out_channels
 from feedback.notifications.models import Notification
 from feedback.notifications.outbox import enqueue
@@ -147,7 +148,7 @@ def log_contact(session: Session, task_id: int, data: ContactIn, principal: Any,
     if address:
         key = f"recovery:{task.id}:contact:{attempt.id}"
         enqueue(session, kind=data.channel.value, target=address, dedupe_key=key, now=now,
-                subject=data.subject or f"{settings.company_name}: about your recent feedback",
+                subject=data.subject or f"{policies.site(session, settings).company}: about your recent feedback",
                 body=data.message, payload={"task_id": task.id, "attempt_id": attempt.id})
         attempt.notification_id = session.exec(
             select(Notification.id).where(Notification.dedupe_key == key)).one()
@@ -178,10 +179,11 @@ def resolve(session: Session, task_id: int, data: ResolveIn, principal: Any, set
     service._require_open(task)
     root_cause = None
     if data.root_cause:
-        known = {c.casefold(): c for c in settings.recovery_root_causes}
+        causes = policies.current(session, settings).doc.root_causes
+        known = {c.casefold(): c for c in causes}
         root_cause = known.get(data.root_cause.casefold())
         if root_cause is None:
-            raise ValidationFailed(f"root_cause must be one of: {', '.join(settings.recovery_root_causes)}",
+            raise ValidationFailed(f"root_cause must be one of: {', '.join(causes)}",
                                    field="root_cause")
     elif data.outcome != Outcome.UNREACHABLE:
         raise ValidationFailed("root_cause: say what caused the problem", field="root_cause")

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from feedback.configuration import policies
 from feedback.ingest.service import choose_channel, opted_out_channels
 from feedback.recovery.models import RecoveryTask
 from feedback.recovery.service import FOLLOWUP_PURPOSE, SYSTEM, record
@@ -53,12 +54,13 @@ def _plan(session: Session, task: RecoveryTask, *, now: datetime,
     if customer is None or original is None:
         return None, "the customer or the original answer no longer exists"
     # Fatigue: one recovery follow-up per customer per fatigue window, whatever the task.
-    since = now - timedelta(days=settings.fatigue_days)
+    fatigue_days = policies.current(session, settings).doc.fatigue_days
+    since = now - timedelta(days=fatigue_days)
     recent = session.exec(select(Invitation.id).where(
         Invitation.customer_id == customer.id, Invitation.purpose == FOLLOWUP_PURPOSE,
         Invitation.created_at >= since)).first()
     if recent is not None:
-        return None, f"this customer already got a follow-up in the last {settings.fatigue_days} days"
+        return None, f"this customer already got a follow-up in the last {fatigue_days} days"
     first_invitation = session.get(Invitation, original.invitation_id)
     preferred = first_invitation.channel if first_invitation else "auto"
     channel = choose_channel(customer, preferred, opted_out_channels(session, customer))

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from feedback.auth.models import User
+from feedback.configuration import policies
 from feedback.kpis import make_filters
-from feedback.recovery import sla
 from feedback.recovery.models import DONE, Outcome, RecoveryTask, TaskStatus
 from feedback.recovery.sla import Calendar
 from surveys.errors import ValidationFailed
@@ -145,17 +145,18 @@ def loop_metrics(session: Session, period: Period, *, group_by: str | None = Non
     now = now or period.end
     rows = _rows(session, period)
     # Durations in the unit the SLA counts: open hours when business hours are configured.
-    calendar = (sla.calendar_from_settings(settings)
-                if settings is not None and settings.recovery_business_hours else None)
+    pol = policies.current(session, settings) if settings is not None else None
+    calendar = pol.calendar(None) if pol is not None and pol.has_business_hours else None
     out: dict[str, Any] = {
         "from": period.start.date().isoformat(), "to": (period.end - timedelta(days=1)).date().isoformat(),
         "group_by": group_by, "overall": summarize(rows, now, calendar), "groups": [],
         "durations_in": "business_hours" if calendar is not None else "hours",
     }
     if settings is not None:
-        out["sla_hours"] = {"first_contact": settings.recovery_first_contact_hours,
-                            "resolution": settings.recovery_resolution_hours,
-                            "business_hours": bool(settings.recovery_business_hours)}
+        first, resolution = pol.windows(None, "normal")  # type: ignore[union-attr]
+        out["sla_hours"] = {"first_contact": first.total_seconds() / 3600,
+                            "resolution": resolution.total_seconds() / 3600,
+                            "business_hours": calendar is not None}
     if group_by:
         buckets: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in rows:

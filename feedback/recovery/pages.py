@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
+from feedback.configuration import policies
 from feedback.deps import Conf, Db, Now
 from feedback.edge import parse_whole
 from feedback.recovery import actions, assignment, repository, sla
@@ -131,7 +132,7 @@ def _task_page(db: Session, request: Request[Any, Any, Any], task_id: int, setti
         if done in ("resolved", "closed") else None,
         "customer_zone": _customer_zone(context.get("customer")),
         "users": repository.assignable_users(db) if principal.role in ("lead", "admin") else [],
-        "root_causes": settings.recovery_root_causes, "outcomes": [o.value for o in Outcome],
+        "root_causes": policies.current(db, settings).doc.root_causes, "outcomes": [o.value for o in Outcome],
         "channels": _channels(context.get("customer")),
         "results": [r.value for r in ContactResult],
         "can_act": principal.role in ("lead", "admin") or task.owner_id in (None, principal.user_id),

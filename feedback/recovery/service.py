@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from feedback.auth.models import Role, User
+from feedback.configuration import policies
 from feedback.integrations.events import task_event
 from feedback.notifications.outbox import enqueue_many, notification
 from feedback.recovery import alerts, assignment, sla, triggers
@@ -170,7 +171,7 @@ def _create(session: Session, response: Response, reasons: list[str], *, now: da
         agent=response.agent, status=TaskStatus.NEW, priority=priority,
         triggers=reasons + (["repeat"] if repeat else []), opened_at=start,
         created_at=now, updated_at=now,
-        **_deadline_fields(sla.deadlines(settings, start, priority)))
+        **_deadline_fields(_deadlines(session, settings, start, priority, response.team)))
     schedule(task)
     # The unique open_customer_id decides a race, in the insert itself (no savepoint): the
     # loser inserts nothing and joins the winner's task.
@@ -194,6 +195,14 @@ def _create(session: Session, response: Response, reasons: list[str], *, now: da
     if owner is not None:
         assign(session, task, owner, SYSTEM, now, reason=settings.recovery_assignment)
     return task
+
+
+def _deadlines(session: Session, settings: Settings, start: datetime, priority: str,
+               team: str | None) -> sla.Deadlines:
+    """The task's due times under the current policies (its team's targets and calendar)."""
+    pol = policies.current(session, settings)
+    return sla.deadlines(settings, start, priority, pol.calendar(team),
+                         spans=pol.windows(team, priority))
 
 
 def _deadline_fields(d: sla.Deadlines) -> dict[str, datetime]:
@@ -260,7 +269,7 @@ def set_priority(session: Session, task: RecoveryTask, priority: str, actor: Act
     new = Priority(priority)
     if new == task.priority:
         return
-    d = sla.deadlines(settings, task.opened_at, new)
+    d = _deadlines(session, settings, task.opened_at, new, task.team)
     before = task.priority
     task.priority = new
     task.first_contact_due_at = min(task.first_contact_due_at, d.first_contact_due_at)

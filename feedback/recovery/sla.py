@@ -149,9 +149,12 @@ class Deadlines:
 
 
 def deadlines(settings: Any, start: datetime, priority: str,
-              calendar: Calendar | None = None) -> Deadlines:
+              calendar: Calendar | None = None,
+              spans: tuple[timedelta, timedelta] | None = None) -> Deadlines:
+    """`calendar` and `spans` (first contact, resolution) come from the policies when given:
+    they may differ per team, which the settings cannot say."""
     cal = calendar or calendar_from_settings(settings)
-    first, resolution = windows(settings, priority)
+    first, resolution = spans or windows(settings, priority)
     fraction = min(max(settings.recovery_warn_fraction, 0.0), 1.0)
     return Deadlines(
         first_contact_due_at=cal.add(start, first),

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, get
+from litestar.params import Parameter
 from litestar.response import Stream
 from sqlmodel import Session
 
@@ -18,7 +19,15 @@ from feedback.auth import audit
 from feedback.auth.permissions import allow, team_params
 from feedback.deps import Conf, Db, Now
 from feedback.kpis import GROUPS, kpi_report
-from feedback.reports import datasets, exports, loop_source, params, service, themes_source
+from feedback.reports import (
+    answers_source,
+    datasets,
+    exports,
+    loop_source,
+    params,
+    service,
+    themes_source,
+)
 from feedback.reports.csvstream import iter_csv, primed
 from surveys.errors import NotFound, ValidationFailed
 
@@ -91,6 +100,15 @@ def theme_detail(theme: str, request: Request[Any, Any, Any], db: Db, now: Now,
     return {"filters": q.filters.to_dict(), "page": page, **found}
 
 
+@get("/api/reports/answers", **API,
+     summary="A survey's extra questions split by question: each answer's count, share and n")
+def answers(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf,
+            survey: str | None = Parameter(default=None, max_length=40, description=(
+                "the survey's key; default: the first survey with answers"))) -> dict[str, Any]:
+    q = params.report_query(db, settings, now, _params(request))
+    return {"filters": q.filters.to_dict(), **answers_source.report(db, q.filters, survey)}
+
+
 @get("/api/reports/loop", **API, summary="Closed loop: reach, time to contact, SLA, recovery")
 def loop(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> dict[str, Any]:
     q = params.report_query(db, settings, now, _params(request))
@@ -158,5 +176,5 @@ def export_kpis(request: Request[Any, Any, Any], db: Db, now: Now, settings: Con
     return csv_stream(iter_csv(header, rows, bom=True), "kpis")
 
 
-routes = [dashboard, breakdown, heatmap, themes, theme_detail, loop, chart_csv,
+routes = [dashboard, breakdown, heatmap, themes, theme_detail, answers, loop, chart_csv,
           export_responses, export_tasks, export_kpis]

@@ -23,7 +23,15 @@ from sqlmodel import Session
 from feedback import i18n
 from feedback.auth.permissions import allow, team_params
 from feedback.deps import Conf, Db, Now
-from feedback.reports import charts, datasets, loop_source, params, service, themes_source
+from feedback.reports import (
+    answers_source,
+    charts,
+    datasets,
+    loop_source,
+    params,
+    service,
+    themes_source,
+)
 from feedback.reports.endpoints import loop_report, theme_report
 from feedback.reports.figures import local_midnight
 from feedback.reports.repository import COARSE, R
@@ -88,7 +96,7 @@ def _common(db: Session, q: service.Query, p: Mapping[str, str], loc: str = "en"
 
 def _carry(p: Mapping[str, str]) -> dict[str, str]:
     """Display choices that links and CSV downloads keep (the filters are added separately)."""
-    return {k: p[k] for k in ("grain", "by", "score") if p.get(k)}
+    return {k: p[k] for k in ("grain", "by", "score", "survey") if p.get(k)}
 
 
 # --- dashboard ---------------------------------------------------------------------------------
@@ -153,8 +161,11 @@ def dashboard_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: 
     kind = data["primary"]
     loc = i18n.request_locale(request)
     t = i18n.translator(loc)
+    chosen = (p.get("survey") or "").strip()[:40] or None
+    split = answers_source.report(db, q.filters, chosen if chosen in
+                                  answers_source.surveys_with_answers(db) else None)
     return Template(template_name="reports/dashboard.html", context=_common(
-        db, q, p, loc, data=data, kind=kind, kind_name=KPI_NAME[kind],
+        db, q, p, loc, data=data, kind=kind, kind_name=KPI_NAME[kind], split=split,
         grains=service.GRAINS, breakdowns=service.BREAKDOWNS, sparks=_sparks(data["trend"]),
         hide_carry=True,
         trend_chart=_trend_chart(data["trend"], kind, data["grain"], t),

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from feedback import i18n
 from feedback.auth.permissions import allow
+from feedback.configuration import policies
 from feedback.configuration.answers import record_extra_answers
 from feedback.configuration.surveys import content_of
 from feedback.deps import Conf, Db, Now
@@ -86,7 +87,8 @@ def _edit_window(settings: Conf) -> timedelta:
 def _render(session: Session, invitation: Invitation, locale: str, settings: Settings, now: datetime,
             *, preselect: int | None = None, error: str | None = None, status: int = 200,
             comment: str = "", source: str = "web") -> Template:
-    texts = survey_texts(session, invitation, locale, settings.company_name)
+    brand = policies.site(session, settings)
+    texts = survey_texts(session, invitation, locale, brand.company)
     response = response_for(session, invitation)
     state = "form"
     if response is not None:
@@ -104,7 +106,7 @@ def _render(session: Session, invitation: Invitation, locale: str, settings: Set
             locale, invitation=invitation, response=response, state=state, error=error,
             preselect=preselect, comment=comment, source=source, can_comment=can_comment,
             can_change=can_change, edit_minutes=settings.answer_edit_window_minutes,
-            ask_resolved=settings.survey_ask_resolved,
+            ask_resolved=settings.survey_ask_resolved, company=brand.company,
             recovery=response is not None and response.classification in {c.value for c in NEGATIVE},
             **texts,
         ),

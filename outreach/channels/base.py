@@ -49,6 +49,7 @@ class OutboundMessage:
     status_callback: str | None = None
     marker: str | None = None
     idempotency_key: str | None = None
+    sender_name: str | None = None  # e-mail: the From display name (the address stays the channel's)
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNEL_NAMES:

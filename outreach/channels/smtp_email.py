@@ -85,7 +85,8 @@ class SmtpEmailChannel:
         if msg.channel != "email":
             raise ValueError(f"SmtpEmailChannel cannot send a {msg.channel!r} message")
         email = EmailMessage()
-        email["From"] = self.from_addr
+        email["From"] = (str(Address(msg.sender_name, addr_spec=self.envelope_from))
+                         if msg.sender_name else self.from_addr)
         email["To"] = _single_address(msg.to)
         email["Subject"] = msg.subject or ""
         email["Date"] = formatdate(usegmt=True)

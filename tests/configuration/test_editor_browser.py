@@ -116,3 +116,16 @@ def test_admin_builds_a_survey_and_a_rule_and_the_queue_gets_it(
     browser.get(f"{url}/config/surveys/billing-csat")
     table = browser.find_element(By.ID, "answers").text
     assert "A refund" in table and "Was your issue resolved?" in table
+
+    # 7. And on the reports page, for the chosen survey: each answer's count and share, with n.
+    browser.get(f"{url}/reports")
+    Select(browser.find_element(By.NAME, "survey")).select_by_value("billing-csat")
+    browser.find_element(By.NAME, "survey").submit()
+    WebDriverWait(browser, 10).until(lambda d: "survey=billing-csat" in d.current_url)
+    resolved = browser.find_element(By.ID, "question-resolved")
+    assert "Was your issue resolved?" in resolved.text and "n = 1" in resolved.text
+    no = resolved.find_element(By.CSS_SELECTOR, "tr[data-answer='no']").text
+    assert no.startswith("No") and "100" in no
+    topic = browser.find_element(By.ID, "question-topic")
+    assert "A refund" in topic.find_element(By.CSS_SELECTOR, "tr[data-answer='refund']").text
+    assert "0" in topic.find_element(By.CSS_SELECTOR, "tr[data-answer='invoice']").text

@@ -107,8 +107,22 @@ def test_interaction_on_the_queue_gets_the_survey_page_email_and_answers_by_ques
     assert client.get(f"/s/{r.json()['results'][0]['invitation']['token']}").text.count("نسخه دو") == 1
     report = api.get("/api/surveys/billing-csat/answers").json()["questions"]
     assert report[0]["id"] == "resolved" and report[0]["answers"] == [
-        {"value": "no", "label": "No", "count": 1, "mean_score": 2.0}]
+        {"value": "no", "label": "No", "count": 1, "share": 100.0, "mean_score": 2.0},
+        {"value": "yes", "label": "Yes", "count": 0, "share": 0.0, "mean_score": None}]
     assert report[1]["answers"][0]["label"] == "A refund"
+    # The reports split them by question too, within the report's period and filters.
+    split = api.get("/api/reports/answers", params={"survey": "billing-csat"}).json()
+    assert split["surveys"] == ["billing-csat"] and split["filters"]["to"] == "2026-03-10"
+    topic = split["questions"][1]
+    assert (topic["id"], topic["total"]) == ("topic", 1)
+    assert [(a["value"], a["count"], a["share"]) for a in topic["answers"]] == [
+        ("refund", 1, 100.0), ("invoice", 0, 0.0)]
+    other_team = api.get("/api/reports/answers", params={"team": "Sales"}).json()
+    assert other_team["survey"] == "billing-csat" and other_team["questions"][0]["total"] == 0
+    assert api.get("/api/reports/answers", params={"survey": "nope"}).status_code == 404
+    page = client.get("/reports", params={"survey": "billing-csat"}).text
+    assert 'id="question-resolved"' in page and 'data-answer="no"' in page
+    assert "What was it about?" in page and "n = 1" in page
 
 
 def test_recovery_followup_wording_is_an_ordinary_editable_survey(api: Any, session: Session,

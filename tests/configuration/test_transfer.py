@@ -4,6 +4,7 @@ the same behaviour: the same rule fires for the same interaction, with the same 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from feedback.cli import app as cli
-from feedback.configuration import preview, service, surveys, transfer
+from feedback.configuration import policies, preview, service, surveys, transfer
 from feedback.configuration.schemas import RuleProbe
 from feedback.db import make_engine, transaction
 from feedback.settings import Settings
@@ -29,7 +30,14 @@ def _behaviour(engine: Any, settings: Settings) -> list[Any]:
         survey = surveys.by_key(s, "billing-csat")
         words = {loc: preview.page_words(s, survey, loc, settings) for loc in ("en", "fa", "zh-CN")}
         sms = preview.messages(s, survey, "fa", settings)["sms"]["text"]
-    return [decisions, words, sms]
+        pol = policies.current(s, settings)
+        start = datetime(2026, 4, 2, 14, 0, tzinfo=UTC)  # before Easter in Berlin
+        due = {team: pol.calendar(team).add(start, pol.windows(team, "urgent")[0]).isoformat()
+               for team in ("Billing", "Sales")}
+        live = policies.effective(s, settings)
+        policy = [due, live.quiet_hours_start.isoformat(), live.fatigue_days,
+                  live.thresholds, live.recovery_root_causes, policies.site(s, settings)]
+    return [decisions, words, sms, policy]
 
 
 def test_export_then_import_on_an_empty_database_behaves_the_same(
@@ -42,7 +50,20 @@ def test_export_then_import_on_an_empty_database_behaves_the_same(
         {"name": "billing", "when": {"queue": ["billing-l1"]}, "survey": "billing-csat",
          "via": "email", "delay_minutes": 5, "sample_percent": 50},
         {"name": "chat", "when": {"channel": ["chat"]}, "survey": "nps", "via": "none"}]})
+    pol = api.get("/api/policies").json()["policies"]
+    pol["sla"].append({"team": "Billing", "priority": "urgent", "first_contact_hours": 3,
+                       "resolution_hours": 6})
+    pol["business_hours"] = [{"team": "Billing", "time_zone": "Europe/Berlin",
+                              "hours": {"mon-fri": "09:00-17:00"}}]
+    pol["holidays"] = {"country": "DE", "subdivision": "BY", "custom": ["2026-04-07"]}
+    pol.update(quiet_hours={"start": "20:00", "end": "09:00", "channels": ["sms"]},
+               fatigue_days=9, root_causes=["late delivery", "price"],
+               thresholds={**pol["thresholds"], "nps_detractor_max": 5},
+               branding={"company_name": "Globex", "logo_url": "https://x.example/l.png",
+                         "colour": "#112233", "sender_name": "Globex Care"})
+    assert api.put("/api/policies", json=pol).status_code == 200
     before = _behaviour(engine, settings)
+    assert before[3][0]["Billing"] == "2026-04-08T09:00:00+00:00"  # holidays skipped
 
     monkeypatch.setenv("FEEDBACK_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("FEEDBACK_SECRET_KEY", settings.secret_key)
@@ -65,7 +86,7 @@ def test_export_then_import_on_an_empty_database_behaves_the_same(
         again = CliRunner().invoke(cli, ["config", "import", str(exported)])
         assert json.loads(again.output) == {"surveys_created": [], "surveys_versioned": [],
                                             "surveys_unchanged": ["billing-csat"],
-                                            "rules": "unchanged"}
+                                            "rules": "unchanged", "policies": "unchanged"}
     finally:
         other.dispose()
 

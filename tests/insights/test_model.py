@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from feedback.insights.model import ModelFileError, ThemeModel
+from feedback.insights.model import CLAUSE_ONLY, ModelFileError, ThemeModel
 from feedback.insights.training import Example, TrainingError, parse_labels, train
 from tests.insights.conftest import examples
 
@@ -69,6 +69,7 @@ def test_file_round_trip(model: ThemeModel, tmp_path) -> None:  # type: ignore[n
     texts = ["delivery was late but good value for money", "客服态度很好"]
     assert again.predict(texts) == model.predict(texts)
     assert again.evaluation == model.evaluation
+    assert again.clause_weight == model.clause_weight
 
 
 def _rewrite_meta(data: bytes, **changes: object) -> bytes:
@@ -148,3 +149,17 @@ def test_sentiment_per_theme_with_contrast_and_negation(model: ThemeModel) -> No
     assert model.mention_sentiments(["fine"], [["no such theme"]]) == [[None]]
     ev = model.evaluation
     assert ev["mention_sentiment_accuracy"] >= 0.8 and ev["n_mentions"] > 100
+
+
+def test_clause_weight_follows_how_labels_were_given(model: ThemeModel) -> None:
+    """Labels given per theme teach "the clause decides"; labels given per comment (a mixed
+    comment is neutral for every theme, as NHS coders label) teach "the comment decides"."""
+    assert model.clause_weight == CLAUSE_ONLY or model.clause_weight >= 2.0
+    per_comment = []
+    for ex in examples(1200, seed=5):
+        found = {s for _, s in ex.themes if s}
+        whole = found.pop() if len(found) == 1 else "neutral"
+        per_comment.append(Example(ex.text, [(t, whole) for t, _ in ex.themes]))
+    coarse = train(per_comment)
+    assert 0.0 <= coarse.clause_weight <= 1.0
+    assert coarse.evaluation["mention_sentiment_accuracy"] >= 0.75
