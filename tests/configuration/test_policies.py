@@ -189,6 +189,10 @@ def test_the_page_saves_labelled_fields_and_names_a_bad_one(client: Any, engine:
     assert saved["policies"]["business_hours"][0]["hours"] == {"mon-fri": "09:00-18:00",
                                                                "sat": "closed"}
     assert "Version 1, saved by" in client.get("/config/policies").text
+    fa = client.get("/config/policies", headers={"Accept-Language": "fa"}).text
+    assert 'dir="rtl"' in fa and "ساعات سکوت و خستگی" in fa and "ذخیرهٔ سیاست‌ها" in fa
+    zh = client.get("/config/policies", headers={"Accept-Language": "zh-CN"}).text
+    assert "免打扰时段与疲劳控制" in zh and "保存策略" in zh
 
 
 def test_leads_read_policies_and_admins_change_them(client: Any, engine: Any) -> None:
