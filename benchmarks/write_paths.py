@@ -9,12 +9,15 @@ On SQLite and PostgreSQL (a scratch database each):
   * SMS score replies: signed Twilio webhooks (`POST /webhooks/twilio/sms`, a score with no
     comment, so the follow-up question is asked), 8 at a time, vs the bare webhook of
     benchmarks/_bare_sms.py; each customer its own phone;
-  * statements per 500-row ingest request, per promoter answer and per SMS score reply, counted
-    in process with a `before_cursor_execute` listener on the product's engine.
+  * dispatch (PostgreSQL): 1 and then 2 real `feedback worker` processes sending due SMS
+    invitations through the `twilio` client to Prism (Twilio's API mock), beside the raw `twilio`
+    client's rate against the same Prism (benchmarks/dispatch_bench.py's reference);
+  * statements per 500-row ingest request, per promoter answer, per SMS score reply and per
+    dispatched invitation, counted in process with a `before_cursor_execute` listener.
 Every product figure is printed beside the bare one and as a ratio.
 
     .venv/bin/python benchmarks/write_paths.py            # 20k rows, 500 answers per phase
-    .venv/bin/python benchmarks/write_paths.py --smoke    # small: under a minute
+    .venv/bin/python benchmarks/write_paths.py --smoke    # small: about a minute
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -152,7 +157,7 @@ def statements(url: str) -> tuple[int, int, int]:
 
     settings = settings_for(url)
     engine = make_engine(url)
-    tokens = seed(url, 1)
+    tokens = seed(url, 2)
     with TestClient(create_app(settings, engine=engine), base_url="http://bench.local") as client:
         client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
         client.post("/api/interactions", json=interactions("W", 1))  # warm: caches, first use
@@ -160,6 +165,8 @@ def statements(url: str) -> tuple[int, int, int]:
             r = client.post("/api/interactions", json={"interactions": interactions("S", BATCH)})
         assert r.status_code == 201, r.text[:300]
         ingest = len(seen)
+        client.post(f"/s/{tokens[1]}", data={"score": "9", "src": "web"},  # warm (config cache)
+                    follow_redirects=False)
         with counting(engine) as seen:
             r = client.post(f"/s/{tokens[0]}", data={"score": "10", "src": "web"},
                             follow_redirects=False)
@@ -191,11 +198,11 @@ def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
     print(f"[{label}] statements: {ingest_statements} per {BATCH}-row ingest request "
           f"(auth included), {answer_statements} per promoter answer, {sms_statements} per "
           "SMS score reply (detractor)", flush=True)
-    n_sms = n_answers * 2
+    n_sms = n_answers * 2 if n_answers > 100 else n_answers  # smoke: 40 from each side
     seed_sms(url, 0, 2 * n_sms)
     sms = {"product": [sms_reply(i) for i in range(n_sms)],
            "bare": [sms_reply(i) for i in range(n_sms, 2 * n_sms)]}
-    tokens = seed(url, 4 * n_answers + 1)[1:]  # the first was answered by `statements`
+    tokens = seed(url, 4 * n_answers + 2)[2:]  # the first two were answered by `statements`
     answers = {"product": (tokens[:n_answers], tokens[2 * n_answers:3 * n_answers]),
                "bare": (tokens[n_answers:2 * n_answers], tokens[3 * n_answers:])}
     rates: dict[str, dict[str, float]] = {"product": {}, "bare": {}}
@@ -267,6 +274,103 @@ def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
     line(label, "CSV import", p_rate, b_rate, "rows/s")
 
 
+def seed_due_sms(url: str, prefix: str, start: int, n: int) -> None:
+    """`n` SMS invitations due now (customers `start`…, phones of their own)."""
+    settings = settings_for(url).model_copy(update={"dispatch_delay_minutes": 0})
+    engine, now = make_engine(url), datetime.now(UTC)
+    with transaction(engine) as s:
+        for first in range(start, start + n, 500):
+            ingest_batch(s, parse_payload([{
+                "external_id": f"{prefix}-{i}", "channel": "phone", "survey_channel": "sms",
+                "occurred_at": (now - timedelta(minutes=10)).isoformat(),
+                "customer": {"external_id": f"{prefix}C-{i}", "phone": sms_phone(i), "locale": "en",
+                             "time_zone": "UTC"}} for i in range(first, min(start + n, first + 500))],
+                settings), now=now - timedelta(seconds=1), settings=settings)
+    engine.dispose()
+
+
+def sent_count(engine: Any, prefix: str) -> int:
+    with engine.connect() as c:
+        return int(c.execute(sa.text(
+            "SELECT count(*) FROM invitation i JOIN interaction t ON t.id = i.interaction_id "
+            "WHERE t.external_id LIKE :p AND i.status = 'sent'"), {"p": f"{prefix}-%"}).scalar_one())
+
+
+def dispatch(url: str, n: int, worker_counts: tuple[int, ...] = (1, 2)) -> None:
+    """Real workers draining due SMS invitations into Prism, beside the raw twilio client."""
+    import random
+
+    from benchmarks.dispatch_bench import raw_twilio, start_prism
+    from feedback import i18n
+    from outreach.channels.factory import build_channels
+    from outreach.dispatch import Dispatcher, DispatchPolicy
+    from outreach.messages import Site
+    from tests.support.prism import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+
+    proc, prism = start_prism()
+    if proc is None or prism is None:
+        print("[postgresql] dispatch skipped: Prism is not installed (npm ci)")
+        return
+    twilio = {"FEEDBACK_TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
+              "FEEDBACK_TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+              "FEEDBACK_TWILIO_FROM_NUMBER": "+15005550006", "FEEDBACK_TWILIO_BASE_URL": prism}
+    env = {**os.environ, **twilio, "FEEDBACK_DATABASE_URL": url, "FEEDBACK_SECRET_KEY": "bench" * 8,
+           # Every due row goes now: no quiet hours, no fatigue rule, no reminders to schedule.
+           "FEEDBACK_DISPATCH_QUIET_HOURS_CHANNELS": "[]", "FEEDBACK_FATIGUE_DAYS": "0",
+           "FEEDBACK_REMINDER_AFTER_HOURS": "0", "FEEDBACK_WORKER_POLL_SECONDS": "0.2"}
+    engine = make_engine(url)
+    with engine.begin() as c:  # earlier phases' unsent surveys must not join the race
+        c.execute(sa.text("UPDATE invitation SET send_at = send_at + interval '30 days' "
+                          "WHERE status = 'scheduled'"))
+    try:
+        raw_twilio(prism, 5)  # warm-up: Prism compiles its validators on first use
+        raw = raw_twilio(prism, n)
+        # Statements per dispatched invitation, in process (the same Dispatcher the worker runs).
+        settings = Settings(database_url=url, secret_key="bench" * 8, twilio_account_sid=TEST_ACCOUNT_SID,
+                            twilio_auth_token=TEST_AUTH_TOKEN, twilio_from_number="+15005550006",
+                            twilio_base_url=prism)
+        seed_due_sms(url, "DS", 6000, 20)
+        dispatcher = Dispatcher(
+            engine, build_channels(settings), i18n,
+            Site(settings.public_url, settings.company_name, settings.secret_key),
+            DispatchPolicy(quiet_channels=frozenset(), fatigue_days=0, reminder_after=None),
+            worker="bench", clock=lambda: datetime.now(UTC), rng=random.Random(1))
+        with counting(engine) as seen:
+            dispatcher.drain()
+        print(f"[postgresql] statements: {len(seen) / 20:.1f} per dispatched SMS invitation "
+              "(claim and settle included)", flush=True)
+        for k in worker_counts:
+            start = 6100 + (k - 1) * n
+            workers = [subprocess.Popen([*SERVE[:-1], "worker"], cwd=ROOT, env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       for _ in range(k)]
+            try:
+                prefix = f"DW{k}"
+                seed_due_sms(url, f"{prefix}warm", 9500 + 10 * k, 2 * k)  # wait until they send
+                deadline = time.monotonic() + 90
+                while sent_count(engine, f"{prefix}warm") < 2 * k and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                time.sleep(1)  # the second worker's first tick
+                started = time.perf_counter()
+                seed_due_sms(url, prefix, start, n)
+                deadline = time.monotonic() + 300
+                while (done := sent_count(engine, prefix)) < n and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                took = time.perf_counter() - started
+            finally:
+                for w in workers:
+                    w.terminate()
+                for w in workers:
+                    w.wait(timeout=30)
+            print(f"[postgresql] dispatch, {k} worker(s) -> Prism  product {done / took:8.1f} SMS/s "
+                  f"  raw twilio {raw:8.1f} SMS/s  ratio {done / took / raw:.2f}"
+                  + ("" if done == n else f"  (only {done} of {n} sent)"), flush=True)
+    finally:
+        engine.dispose()
+        os.killpg(proc.pid, signal.SIGTERM)  # Prism runs in its own process group
+        proc.wait(timeout=10)
+
+
 def timed(n: int, fn: Callable[[], Any]) -> float:
     started = time.perf_counter()
     fn()
@@ -278,7 +382,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
     args = ap.parse_args()
-    n_rows, n_answers = (1000, 40) if args.smoke else (20000, 500)
+    n_rows, n_answers, n_sends = (1000, 40, 60) if args.smoke else (20000, 500, 1000)
     if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as tmp:
             bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", n_rows, n_answers)
@@ -286,6 +390,8 @@ def main() -> None:
         with scratch_database() as url:
             if url:
                 bench("postgresql", url, n_rows, n_answers)
+                # Smoke: the two-worker figure only (each phase starts its own workers).
+                dispatch(url, n_sends, (2,) if args.smoke else (1, 2))
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ ROUTE_MODULES = [
     "feedback.integrations.endpoints", "feedback.integrations.pages",
     "feedback.integrations.inbound", "feedback.integrations.imports",
     "feedback.configuration.endpoints", "feedback.configuration.pages",
-    "feedback.configuration.policy_pages",
+    "feedback.configuration.policy_pages", "feedback.configuration.branding",
     "feedback.configuration.survey_pages",
 ]
 

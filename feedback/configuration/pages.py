@@ -105,7 +105,7 @@ def _page(request: Request[Any, Any, Any], db: Db, settings: Conf, *, error: str
 @get("/config/rules", sync_to_thread=True, guards=[allow("config.read")], include_in_schema=False)
 def rules_page(request: Request[Any, Any, Any], db: Db, settings: Conf) -> Template:
     done = request.query_params.get("done")
-    return _page(request, db, settings, notice=f"Saved: {done}." if done else None)
+    return _page(request, db, settings, notice=(done or "")[:40] or None)
 
 
 def _saved(rs: service.RuleSet) -> Redirect:

@@ -136,7 +136,7 @@ def _page(request: Request[Any, Any, Any], db: Db, settings: Conf, *,
 def policies_page(request: Request[Any, Any, Any], db: Db, settings: Conf) -> Template:
     done = request.query_params.get("done", "")
     return _page(request, db, settings,
-                 notice=f"Saved: version {done}." if done.isdigit() and len(done) < 10 else None)
+                 notice=done if done.isdigit() and len(done) < 10 else None)
 
 
 @post("/config/policies", sync_to_thread=True, guards=[allow("config.write")],

@@ -170,7 +170,9 @@ class BrandingIn(_In):
     @field_validator("logo_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if v and (not re.match(r"^https?://[^\s/]+", v) or has_control(v) or any(c in v for c in '<>"\' ')):
+        from feedback.configuration.branding import logo_origin
+
+        if v and (logo_origin(v) is None or has_control(v) or any(c in v for c in '<>"\' ;,')):
             raise ValueError("must be an http(s):// address without spaces or quotes")
         return v
 

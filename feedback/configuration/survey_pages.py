@@ -99,7 +99,8 @@ def surveys_page(request: Request[Any, Any, Any], db: Db) -> Template:
      include_in_schema=False)
 def survey_page(key: str, request: Request[Any, Any, Any], db: Db) -> Template:
     done = request.query_params.get("done")
-    return _page(request, db, key=key, notice=f"Saved version {done}." if done else None)
+    return _page(request, db, key=key,
+                 notice=done if done and done.isdigit() and len(done) < 10 else None)
 
 
 @post("/config/surveys", sync_to_thread=True, guards=[allow("config.write")], include_in_schema=False)

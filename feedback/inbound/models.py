@@ -27,6 +27,7 @@ class Outcome(StrEnum):
 
     SCORE = "score"
     COMMENT = "comment"
+    ANSWER = "answer"  # the answer to an extra question (yes/no, a choice)
     CLARIFY = "clarify"
     UNPARSED = "unparsed"  # the second reply we could not read: stored, not asked again
     OPT_OUT = "opt_out"
@@ -41,6 +42,8 @@ class Outcome(StrEnum):
 class Awaiting(StrEnum):
     SCORE = "score"  # we asked once to reply with a number
     COMMENT = "comment"  # we asked the follow-up question
+    QUESTION = "question"  # we asked the survey's next extra question (`inbound.questions`)
+    QUESTION_AGAIN = "q_again"  # … and once more, after a reply we could not read
 
 
 class InboundSms(SQLModel, table=True):

@@ -5,6 +5,9 @@ The conversation is short and kept in the database (`sms_conversation`, one row 
              ──► "9"              → answer recorded, follow-up question; the next SMS is the comment
              ──► "eleven?" / "11" → one clarifying SMS; a second unreadable reply is stored, and
                                     answered with the survey link — never a third question.
+When the survey carries yes/no or choice questions ("Was your issue resolved?"), the score is
+followed by one SMS per question before the "why?" (`inbound.questions`); an answer it cannot
+read gets the same one clarifying SMS, then the link.
 Keywords (STOP, START, HELP, …) win over everything. With no survey open, a message from a
 customer with a recovery task (open, or resolved within 14 days) goes to that task's timeline
 and its owner, and the customer is told it arrived. Answers go through
@@ -22,6 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from feedback import i18n
+from feedback.inbound import questions
 from feedback.inbound.models import Awaiting, InboundSms, Outcome, SmsConversation
 from feedback.recovery.service import customer_reply
 from feedback.responses import record_comment, record_response
@@ -37,11 +41,12 @@ from surveys.models import (
     Customer,
     Invitation,
     InvitationChannel,
+    Response,
     ResponseSource,
     SurveyDefinition,
 )
 from surveys.redaction import redact
-from surveys.service import MAX_COMMENT, invitation_with_context
+from surveys.service import MAX_COMMENT, invitation_with_context, response_for
 from surveys.sql import dialect_insert
 
 log = logging.getLogger(__name__)
@@ -133,21 +138,47 @@ def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, custom
             return Outcome.TASK_REPLY, say("sms.reply_received")
         return Outcome.NO_SURVEY, say("sms.no_survey")
 
+    def next_step(response: Response) -> str:
+        """After an answer: the next extra question, else "why?" unless they said it already,
+        else thanks."""
+        question = questions.next_question(session, invitation, response, locale)
+        if question is not None:
+            _expect(session, phone, invitation, Awaiting.QUESTION, now, settings)
+            return questions.ask(question, locale)
+        if not response.comment:
+            _expect(session, phone, invitation, Awaiting.COMMENT, now, settings)
+            follow_up = survey_texts(session, invitation, locale, company)["follow_up"]
+            return say("sms.follow_up", follow_up=follow_up)
+        _forget(session, conversation)
+        return say("sms.thanks")
+
     try:
+        pending = conversation is not None and conversation.awaiting in (
+            Awaiting.QUESTION, Awaiting.QUESTION_AGAIN)
+        response = response_for(session, invitation) if pending else None
+        if conversation is not None and response is not None:
+            question = questions.next_question(session, invitation, response, locale)
+            value = questions.parse(question, body) if question is not None else None
+            if question is None or value is not None:
+                if value is not None:
+                    questions.record(session, invitation, response, question,  # type: ignore[arg-type]
+                                     value, now=now, settings=settings)
+                return Outcome.ANSWER, next_step(response)
+            if conversation.awaiting == Awaiting.QUESTION:
+                _expect(session, phone, invitation, Awaiting.QUESTION_AGAIN, now, settings)
+                return Outcome.CLARIFY, questions.clarify(question, locale)
+            _forget(session, conversation)  # asked twice already: do not loop
+            return Outcome.UNPARSED, say("sms.unparsed", url=_survey_url(settings, invitation))
         if conversation is not None and conversation.awaiting == Awaiting.COMMENT:
             # The whole reply is the "why?", even when it starts with a number ("10 because…").
             record_comment(session, invitation, _fit(body), now=now, settings=settings)
             _forget(session, conversation)
             return Outcome.COMMENT, say("sms.thanks")
         if parsed.kind == "score":
-            record_response(session, invitation, score=parsed.score, comment=_fit(parsed.comment),
-                            source=ResponseSource.SMS, now=now, settings=settings)
-            if parsed.comment:
-                _forget(session, conversation)
-                return Outcome.SCORE, say("sms.thanks")
-            _expect(session, phone, invitation, Awaiting.COMMENT, now, settings)
-            follow_up = survey_texts(session, invitation, locale, company)["follow_up"]
-            return Outcome.SCORE, say("sms.follow_up", follow_up=follow_up)
+            response = record_response(session, invitation, score=parsed.score,
+                                       comment=_fit(parsed.comment), source=ResponseSource.SMS,
+                                       now=now, settings=settings)
+            return Outcome.SCORE, next_step(response)
     except (Conflict, Gone) as exc:
         # Answered meanwhile on the web page, or closed: say so rather than ask again.
         log.info("SMS for invitation %s not recorded: %s", invitation.id, exc.code)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import locale as pylocale
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from feedback.edge import has_control
@@ -25,6 +27,9 @@ LATEST_AHEAD = timedelta(days=366)
 @functools.lru_cache(maxsize=65536)
 def normalise_phone(value: str, region: str | None) -> str:
     # Cached: parsing is ~0.2 ms, and a bulk import names the same customers again and again.
+    fast = _valid_e164(value)
+    if fast is not None:
+        return fast
     try:
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
@@ -34,9 +39,61 @@ def normalise_phone(value: str, region: str | None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _valid_e164(value: str) -> str | None:
+    """`value` itself when it is already a valid E.164 number that `phonenumbers.parse` would
+    keep as it is; None: not sure, take the full path (which also words any refusal).
+
+    Most imports send E.164 already. Parsing it is half the cost of a check (the rest is
+    `is_valid_number`, kept): the country code is read off directly (ITU codes are prefix-free)
+    and the number built as parse would build it. Left to the full path: national numbers with
+    a leading zero (kept as "Italian" zeros) and any a national prefix rule could rewrite."""
+    digits = value[1:]
+    if not (value[:1] == "+" and digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 15):
+        return None
+    for k in (1, 2, 3):
+        cc = int(digits[:k])
+        if cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = digits[k:]
+    meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        cc, phonenumbers.region_code_for_country_code(cc))
+    prefix = meta.national_prefix_for_parsing if meta is not None else None
+    if meta is None or national.startswith("0") or (prefix and re.match(prefix, national)):
+        return None
+    number = phonenumbers.PhoneNumber(country_code=cc, national_number=int(national))
+    return value if phonenumbers.is_valid_number(number) else None
+
+
+# A plain ASCII dot-atom before the @ and an ASCII host name after it: the common address.
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+_HOST = re.compile(r"[A-Za-z0-9.-]+\Z")
+
+
+@functools.lru_cache(maxsize=4096)
+def _email_domain(domain: str) -> str | None:
+    """The normalised domain, or None when the full check would refuse it. Checked once per
+    domain: the domain check (IDNA rules per character) is most of an address's cost, and a
+    customer list has few domains."""
+    try:
+        return validate_email("x@" + domain, check_deliverability=False).domain
+    except EmailNotValidError:
+        return None
+
+
 @functools.lru_cache(maxsize=65536)
 def normalise_email(value: str) -> str:
     # Cached like the phone: a refused address raises, and an exception is never cached.
+    local, at, domain = value.rpartition("@")
+    # The same result as `validate_email` for a plain address (its local part is kept as
+    # written, its domain normalised); anything else — quoted, non-ASCII, too long, a role
+    # mailbox it lower-cases, a refused domain — takes the full check and its wording.
+    if (at and len(local) <= 64 and len(value) <= 254 and _LOCAL.match(local)
+            and _HOST.match(domain) and local.lower() not in CASE_INSENSITIVE_MAILBOX_NAMES):
+        normal = _email_domain(domain)
+        if normal is not None:
+            return f"{local}@{normal}"
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:

@@ -23,6 +23,9 @@ SHORT_ABANDON_SECONDS = 5
 # removes an hour).
 DEFAULT_REPEAT_WINDOW = timedelta(days=7)
 MAX_REPEAT_WINDOW_DAYS = 90
+# Customer-reported FCR: the survey's own yes/no extra question with this id ("Was your issue
+# resolved?", answered on the page or by SMS), else the page's built-in one (`response.resolved`).
+RESOLVED_QUESTION = "resolved"
 # Async channels answer in writing: first response time instead of ASA.
 ASYNC_CHANNELS = ("chat", "email", "ticket")
 

@@ -24,6 +24,7 @@ from feedback.operations.models import (
     FCR_MEASURES,
     ITX,
     QUEUE_MEASURES,
+    RESOLVED_QUESTION,
     SATISFACTION_MEASURES,
     SHORT_ABANDON_SECONDS,
 )
@@ -40,6 +41,7 @@ from feedback.operations.rollup_models import (
 )
 from feedback.reports.figures import Filters, local_date, local_midnight, offset_segments
 from feedback.reports.repository import NEG, POS, R, local_day
+from surveys.models import ResponseAnswer
 
 Row = tuple[Any, ...]
 
@@ -66,6 +68,20 @@ HANDLE = (ITX.c.talk_seconds + sa.func.coalesce(ITX.c.hold_seconds, 0)
 _with_handle = sa.and_(_handled, ITX.c.talk_seconds.is_not(None))
 _with_wait = sa.and_(_handled, ITX.c.wait_seconds.is_not(None))
 _frt = sa.and_(ITX.c.channel.in_(ASYNC_CHANNELS), ITX.c.first_response_seconds.is_not(None))
+
+
+# The answer to the survey's "was your issue resolved?" question, one row per response at most
+# (unique on response and question), so joining it never multiplies rows.
+ANSWER = ResponseAnswer.__table__.alias("resolved_answer")  # type: ignore[attr-defined]
+CUSTOMER_SAID = sa.case((ANSWER.c.value == "yes", 1), (ANSWER.c.value == "no", 0),
+                        (R.c.resolved == sa.true(), 1), (R.c.resolved == sa.false(), 0),
+                        else_=None)
+
+
+def with_answer(joined: Any) -> Any:
+    """`joined` (which holds `response`) with the customer's "resolved?" answer beside it."""
+    return joined.outerjoin(ANSWER, sa.and_(ANSWER.c.response_id == R.c.id,
+                                            ANSWER.c.question_id == RESOLVED_QUESTION))
 
 
 def _count(cond: Any) -> Any:
@@ -361,7 +377,7 @@ def fcr_stmt(d: str, keys: Sequence[Any], where: Sequence[Any], lo: datetime, hi
     inferred = sa.case((ITX.c.contact_reason.is_(None), None), (repeat, 0), (closed, 1),
                        else_=None)
     agent = sa.case((ITX.c.resolved.is_(None), None), (ITX.c.resolved == sa.true(), 1), else_=0)
-    customer = sa.case((R.c.resolved.is_(None), None), (R.c.resolved == sa.true(), 1), else_=0)
+    customer = CUSTOMER_SAID
 
     def both(a: Any, b: Any, va: int, vb: int) -> Any:
         return _count(sa.and_(a == va, b == vb))
@@ -374,9 +390,9 @@ def fcr_stmt(d: str, keys: Sequence[Any], where: Sequence[Any], lo: datetime, hi
                       _count(sa.and_(agent.is_not(None), customer.is_not(None))),
                       both(agent, inferred, 1, 0), both(agent, inferred, 0, 1),
                       _count(sa.and_(agent.is_not(None), inferred.is_not(None))))
-            .select_from(ITX.outerjoin(nxt, nxt.c.id == ITX.c.id).outerjoin(
+            .select_from(with_answer(ITX.outerjoin(nxt, nxt.c.id == ITX.c.id).outerjoin(
                 R, sa.and_(R.c.interaction_id == ITX.c.id, R.c.purpose == "survey",
-                           answers_of(lo, hi))))
+                           answers_of(lo, hi)))))
             .where(ITX.c.occurred_at >= lo, ITX.c.occurred_at < hi, *where))
     return stmt.group_by(*keys) if keys else stmt
 
@@ -425,7 +441,7 @@ def satisfaction_by(session: Session, f: Filters, *groups: Any) -> list[Row]:
     """(group values…, kind, n, pos, neg, sum, sumsq) for survey answers about the period's
     contacts, grouped by expressions over interaction and response (live rows)."""
     stmt = (sa.select(*groups, R.c.kind, *satisfaction_measures())
-            .select_from(R.join(ITX, ITX.c.id == R.c.interaction_id))
+            .select_from(with_answer(R.join(ITX, ITX.c.id == R.c.interaction_id)))
             .where(*contact_where(f), R.c.purpose == "survey", answers_of(f.start, f.end),
                    *([R.c.kind == f.kind] if f.kind else []))
             .group_by(*groups, R.c.kind))
@@ -502,7 +518,7 @@ def levers() -> dict[str, Any]:
             "transfers": band(ITX.c.transfers, TRANSFER_BANDS),
             "fcr_agent": sa.case((ITX.c.resolved.is_(None), None),
                                  (ITX.c.resolved == sa.true(), yes_no[True]), else_=yes_no[False]),
-            "fcr_customer": sa.case((R.c.resolved.is_(None), None),
-                                    (R.c.resolved == sa.true(), "yes"), else_="no"),
+            "fcr_customer": sa.case((CUSTOMER_SAID == 1, "yes"), (CUSTOMER_SAID == 0, "no"),
+                                    else_=None),
         })
     return LEVERS

@@ -124,7 +124,7 @@ def recompute_days(session: Session, first: date, last: date, tz: ZoneInfo, now:
             cols = [day, R.c.kind, ITX.c.team, group]
             select = (sa.select(*cols[:3], sa.literal(name, sa.String), group,
                                 *repo.satisfaction_measures())
-                      .select_from(R.join(ITX, ITX.c.id == R.c.interaction_id))
+                      .select_from(repo.with_answer(R.join(ITX, ITX.c.id == R.c.interaction_id)))
                       .where(*in_range, R.c.purpose == "survey", repo.answers_of(lo, hi))
                       .group_by(*cols))
             session.execute(sa.insert(OPS_SATISFACTION_DAILY).from_select(

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from feedback import i18n
 from feedback.auth.permissions import allow
-from feedback.configuration import policies
+from feedback.configuration import branding, policies
 from feedback.configuration.answers import record_extra_answers
 from feedback.configuration.surveys import content_of
 from feedback.deps import Conf, Db, Now
@@ -101,12 +101,12 @@ def _render(session: Session, invitation: Invitation, locale: str, settings: Set
     can_change = response is not None and now - response.submitted_at <= _edit_window(settings)
     return Template(
         template_name="survey/page.html",
-        status_code=status,
+        status_code=status, headers=branding.page_csp(brand.logo_url),
         context=page_context(
             locale, invitation=invitation, response=response, state=state, error=error,
             preselect=preselect, comment=comment, source=source, can_comment=can_comment,
             can_change=can_change, edit_minutes=settings.answer_edit_window_minutes,
-            ask_resolved=settings.survey_ask_resolved, company=brand.company,
+            ask_resolved=settings.survey_ask_resolved, company=brand.company, brand=brand,
             recovery=response is not None and response.classification in {c.value for c in NEGATIVE},
             **texts,
         ),

@@ -189,6 +189,10 @@ def test_the_page_saves_labelled_fields_and_names_a_bad_one(client: Any, engine:
     assert saved["policies"]["business_hours"][0]["hours"] == {"mon-fri": "09:00-18:00",
                                                                "sat": "closed"}
     assert "Version 1, saved by" in client.get("/config/policies").text
+    fa = client.get("/config/policies", headers={"Accept-Language": "fa"}).text
+    assert 'dir="rtl"' in fa and "ساعات سکوت و خستگی" in fa and "ذخیرهٔ سیاست‌ها" in fa
+    zh = client.get("/config/policies", headers={"Accept-Language": "zh-CN"}).text
+    assert "免打扰时段与疲劳控制" in zh and "保存策略" in zh
 
 
 def test_leads_read_policies_and_admins_change_them(client: Any, engine: Any) -> None:
@@ -198,3 +202,33 @@ def test_leads_read_policies_and_admins_change_them(client: Any, engine: Any) ->
     assert page.status_code == 200 and "Save policies" not in page.text
     assert client.put("/api/policies", json={}).status_code == 403
     assert client.post("/api/policies", json={"fatigue_days": 3}).status_code == 403
+
+
+def test_branding_reaches_the_survey_page_and_the_email(
+        api: Any, client: Any, session: Session, settings: Settings, clock: Any) -> None:
+    from feedback import i18n
+    from outreach.channels.smtp_email import SmtpEmailChannel
+    from outreach.messages import Invite, compose
+
+    p = _doc(api)["policies"]
+    p["branding"] = {"company_name": "Globex", "logo_url": "https://cdn.example.com/logo.png",
+                     "colour": "#AA3300", "sender_name": "Globex Care"}
+    assert api.put("/api/policies", json=p).status_code == 200
+    bad = api.post("/api/policies", json={"branding": {**p["branding"],
+                                                       "logo_url": "https://x.example;script-src *"}})
+    assert bad.status_code == 400 and "branding.logo_url" in bad.text
+    inv = make_invitation(session, settings, clock.now)
+    page = client.get(f"/s/{inv.token}")
+    assert 'src="https://cdn.example.com/logo.png"' in page.text and "Globex" in page.text
+    assert "img-src 'self' data: https://cdn.example.com;" in page.headers["content-security-policy"]
+    assert 'href="/brand.css"' in page.text
+    assert "--accent: #aa3300" in client.get("/brand.css").text
+    site = policies.site(session, settings)
+    mail = compose(i18n, site, Invite(  # type: ignore[arg-type]
+        invitation_id=1, token="tok", channel="email", to="a@example.com", locale="en",
+        kind="nps", low=0, high=10, customer_id=1, customer_name="Ana",
+        interaction_channel="phone"))
+    assert 'src="https://cdn.example.com/logo.png"' in (mail.html or "")
+    assert "#aa3300" in (mail.html or "") and "Globex" in (mail.subject or "")
+    smtp = SmtpEmailChannel("smtp.example.com", from_addr="Feedback <feedback@example.com>")
+    assert smtp.build(mail)["From"] == "Globex Care <feedback@example.com>"

@@ -62,3 +62,6 @@ def test_a_lead_sees_the_rules_and_the_test_box_but_no_forms(client: Any, engine
     _sign_in(client, engine, role="lead")
     page = client.get("/config/rules", params={"test": "1", "queue": "x"})
     assert page.status_code == 200 and "Add a rule" not in page.text and "fired" in page.text
+    fa = client.get("/config/rules", headers={"Accept-Language": "fa"}).text
+    assert 'dir="rtl"' in fa and "قواعد ارسال" in fa and "آزمودن این تعامل" in fa
+    assert "测试此互动" in client.get("/config/rules", headers={"Accept-Language": "zh"}).text

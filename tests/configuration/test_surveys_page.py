@@ -36,6 +36,10 @@ def test_admin_creates_edits_and_previews_a_survey(client: Any, engine: Any) -> 
     assert stale.status_code == 409 and "changed since version 1" in stale.text
     fa = client.get("/config/surveys/billing-csat/preview", params={"locale": "fa"})
     assert fa.status_code == 200 and 'dir="rtl"' in fa.text
+    staff_fa = client.get("/config/surveys/billing-csat", headers={"Accept-Language": "fa"}).text
+    assert "ذخیرهٔ نسخهٔ تازه" in staff_fa and "ترجمه‌های ناموجود" in staff_fa
+    assert "保存新版本" in client.get("/config/surveys/billing-csat",
+                                  headers={"Accept-Language": "zh-CN"}).text
     assert "نسخه دو" in fa.text and "درباره چه بود؟" in fa.text and "بازپرداخت" in fa.text
     en = client.get("/config/surveys/billing-csat/preview", params={"locale": "en"})
     assert "Billing, 1-5?" in en.text.split('id="preview-sms"')[1]

@@ -35,3 +35,24 @@ def test_the_dispatch_job_runs_every_worker_poll_seconds(engine, settings) -> No
     assert job_seconds(job, fast) == 0.5
     scheduler = build_scheduler(JobContext(engine=engine, settings=fast), [job], blocking=False)
     assert scheduler.get_job("outreach.dispatch").trigger.interval == timedelta(seconds=0.5)
+
+
+def test_rows_of_a_batch_go_side_by_side_each_once(session, settings, clock, engine,  # type: ignore[no-untyped-def]
+                                                  make_dispatcher) -> None:
+    """`dispatch_concurrency` sends a batch's rows from several threads on PostgreSQL (SQLite,
+    one writer, sends them one by one): every row still goes out exactly once, with its log."""
+    now = clock()
+    items = []
+    for i in range(12):
+        body = interaction_payload(i, customer={"external_id": f"P-{i}", "phone": None,
+                                                "email": f"p{i}@example.com"})
+        body["occurred_at"] = (now - timedelta(hours=1)).isoformat()
+        items.append(InteractionIn.model_validate(body))
+    ingest_batch(session, items, now=now, settings=settings)
+    session.commit()
+    dispatcher = make_dispatcher(concurrency=4)
+    assert dispatcher._side_by_side == (engine.dialect.name == "postgresql")
+    assert dispatcher.drain()["sent"] == 12
+    sent = outbox(engine)
+    assert sorted(m.to for m in sent) == sorted(f"p{i}@example.com" for i in range(12))
+    assert dispatcher.drain().counts == {}
