@@ -159,20 +159,25 @@ GRAINS = ((OPS_DAILY, OPS_DIMS), (OPS_AGENT_DAILY, AGENT_DIMS))
 def ops_view(session: Session, tz: ZoneInfo) -> OpsView:
     """Where the rollups can be trusted, checked against what they have not seen yet: a row
     above the last run's ids or a change marked dirty moves the boundary back to its day (an
-    interaction also to the repeat window before it: it may be the repeat of an earlier one),
-    so a reader never serves a stale figure; the next run moves it forward again."""
+    interaction also to the day of each earlier contact it repeats; a dirty mark to the repeat
+    window before it), so a reader never serves a stale figure; the next run moves it
+    forward again."""
     state = session.execute(sa.select(OPS_ROLLUP_STATE).where(OPS_ROLLUP_STATE.c.id == 1)).first()
     if state is None or state.rolled_through is None or state.time_zone != tz.key:
         return OpsView()
     until = state.rolled_through
-    late = [
+    new = [
         session.execute(sa.select(sa.func.min(ITX.c.occurred_at))
                         .where(ITX.c.id > state.interaction_id)).scalar(),
-        session.execute(sa.select(sa.func.min(OPS_ROLLUP_DIRTY.c.at))).scalar(),
+        session.execute(repeated_by_new(dialect(session), state.interaction_id,
+                                        lambda e: sa.func.min(e.c.occurred_at))).scalar(),
     ]
-    for instant in late:
+    for instant in new:
         if instant is not None:
-            until = min(until, local_date(instant - DEFAULT_REPEAT_WINDOW, tz))
+            until = min(until, local_date(instant, tz))
+    dirty = session.execute(sa.select(sa.func.min(OPS_ROLLUP_DIRTY.c.at))).scalar()
+    if dirty is not None:
+        until = min(until, local_date(dirty - DEFAULT_REPEAT_WINDOW, tz))
     answered = session.execute(
         sa.select(sa.func.min(ITX.c.occurred_at)).select_from(
             R.join(ITX, ITX.c.id == R.c.interaction_id)).where(R.c.id > state.response_id)
@@ -180,6 +185,21 @@ def ops_view(session: Session, tz: ZoneInfo) -> OpsView:
     if answered is not None:
         until = min(until, local_date(answered, tz))
     return OpsView(until, state.settled_through or state.rolled_through)
+
+
+def repeated_by_new(d: str, after_id: int, *cols: Any) -> Any:
+    """SELECT `cols` (over the alias `earlier`) of the contacts that a contact above `after_id`
+    repeats: same customer and reason, at most one window before it. Those are the only
+    contacts whose inferred FCR a new contact changes (its own day aside), so only their days
+    need reading live or recomputing — not the whole window before every new contact."""
+    new, earlier = ITX.alias("new_contact"), ITX.alias("earlier")
+    cols = tuple(c(earlier) if callable(c) else c for c in cols)
+    return (sa.select(*cols).select_from(new.join(earlier, sa.and_(
+        earlier.c.customer_id == new.c.customer_id,
+        earlier.c.contact_reason == new.c.contact_reason,
+        earlier.c.occurred_at <= new.c.occurred_at,
+        _within(d, new.c.occurred_at, earlier.c.occurred_at, DEFAULT_REPEAT_WINDOW))))
+        .where(new.c.id > after_id, new.c.contact_reason.is_not(None)))
 
 
 def _dim_where(f: Filters, t: sa.Table) -> list[Any]:

@@ -4,7 +4,7 @@ One run, in one transaction (the same shape as the dashboard's `reports.rollups`
 1. take the lock (PostgreSQL advisory transaction lock; SQLite serialises writers), so two
    workers never recompute at once — the second finds nothing left to do;
 2. find the rolled-up days that rows it has not seen touch: a new interaction its day and the
-   repeat window before it (it may be the repeat that makes an earlier contact unresolved), a
+   days of the earlier contacts it repeats (it makes them unresolved), a
    new response its contact's day, a dirty mark (an interaction re-sent with other facts, a
    corrected score) the same as an interaction; once every ten minutes also rows above the
    safe watermark (an id is taken at insert, not at commit: a long import commits low ids late);
@@ -168,9 +168,11 @@ def touched_days(session: Session, tz: ZoneInfo, interaction_after: int, respons
     out: set[date] = set()
     whole_day = timedelta(days=1) - timedelta(microseconds=1)
     new_contacts = sa.select(_utc_day(d, ITX.c.occurred_at)).where(ITX.c.id > interaction_after)
-    for (utc,) in session.execute(new_contacts.distinct()):
-        start = datetime(utc.year, utc.month, utc.day, tzinfo=UTC)
-        out |= _local_days(start - WINDOW, start + whole_day, tz)
+    repeated = repo.repeated_by_new(d, interaction_after, lambda e: _utc_day(d, e.c.occurred_at))
+    for stmt in (new_contacts, repeated):
+        for (utc,) in session.execute(stmt.distinct()):
+            start = datetime(utc.year, utc.month, utc.day, tzinfo=UTC)
+            out |= _local_days(start, start + whole_day, tz)
     answered = (sa.select(_utc_day(d, ITX.c.occurred_at))
                 .select_from(R.join(ITX, ITX.c.id == R.c.interaction_id))
                 .where(R.c.id > response_after))

@@ -171,7 +171,9 @@ def test_a_late_import_is_read_live_until_the_next_run(engine, session, ny_setti
     # A repeat of customer C-1 on billing: it makes an earlier settled contact unresolved.
     contact(session, ny_settings, 601, datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
     tz = report_zone(ny_settings)
-    assert repo.ops_view(session, tz).until == date(2026, 3, 2) - DEFAULT_REPEAT_WINDOW
+    # Read live from the day of the earliest contact it repeats (C-1's of 02-24, local), not
+    # from a whole window before it.
+    assert repo.ops_view(session, tz).until == date(2026, 2, 24)
     filters = {"frm": "2026-02-15", "to": "2026-03-20"}
     assert (_report(session, ny_settings, live=False, **filters)
             == _report(session, ny_settings, live=True, **filters))
@@ -218,3 +220,25 @@ def test_a_new_time_zone_rebuilds(engine, session, ny_settings, settings, centre
     rollups.catch_up(engine, settings, NOW)
     assert (_report(session, settings, live=False, frm="2026-02-15")
             == _report(session, settings, live=True, frm="2026-02-15"))
+
+
+def test_todays_contacts_recompute_only_the_days_they_repeat(engine, session, ny_settings, centre):  # type: ignore[no-untyped-def]
+    """A new contact today changes today (read live anyway) and the days of the contacts it
+    repeats — not the whole week before it, for the reader or the job."""
+    rollups.catch_up(engine, ny_settings, NOW)
+    tz = report_zone(ny_settings)
+    contact(session, ny_settings, 602, NOW - timedelta(hours=2))  # no reason: repeats nothing
+    assert repo.ops_view(session, tz).until == date(2026, 3, 20)
+    # (The job finds touched days by UTC day: today's UTC day starts on local 03-19.)
+    assert set(rollups.refresh_job(engine, ny_settings, NOW).days) <= {date(2026, 3, 19)}
+    # C-4 on delivery again: its contacts of 03-14, 03-16 and 03-18 were within 7 days.
+    contact(session, ny_settings, 604, NOW - timedelta(hours=2))
+    assert repo.ops_view(session, tz).until == date(2026, 3, 14)
+    filters = {"frm": "2026-03-01", "to": "2026-03-20"}
+    assert (_report(session, ny_settings, live=False, **filters)
+            == _report(session, ny_settings, live=True, **filters))
+    run = rollups.refresh_job(engine, ny_settings, NOW)
+    # A whole window back (local 03-12 and before) is left alone.
+    assert date(2026, 3, 16) in run.days and min(run.days) >= date(2026, 3, 13)
+    assert (_report(session, ny_settings, live=False, **filters)
+            == _report(session, ny_settings, live=True, **filters))
