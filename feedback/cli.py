@@ -220,7 +220,7 @@ def migrate() -> None:
     "external_id, channel (phone, chat, email, ticket, …), occurred_at (ISO 8601, e.g. "
     "2026-11-23T10:00:00Z), agent, team, queue, survey (nps, csat, ces), survey_channel, "
     "operations figures (offered_at, answered_at, wait_seconds, talk_seconds, hold_seconds, "
-    "wrap_seconds, abandoned, transfers, resolved, contact_reason, first_response_seconds), "
+    "wrap_seconds, abandoned, transfers, resolved, contact_reason, first_response_seconds, blocked), "
     "customer_external_id, customer_name, customer_email, customer_phone (E.164), "
     "customer_locale (en, fa, zh-CN, …), customer_time_zone (e.g. Asia/Tehran), customer_tier, "
     "and meta_<name> for any metadata."))

@@ -124,6 +124,8 @@ class Interaction(SQLModel, table=True):
     talk_seconds: int | None = None
     hold_seconds: int | None = None
     wrap_seconds: int | None = None
+    # Turned away before the queue (all lines busy, queue full): never offered.
+    blocked: bool | None = None
     abandoned: bool | None = None
     transfers: int | None = None
     resolved: bool | None = None  # agent-reported

@@ -165,7 +165,7 @@ class CustomerIn(_In):
 DAY = 86_400
 OPERATION_FIELDS = ("offered_at", "answered_at", "wait_seconds", "talk_seconds", "hold_seconds",
                     "wrap_seconds", "abandoned", "transfers", "resolved", "contact_reason",
-                    "first_response_seconds")
+                    "first_response_seconds", "blocked")
 
 
 class InteractionIn(_In):
@@ -193,6 +193,7 @@ class InteractionIn(_In):
     resolved: bool | None = None
     contact_reason: str | None = Field(default=None, max_length=200)
     first_response_seconds: int | None = Field(default=None, ge=0, le=31 * DAY)
+    blocked: bool | None = None
 
     @field_validator("occurred_at", "offered_at", "answered_at")
     @classmethod
@@ -250,6 +251,18 @@ class InteractionIn(_In):
                 raise ValueError("an abandoned contact was never answered: drop answered_at")
             if any(info.data.get(k) for k in ("talk_seconds", "hold_seconds", "wrap_seconds")):
                 raise ValueError("an abandoned contact has no talk, hold or wrap time")
+        return v
+
+    @field_validator("blocked")
+    @classmethod
+    def _blocked(cls, v: bool | None, info: ValidationInfo) -> bool | None:
+        if v:
+            queued = [k for k in ("answered_at", "talk_seconds", "hold_seconds", "wrap_seconds")
+                      if info.data.get(k)]
+            if info.data.get("abandoned") or info.data.get("wait_seconds"):
+                queued.insert(0, "abandoned" if info.data.get("abandoned") else "wait_seconds")
+            if queued:
+                raise ValueError(f"a blocked contact never reached the queue: drop {queued[0]}")
         return v
 
     def operations(self) -> dict[str, Any]:

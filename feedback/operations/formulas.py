@@ -6,9 +6,12 @@
     answer rate    = handled ÷ (offered − short abandons)                                × 100
     abandonment    = (offered − short abandons − handled) ÷ (offered − short abandons)   × 100
     first response = total time to first reply ÷ async contacts with a reply
+    blocked share  = blocked ÷ (offered + blocked)                                       × 100
 
 A short abandon (≤ 5 s) is left out of both rates, so answer rate + abandonment = 100 %.
-AHT only counts handled contacts, so abandons (short or not) never dilute it. Percentages come
+AHT only counts handled contacts, so abandons (short or not) never dilute it. A blocked contact
+(busy signal, queue full) never entered the queue: it is in neither rate, only in the blocked
+share, whose base is every attempt to reach the queue. Percentages come
 with a Wilson interval and means with a Student-t interval (`surveys.kpis`), so the operations
 figures carry the same margins of error as the dashboard.
 """
@@ -47,6 +50,7 @@ class QueueCounts:
     frt_n: int = 0
     frt_sum: float = 0.0
     frt_sumsq: float = 0.0
+    blocked: int = 0  # turned away before the queue (busy): not offered
 
     def add(self, other: QueueCounts) -> None:
         for name in self.__dataclass_fields__:
@@ -98,6 +102,14 @@ def _check(offered: int, short_abandons: int, handled: int) -> None:
                          f"{handled} > {offered})")
 
 
+def blocked_share(offered: int, blocked: int) -> Estimate:
+    """Blocked/busy share, %: contacts turned away before the queue ÷ every attempt to reach
+    it (offered + blocked)."""
+    if min(offered, blocked) < 0:
+        raise ValueError(f"need offered, blocked >= 0 (got {offered}, {blocked})")
+    return kpis.proportion(blocked, offered + blocked)
+
+
 def first_response(n: int, total: float, sumsq: float) -> Estimate:
     """Mean time to the first reply on async channels (chat, e-mail, tickets), seconds."""
     return _mean(n, total, sumsq)
@@ -107,11 +119,12 @@ def summary(c: QueueCounts) -> dict[str, object]:
     """Every KPI of a set of contacts, JSON-ready (an Estimate's value is None without data)."""
     return {
         "contacts": c.contacts, "offered": c.offered, "handled": c.handled,
-        "abandoned": c.abandoned, "short_abandons": c.short_abandons,
+        "abandoned": c.abandoned, "short_abandons": c.short_abandons, "blocked": c.blocked,
         "aht": aht(c.handle_n, c.handle_sum, c.handle_sumsq).to_dict(),
         "asa": asa(c.wait_n, c.wait_sum, c.wait_sumsq).to_dict(),
         "answer_rate": answer_rate(c.offered, c.short_abandons, c.handled).to_dict(),
         "abandonment": abandonment_rate(c.offered, c.short_abandons, c.handled).to_dict(),
+        "blocked_share": blocked_share(c.offered, c.blocked).to_dict(),
         "fcr_agent": fcr(c.resolved_yes, c.resolved_n).to_dict(),
         "transfer_rate": kpis.proportion(c.transferred, c.transfers_n).to_dict(),
         "transfers_per_contact": (round(c.transfers_sum / c.transfers_n, 3)

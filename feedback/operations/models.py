@@ -40,7 +40,7 @@ BREAKDOWNS = ("team", "agent", "queue", "channel", "contact_reason")
 QUEUE_MEASURES = ("contacts", "offered", "handled", "abandoned", "short_abandons", "wait_n",
                   "wait_sum", "wait_sumsq", "handle_n", "handle_sum", "handle_sumsq",
                   "transfers_n", "transfers_sum", "transferred", "resolved_n", "resolved_yes",
-                  "frt_n", "frt_sum", "frt_sumsq")
+                  "frt_n", "frt_sum", "frt_sumsq", "blocked")
 FCR_MEASURES = ("agent_n", "agent_yes", "customer_n", "customer_yes", "inferred_n",
                 "inferred_yes", "agent_yes_customer_no", "agent_no_customer_yes",
                 "agent_customer_n", "agent_yes_inferred_no", "agent_no_inferred_yes",

@@ -105,6 +105,7 @@ def queue_measures() -> list[Any]:
         _count(ITX.c.transfers > 0),
         _count(ITX.c.resolved.is_not(None)), _count(ITX.c.resolved == sa.true()),
         _count(_frt), _sum(_frt, frt), _sum(_frt, frt * frt),
+        _count(ITX.c.blocked == sa.true()),
     ]
 
 

@@ -261,8 +261,8 @@ def report(session: Session, f: Filters, now: datetime, *, grain: str, by: str,
 
 # --- flat tables (CSV downloads and the page's data tables) -----------------------------------
 
-KPI_ROWS = ("aht", "asa", "answer_rate", "abandonment", "fcr_agent", "transfer_rate",
-            "first_response")
+KPI_ROWS = ("aht", "asa", "answer_rate", "abandonment", "blocked_share", "fcr_agent",
+            "transfer_rate", "first_response")
 TABLES = ("kpis", "trend", "breakdown", "satisfaction", "scorecard")
 
 
@@ -286,7 +286,7 @@ def table(data: dict[str, Any], name: str) -> tuple[list[str], list[list[Any]]]:
                 [[t["bucket"], t["contacts"], *(v for k in TREND_KPIS for v in _est(t[k]))]
                  for t in data["trend"]])
     if name == "breakdown":
-        cols = ("aht", "asa", "abandonment", "fcr_agent", "transfer_rate")
+        cols = ("aht", "asa", "abandonment", "blocked_share", "fcr_agent", "transfer_rate")
         return ([data["by"], "contacts", *(f"{k}{s}" for k in cols for s in ("", "_moe", "_n")),
                  "fcr_customer", "fcr_inferred"],
                 [[r["key"], r["contacts"], *(v for k in cols for v in _est(r[k])),

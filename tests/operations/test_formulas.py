@@ -91,3 +91,17 @@ def test_other_reason_or_customer_is_not_a_repeat_and_open_windows_are_unknown()
     assert out[1] is True  # its window closed a minute ago with no repeat
     assert out[2] is None and out[3] is None  # windows still open
     assert out[4] is None  # no reason: cannot be judged
+
+
+def test_blocked_share_is_over_every_attempt_to_reach_the_queue():
+    # 20 offered (15 handled, 3 short and 2 later abandons) and 5 turned away busy:
+    # blocked share = 5 / (20 + 5) = 20 %; the rates over the offered stay as they were.
+    assert formulas.blocked_share(20, 5).value == pytest.approx(20.0)
+    assert formulas.blocked_share(20, 5).n == 25
+    assert formulas.blocked_share(0, 0).value is None
+    s = formulas.summary(QueueCounts(contacts=25, offered=20, handled=15, abandoned=5,
+                                     short_abandons=3, blocked=5))
+    assert s["blocked_share"]["value"] == pytest.approx(20.0)
+    assert s["abandonment"]["value"] == pytest.approx(100 * 2 / 17)
+    with pytest.raises(ValueError):
+        formulas.blocked_share(-1, 2)

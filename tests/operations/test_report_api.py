@@ -115,3 +115,33 @@ def test_ingest_stores_and_validates_operational_fields(api, session):  # type: 
         r = api.post("/api/interactions", json=interaction_payload(51, **bad))
         assert r.status_code == 422, (bad, r.text)
         assert r.json()["field"] == field, r.text
+
+
+def test_blocked_share_by_hand(api, session, settings):  # type: ignore[no-untyped-def]
+    """03-08 (no other contact that day): two calls turned away busy, three offered (two
+    handled, one abandoned after 10 s). Blocked share 2 / (3 + 2) = 40 %; abandonment over the
+    offered only, (3 − 0 − 2) / 3 = 33.33 %."""
+    from tests.operations.conftest import contact
+
+    for n, fields in [(60, {"blocked": True}), (61, {"blocked": True}),
+                      (62, {"wait_seconds": 30, "talk_seconds": 100}),
+                      (63, {"abandoned": True, "wait_seconds": 10}),
+                      (64, {"blocked": False, "wait_seconds": 5, "talk_seconds": 200})]:
+        contact(session, settings, n, f"2026-03-08T{n - 50:02d}:00:00+00:00", **fields)
+    data = _get(api, **{"from": "2026-03-08", "to": "2026-03-08"})
+    k = data["kpis"]
+    assert (k["contacts"], k["offered"], k["blocked"]) == (5, 3, 2)
+    assert (k["blocked_share"]["value"], k["blocked_share"]["n"]) == (pytest.approx(40.0), 5)
+    assert k["abandonment"]["value"] == pytest.approx(100 / 3)
+    assert k["answer_rate"]["value"] == pytest.approx(200 / 3)
+    r = api.get("/api/reports/operations/csv/kpis", params={"from": "2026-03-08", "to": "2026-03-08"})
+    assert r.status_code == 200
+    rows = {row["kpi"]: row for row in csv.DictReader(io.StringIO(r.text.lstrip("\ufeff")))}
+    assert (float(rows["blocked_share"]["value"]), rows["blocked_share"]["n"]) == (40.0, "5")
+    r = api.get("/api/reports/operations/csv/breakdown", params={"from": "2026-03-08", "to": "2026-03-08"})
+    (row,) = csv.DictReader(io.StringIO(r.text.lstrip("\ufeff")))
+    assert float(row["blocked_share"]) == 40.0
+    for bad in ({"blocked": True, "talk_seconds": 30}, {"blocked": True, "abandoned": True},
+                {"blocked": True, "wait_seconds": 20}, {"blocked": "maybe"}):
+        r = api.post("/api/interactions", json=interaction_payload(70, **bad))
+        assert r.status_code == 422 and r.json()["field"] == "blocked", (bad, r.text)
