@@ -382,7 +382,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
     args = ap.parse_args()
-    n_rows, n_answers, n_sends = (1000, 40, 60) if args.smoke else (20000, 500, 1000)
+    n_rows, n_answers, n_sends = (1000, 40, 150) if args.smoke else (20000, 500, 1000)
     if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as tmp:
             bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", n_rows, n_answers)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +173,21 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     """One job's or one command's transaction."""
     with finish(new_session(engine, write=write)) as session:
         yield session
+
+
+def claim_next(engine: Engine, table: sa.Table, *, worker: str, now: datetime,
+               lease: timedelta, **values: Any) -> int | None:
+    """Take the oldest due row of a job table (`status`, `worker`, `lease_until`, `started_at`
+    columns): a queued one, or a running one whose worker stopped renewing its lease. A
+    conditional UPDATE, so two workers never take one row; None when nothing is due (or another
+    worker took it between the two statements: the next run looks again)."""
+    t = table.c
+    due = sa.or_(t.status == "queued", sa.and_(t.status == "running", t.lease_until < now))
+    with engine.begin() as conn:
+        row_id = conn.execute(sa.select(t.id).where(due).order_by(t.id).limit(1)).scalar()
+        if row_id is None:
+            return None
+        won = conn.execute(table.update().where(t.id == row_id, due).values(
+            status="running", worker=worker[:100], lease_until=now + lease, started_at=now,
+            **values)).rowcount
+    return int(row_id) if won == 1 else None

@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=10.0, gt=0, le=3600)  # dispatch runs this often
     worker_batch_size: int = 50
     # Claimed invitations a worker sends side by side (PostgreSQL; SQLite sends one by one).
-    dispatch_concurrency: int = Field(default=4, ge=1, le=32)
+    dispatch_concurrency: int = Field(default=8, ge=1, le=32)
     lease_seconds: int = 120
 
     @field_validator("database_url")

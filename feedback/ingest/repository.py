@@ -7,12 +7,12 @@ safely, because an import is one transaction: a killed run wrote nothing."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from feedback.db import claim_next
 from feedback.ingest.models import ImportJob, ImportStatus
 
 LEASE = timedelta(minutes=5)  # renewed with every progress write
@@ -45,22 +45,11 @@ def recent(session: Session, user_id: int | None, *, every: bool, limit: int = 1
     return list(session.exec(query).all())
 
 
-def _due(now: datetime) -> Any:
-    return sa.or_(_J.c.status == ImportStatus.QUEUED,
-                  sa.and_(_J.c.status == ImportStatus.RUNNING, _J.c.lease_until < now))
-
-
 def claim(engine: Engine, worker: str, now: datetime) -> ImportJob | None:
     """The oldest due job, now this worker's; None when nothing is due."""
-    with engine.begin() as conn:
-        job_id = conn.execute(sa.select(_J.c.id).where(_due(now)).order_by(_J.c.id).limit(1)).scalar()
-        if job_id is None:
-            return None
-        won = conn.execute(_J.update().where(_J.c.id == job_id, _due(now)).values(
-            status=ImportStatus.RUNNING, worker=worker[:100], lease_until=now + LEASE,
-            started_at=now, bytes_done=0, rows=0)).rowcount
-    if won != 1:
-        return None  # another worker took it between the two statements: look again next run
+    job_id = claim_next(engine, _J, worker=worker, now=now, lease=LEASE, bytes_done=0, rows=0)
+    if job_id is None:
+        return None
     with Session(engine, expire_on_commit=False) as session:
         return session.get(ImportJob, job_id)
 

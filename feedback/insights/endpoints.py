@@ -74,10 +74,11 @@ def theme_json(theme: Theme, count: int = 0) -> dict[str, Any]:
             "responses": count, "updated_at": theme.updated_at.isoformat()}
 
 
-def version_json(row: ThemeModelVersion) -> dict[str, Any]:
+def version_json(row: ThemeModelVersion, active_id: int | None = None) -> dict[str, Any]:
     return {"id": row.id, "created_at": row.created_at.isoformat(), "n_examples": row.n_examples,
             "themes": row.themes, "sentiment_source": row.sentiment_source,
-            "evaluation": row.evaluation}
+            "evaluation": row.evaluation, "active": row.id == active_id,
+            "activated_at": row.activated_at.isoformat() if row.activated_at else None}
 
 
 def list_with_counts(db: Db) -> list[dict[str, Any]]:
@@ -146,24 +147,37 @@ def discover(db: Db, now: Now, data: JSONBody[dict[str, Any] | None] = None) -> 
       summary="Train a model version now from the reviewed responses and seed examples")
 def train(db: Db, now: Now, settings: Conf) -> dict[str, Any]:
     row = service.train_now(db, now=now, min_examples=settings.themes_min_training_examples)
-    return {"trained": row is not None, "version": version_json(row) if row else None}
+    return {"trained": row is not None,
+            "version": version_json(row, service.active_version_id(db)) if row else None}
 
 
 @get("/api/themes/models", sync_to_thread=True, guards=READ, tags=_TAGS,
      summary="Model versions, newest first, with held-out precision/recall/F1 per theme")
 def models(db: Db) -> dict[str, Any]:
-    return {"items": [version_json(v) for v in service.list_versions(db)]}
+    active = service.active_version_id(db)
+    return {"items": [version_json(v, active) for v in service.list_versions(db)]}
+
+
+@post("/api/themes/models/{version_id:int}/activate", sync_to_thread=True, guards=WRITE,
+      tags=_TAGS, status_code=200,
+      summary="Put a model version in use; activating the previous version is the rollback")
+def activate(version_id: DbId, db: Db, now: Now) -> dict[str, Any]:
+    row = service.activate(db, version_id, now=now)
+    return version_json(row, row.id)
 
 
 @get("/themes/taxonomy", sync_to_thread=True, guards=READ, include_in_schema=False)
 def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
     """The taxonomy for leads: themes, their counts and the latest model's figures per theme."""
     versions = service.list_versions(db)
-    figures = service.held_out_figures(versions[0].evaluation) if versions else {}
+    active = service.active_version_id(db)
+    in_use = next((v for v in versions if v.id == active), None)
+    figures = service.held_out_figures(in_use.evaluation) if in_use else {}
     return Template(template_name="insights/taxonomy.html", context={
         "principal": provide_principal(request), "themes": list_with_counts(db),
-        "figures": figures, "versions": versions, "min_held_out": service.MIN_HELD_OUT})
+        "figures": figures, "versions": versions, "active": active,
+        "min_held_out": service.MIN_HELD_OUT})
 
 
-routes = [list_themes, create, update, merge, split, correct, discover, train, models,
+routes = [list_themes, create, update, merge, split, correct, discover, train, models, activate,
           taxonomy_page]

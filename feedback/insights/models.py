@@ -83,4 +83,8 @@ class ThemeModelVersion(SQLModel, table=True):
     evaluation: dict[str, Any] = Field(default_factory=dict,
                                        sa_column=sa.Column(sa.JSON, nullable=False))
     sentiment_source: str | None = Field(default=None, max_length=10)
+    # In use from then on (the newest activation wins); None: trained but never activated, e.g.
+    # a retraining that did worse on held-out data than the version in use.
+    activated_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True, index=True))
     data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))

@@ -62,4 +62,12 @@ def untag(response_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
     return Redirect(_back(data.get("back"), response_id), status_code=303)
 
 
-routes = [tag, untag]
+@post("/themes/models/{version_id:int}/activate", sync_to_thread=True, guards=WRITE,
+      include_in_schema=False)
+def activate(version_id: int, db: Db, now: Now) -> Redirect:
+    """The taxonomy page's "use this version" button (the rollback too)."""
+    service.activate(db, version_id, now=now)
+    return Redirect(f"/themes/taxonomy#v{version_id}", status_code=303)
+
+
+routes = [tag, untag, activate]

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,19 +41,48 @@ _loaded: dict[str, Any] = {"key": None, "model": None}
 # --- the model in use -------------------------------------------------------------------------
 
 
+def active_version_id(session: Session) -> int | None:
+    """The version in use: the newest activation (a rollback re-activates an older version);
+    when no version was ever activated (stored by hand), the newest version."""
+    row = session.exec(select(ThemeModelVersion.id)
+                       .where(col(ThemeModelVersion.activated_at).is_not(None))
+                       .order_by(col(ThemeModelVersion.activated_at).desc(),
+                                 col(ThemeModelVersion.id).desc()).limit(1)).first()
+    if row is None:
+        row = session.exec(select(ThemeModelVersion.id)
+                           .order_by(col(ThemeModelVersion.id).desc()).limit(1)).first()
+    return None if row is None else int(row)
+
+
 def current_model(session: Session) -> tuple[int, ThemeModel] | None:
-    """The newest model version; cached by its training key (ids restart in a fresh database)."""
-    latest = session.exec(select(ThemeModelVersion.id, ThemeModelVersion.training_key)
-                          .order_by(col(ThemeModelVersion.id).desc()).limit(1)).first()
-    if latest is None:
+    """The model in use; cached by its training key (ids restart in a fresh database)."""
+    version_id = active_version_id(session)
+    if version_id is None:
         return None
-    version_id, key = latest
+    key = session.exec(select(ThemeModelVersion.training_key)
+                       .where(ThemeModelVersion.id == version_id)).one()
     with _lock:
         if _loaded["key"] != key:
             row = session.get(ThemeModelVersion, version_id)
             assert row is not None
             _loaded.update(key=key, model=ThemeModel.from_bytes(row.data))
-        return int(version_id or 0), _loaded["model"]
+        return version_id, _loaded["model"]
+
+
+def activate(session: Session, version_id: int, *, now: datetime) -> ThemeModelVersion:
+    """Put a version in use (activating the previous one is the rollback). Its activation time
+    is after every other one even within one clock tick, so the newest activation wins."""
+    row = session.get(ThemeModelVersion, version_id)
+    if row is None:
+        raise NotFound(f"model version {version_id} does not exist", field="version_id")
+    latest = session.exec(select(sa.func.max(ThemeModelVersion.activated_at))).one()
+    if latest is not None and latest.tzinfo is None:  # SQLite hands back naive UTC
+        latest = latest.replace(tzinfo=now.tzinfo)
+    row.activated_at = now if latest is None or now > latest else latest + timedelta(
+        microseconds=1)
+    session.add(row)
+    session.flush()
+    return row
 
 
 def on_response(session: Session, response: Response, *, now: datetime, settings: Settings) -> None:
@@ -303,7 +332,16 @@ def train_now(session: Session, *, now: datetime, min_examples: int = 20) -> The
     if session.exec(select(ThemeModelVersion.id).where(
             ThemeModelVersion.training_key == key)).first() is not None:
         return None
-    model = train(examples)
+    try:
+        active = current_model(session)
+    except ModelFileError:
+        active = None
+    # The version in use is scored on the new version's held-out split too ("previous" in the
+    # evaluation): the new one goes into use only if it does no worse there; otherwise it waits
+    # for a lead to activate it.
+    model = train(examples, compare=active[1] if active else None)
+    before = (model.evaluation.get("previous") or {}).get("micro_f1")
+    better = before is None or float(model.evaluation.get("micro_f1", 0.0)) >= float(before)
     row = ThemeModelVersion(created_at=now, training_key=key, n_examples=len(examples),
                             themes=model.themes, evaluation=model.evaluation,
                             sentiment_source=model.sentiment_source, data=model.to_bytes())
@@ -312,6 +350,8 @@ def train_now(session: Session, *, now: datetime, min_examples: int = 20) -> The
             session.add(row)
     except IntegrityError:
         return None
+    if better:
+        activate(session, int(row.id or 0), now=now)
     return row
 
 

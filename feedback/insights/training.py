@@ -96,11 +96,13 @@ def score_sentiment(classification: str | None) -> str | None:
 
 
 def train(examples: Sequence[Example], *, test_fraction: float = 0.2, seed: int = 0,
-          use_chars: bool = True, embeddings: bool = False) -> ThemeModel:
+          use_chars: bool = True, embeddings: bool = False,
+          compare: ThemeModel | None = None) -> ThemeModel:
     """Fit on all examples; the stored evaluation comes from a held-out split.
 
     `embeddings`: add the optional sentence-embedding block to the theme features (sentiment
-    stays on TF-IDF, which carries the clause structure it needs)."""
+    stays on TF-IDF, which carries the clause structure it needs). `compare`: a model (the one
+    in use) scored on the same held-out split, stored as evaluation["previous"]."""
     if not examples:
         raise TrainingError("no training examples")
     themes = sorted({t for ex in examples for t, _ in ex.themes})
@@ -124,6 +126,11 @@ def train(examples: Sequence[Example], *, test_fraction: float = 0.2, seed: int 
         held = _fit([examples[i] for i in fit_rows], themes, use_chars, seed,
                     None if dense is None else dense[fit_rows])
         evaluation.update(evaluate(held, test))
+        if compare is not None:
+            before = evaluate(compare, test)
+            evaluation["previous"] = {k: before[k] for k in (
+                "micro_f1", "macro_f1", "sentiment_accuracy", "mention_sentiment_accuracy")
+                if k in before}
     model = _fit(examples, themes, use_chars, seed, dense)
     model.evaluation = evaluation
     return model
@@ -355,6 +362,10 @@ def evaluate(model: ThemeModel, test: Sequence[Example]) -> dict[str, object]:
         per_theme[theme] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4),
                             "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
         tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
+    # Labels of themes the model does not know are misses too (a model compared with a newer
+    # taxonomy must not look better for ignoring its new themes).
+    known = set(model.themes)
+    fn_all += sum(1 for ex in test for t in {t for t, _ in ex.themes} if t not in known)
     supported = [v["f1"] for v in per_theme.values() if v["support"]]
     micro = 2 * tp_all / (2 * tp_all + fp_all + fn_all) if tp_all else 0.0
     out: dict[str, object] = {

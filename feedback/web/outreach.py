@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from feedback import i18n
 from feedback.auth.permissions import EVERY_TEAM, allow, request_team
+from feedback.configuration import policies
 from feedback.deps import Conf, Db, Now
 from feedback.web.templating import page_context
 from outreach import contactlog, devoutbox, optouts, unsubscribe
@@ -38,7 +39,8 @@ def _unsubscribe_page(request: Request[Any, Any, Any], db: Session, token: str,
         state = "invalid"
     return Template(template_name="outreach/unsubscribe.html",
                     status_code=404 if state == "invalid" else 200,
-                    context=page_context(locale, state=state, token=token))
+                    context=page_context(locale, state=state, token=token,
+                                         company=policies.site(db, settings).company))
 
 
 @get("/u/{token:str}", sync_to_thread=True, guards=[allow("public.unsubscribe")], include_in_schema=False)

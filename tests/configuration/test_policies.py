@@ -232,3 +232,16 @@ def test_branding_reaches_the_survey_page_and_the_email(
     assert "#aa3300" in (mail.html or "") and "Globex" in (mail.subject or "")
     smtp = SmtpEmailChannel("smtp.example.com", from_addr="Feedback <feedback@example.com>")
     assert smtp.build(mail)["From"] == "Globex Care <feedback@example.com>"
+
+
+def test_the_unsubscribe_page_carries_the_policys_company_name(
+        api: Any, client: Any, session: Session, settings: Settings, clock: Any) -> None:
+    from outreach import unsubscribe
+
+    p = _doc(api)["policies"]
+    p["branding"]["company_name"] = "Globex"
+    assert api.put("/api/policies", json=p).status_code == 200
+    inv = make_invitation(session, settings, clock.now)
+    token = unsubscribe.sign(settings.secret_key, "sms", "+14155550100", inv.customer_id)
+    page = client.get(f"/u/{token}")
+    assert page.status_code == 200 and "Globex" in page.text and "Acme" not in page.text

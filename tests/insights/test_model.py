@@ -140,12 +140,14 @@ def test_sentiment_per_theme_with_contrast_and_negation(model: ThemeModel) -> No
     got = model.mention_sentiments(
         ["the staff were lovely but the wait was awful",
          "waited over an hour on hold, but the agent was friendly and patient",
-         "客服态度很好，但是快递太慢了"],
+         "客服态度很好，但是快递太慢了",
+         "کارمندان خیلی مودب بودند اما ارسال خیلی دیر بود"],
         [["staff_attitude", "wait_time"], ["wait_time", "staff_attitude"],
-         ["staff_attitude", "delivery"]])
+         ["staff_attitude", "delivery"], ["staff_attitude", "delivery"]])
     assert got[0] == ["positive", "negative"]
     assert got[1] == ["negative", "positive"]
     assert got[2] == ["positive", "negative"]
+    assert got[3] == ["positive", "negative"]
     assert model.mention_sentiments(["fine"], [["no such theme"]]) == [[None]]
     ev = model.evaluation
     assert ev["mention_sentiment_accuracy"] >= 0.8 and ev["n_mentions"] > 100

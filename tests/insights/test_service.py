@@ -207,3 +207,54 @@ def test_held_out_figures_say_no_data_on_few_answers() -> None:
     many = figures["many"]
     assert many["predicted"] == 25 and many["recall_interval"][0] < 0.5 < many["recall_interval"][1]
     assert many["precision_interval"][0] < 0.8 < many["precision_interval"][1]
+
+
+def test_retraining_compares_with_the_version_in_use(session, answer, clock, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    rows = list(generate(200, seed=4))
+    for n, row in enumerate(rows[:150], start=1):
+        r = answer(n=n, score=9 if row.classification == "promoter" else 2, comment=row.text)
+        service.correct_response(session, r.id, row.themes, now=clock.now, reviewer="lead")
+    session.commit()
+    ctx = JobContext(engine=engine, settings=settings, clock=lambda: clock.now)
+    first = retrain(ctx)
+    assert first is not None and service.active_version_id(session) == first  # nothing to beat
+    for n, row in enumerate(rows[150:], start=151):
+        r = answer(n=n, score=9 if row.classification == "promoter" else 2, comment=row.text)
+        service.correct_response(session, r.id, row.themes, now=clock.now, reviewer="lead")
+    session.commit()
+    second = retrain(ctx)
+    assert second is not None
+    session.expire_all()
+    ev = session.get(ThemeModelVersion, second).evaluation
+    assert set(ev["previous"]) >= {"micro_f1", "macro_f1"}  # the old model, same held-out split
+    in_use = service.active_version_id(session)
+    assert (in_use == second) == (ev["micro_f1"] >= ev["previous"]["micro_f1"])
+
+
+def test_activate_and_roll_back_in_one_click(client, session, clock, model, staff) -> None:  # type: ignore[no-untyped-def]
+    from tests.insights.test_corrections_ui import _csrf
+    from tests.recovery.conftest import sign_in
+
+    install(session, model, clock.now, key="one")
+    session.add(ThemeModelVersion(created_at=clock.now, training_key="two", n_examples=1,
+                                  themes=model.themes, evaluation=model.evaluation,
+                                  data=model.to_bytes()))
+    session.commit()
+    one, two = sorted(v.id for v in session.exec(select(ThemeModelVersion)))
+    assert service.active_version_id(session) == two  # none activated: the newest
+    service.activate(session, two, now=clock.now)
+    session.commit()
+    lead = staff("Lena", role="lead", password="s3cret-pass")
+    sign_in(client, lead.email)
+    page = client.get("/themes/taxonomy")
+    assert f'action="/themes/models/{one}/activate"' in page.text and "in use" in page.text
+    r = client.post(f"/themes/models/{one}/activate", follow_redirects=False,
+                    data={"_csrf_token": _csrf(client)})
+    assert r.status_code == 303 and r.headers["location"] == f"/themes/taxonomy#v{one}"
+    session.expire_all()
+    assert service.active_version_id(session) == one  # same clock tick: still the newest
+    assert service.current_model(session)[0] == one
+    api_versions = client.get("/api/themes/models").json()["items"]
+    assert [v["active"] for v in api_versions] == [False, True]
+    assert client.post("/themes/models/999999/activate",
+                       data={"_csrf_token": _csrf(client)}).status_code == 404
