@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 from litestar import Request, get, patch, post, put
 from litestar.params import JSONBody
-from litestar.response import Template
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
@@ -143,12 +142,27 @@ def discover(db: Db, now: Now, data: JSONBody[dict[str, Any] | None] = None) -> 
     return {"items": [theme_json(t) for t in created]}
 
 
-@post("/api/themes/train", sync_to_thread=True, guards=WRITE, tags=_TAGS, status_code=201,
-      summary="Train a model version now from the reviewed responses and seed examples")
-def train(db: Db, now: Now, settings: Conf) -> dict[str, Any]:
-    row = service.train_now(db, now=now, min_examples=settings.themes_min_training_examples)
-    return {"trained": row is not None,
-            "version": version_json(row, service.active_version_id(db)) if row else None}
+@post("/api/themes/train", sync_to_thread=True, guards=WRITE, tags=_TAGS, status_code=202,
+      summary="Ask the worker to train a model version from the reviewed responses and seed "
+              "examples; follow the run at /api/themes/train/{run_id}")
+def train(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> dict[str, Any]:
+    run = service.request_training(db, by=provide_principal(request).name, now=now,
+                                   min_examples=settings.themes_min_training_examples)
+    return run_json(run)
+
+
+@get("/api/themes/train/{run_id:int}", sync_to_thread=True, guards=READ, tags=_TAGS,
+     summary="Where a training run stands: queued, running, done (its version), unchanged, failed")
+def training_run(run_id: int, db: Db) -> dict[str, Any]:
+    return run_json(service.get_training_run(db, run_id))
+
+
+def run_json(run: Any) -> dict[str, Any]:
+    return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
+            "requested_at": run.requested_at.isoformat(),
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "version_id": run.version_id, "activated": run.activated, "error": run.error}
 
 
 @get("/api/themes/models", sync_to_thread=True, guards=READ, tags=_TAGS,
@@ -166,18 +180,5 @@ def activate(version_id: DbId, db: Db, now: Now) -> dict[str, Any]:
     return version_json(row, row.id)
 
 
-@get("/themes/taxonomy", sync_to_thread=True, guards=READ, include_in_schema=False)
-def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
-    """The taxonomy for leads: themes, their counts and the latest model's figures per theme."""
-    versions = service.list_versions(db)
-    active = service.active_version_id(db)
-    in_use = next((v for v in versions if v.id == active), None)
-    figures = service.held_out_figures(in_use.evaluation) if in_use else {}
-    return Template(template_name="insights/taxonomy.html", context={
-        "principal": provide_principal(request), "themes": list_with_counts(db),
-        "figures": figures, "versions": versions, "active": active,
-        "min_held_out": service.MIN_HELD_OUT})
-
-
-routes = [list_themes, create, update, merge, split, correct, discover, train, models, activate,
-          taxonomy_page]
+routes = [list_themes, create, update, merge, split, correct, discover, train, training_run,
+          models, activate]

@@ -88,3 +88,25 @@ class ThemeModelVersion(SQLModel, table=True):
     activated_at: datetime | None = Field(
         default=None, sa_column=sa.Column(UTCDateTime(), nullable=True, index=True))
     data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
+class ThemeTrainingRun(SQLModel, table=True):
+    """A "train now" asked for by a lead, run by the worker (training takes from seconds to
+    minutes: never inside a request). The row says where it stands, for the taxonomy page."""
+
+    __tablename__ = "theme_training_run"
+    # The worker's scan: queued runs, and running ones whose worker stopped (lease ran out).
+    __table_args__ = (sa.Index("ix_theme_training_run_status_lease", "status", "lease_until"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # queued · running · done (a new version) · unchanged (nothing new to learn) · failed
+    status: str = Field(default="queued", max_length=10)
+    requested_by: str = Field(max_length=320)
+    requested_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    finished_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    worker: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    version_id: int | None = None
+    activated: bool = False  # the new version went into use (it did no worse than the old)
+    error: str | None = Field(default=None, max_length=1000)

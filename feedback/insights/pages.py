@@ -1,4 +1,5 @@
-"""Corrections where the lead reads: tag or untag a response's themes from a page.
+"""The taxonomy page (themes, model versions, "train now") and corrections where the lead
+reads: tag or untag a response's themes from a page.
 
 Plain POST forms answered with a redirect back to the page they came from (the drill-down row
 or the recovery task), so they work without JavaScript and from the keyboard: every untag is a
@@ -12,18 +13,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from litestar import Request, post
+from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
-from feedback.deps import Db, Now
+from feedback.deps import Conf, Db, Now
 from feedback.insights import service
+from feedback.insights.endpoints import list_with_counts
 from surveys.errors import ValidationFailed
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+READ = [allow("theme.read")]
 WRITE = [allow("theme.write")]
 
 
@@ -70,4 +73,26 @@ def activate(version_id: int, db: Db, now: Now) -> Redirect:
     return Redirect(f"/themes/taxonomy#v{version_id}", status_code=303)
 
 
-routes = [tag, untag, activate]
+@get("/themes/taxonomy", sync_to_thread=True, guards=READ, include_in_schema=False)
+def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
+    """The taxonomy for leads: themes, their counts and the latest model's figures per theme."""
+    versions = service.list_versions(db)
+    active = service.active_version_id(db)
+    in_use = next((v for v in versions if v.id == active), None)
+    figures = service.held_out_figures(in_use.evaluation) if in_use else {}
+    return Template(template_name="insights/taxonomy.html", context={
+        "principal": provide_principal(request), "themes": list_with_counts(db),
+        "figures": figures, "versions": versions, "active": active,
+        "min_held_out": service.MIN_HELD_OUT, "run": service.latest_training_run(db)})
+
+
+
+@post("/themes/train", sync_to_thread=True, guards=WRITE, include_in_schema=False)
+def train(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Redirect:
+    """The taxonomy page's "train now" button: the worker trains; the page shows the run."""
+    service.request_training(db, by=provide_principal(request).name, now=now,
+                             min_examples=settings.themes_min_training_examples)
+    return Redirect("/themes/taxonomy#training", status_code=303)
+
+
+routes = [tag, untag, activate, taxonomy_page, train]

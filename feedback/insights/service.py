@@ -26,6 +26,7 @@ from feedback.insights.models import (
     ThemeModelVersion,
     ThemeReview,
     ThemeStatus,
+    ThemeTrainingRun,
 )
 from feedback.insights.training import Example, train
 from feedback.settings import Settings
@@ -405,3 +406,39 @@ def propose_themes(session: Session, *, now: datetime, since: datetime | None = 
                                     keywords=cluster.keywords, examples=cluster.examples,
                                     status=ThemeStatus.DISCOVERED))
     return created
+
+
+# --- "train now": a run the worker does -------------------------------------------------------
+
+TRAINING_LEASE = timedelta(minutes=30)  # longer than any training (embeddings: minutes)
+
+
+def request_training(session: Session, *, by: str, now: datetime,
+                     min_examples: int) -> ThemeTrainingRun:
+    """Queue a training run (checked now: too few labels is a 422 at once). A run already
+    waiting or under way is returned instead of a second one."""
+    have = len(training_examples(session))
+    if have < min_examples:
+        raise ValidationFailed(f"need at least {min_examples} labelled comments to train "
+                               f"(have {have}): correct some responses' themes or add seed "
+                               "examples to themes", field="examples")
+    pending = session.exec(select(ThemeTrainingRun).where(
+        col(ThemeTrainingRun.status).in_(("queued", "running")))
+        .order_by(col(ThemeTrainingRun.id))).first()
+    if pending is not None:
+        return pending
+    run = ThemeTrainingRun(requested_by=by[:320], requested_at=now)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def latest_training_run(session: Session) -> ThemeTrainingRun | None:
+    return session.exec(select(ThemeTrainingRun).order_by(col(ThemeTrainingRun.id).desc())).first()
+
+
+def get_training_run(session: Session, run_id: int) -> ThemeTrainingRun:
+    run = session.get(ThemeTrainingRun, run_id)
+    if run is None:
+        raise NotFound(f"training run {run_id} not found", code="unknown_training_run")
+    return run

@@ -1,4 +1,5 @@
-"""The scheduled retraining of the theme model.
+"""The retraining of the theme model: on a schedule, and the "train now" runs leads ask for
+(`theme_training_run` rows, claimed like every job table, so a run is done once).
 
 Cheap when nothing changed: the labels are hashed and a version trained on the same labels
 already exists, so the job returns without training. Safe with several workers: see
@@ -8,9 +9,11 @@ already exists, so the job returns without training. Safe with several workers: 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from feedback.db import transaction
-from feedback.insights.service import train_now
+from feedback.db import claim_next, transaction
+from feedback.insights.models import ThemeTrainingRun
+from feedback.insights.service import TRAINING_LEASE, active_version_id, train_now
 from feedback.worker import Job, JobContext
 from surveys.errors import ValidationFailed
 
@@ -32,4 +35,32 @@ def retrain(ctx: JobContext) -> int | None:
         return row.id
 
 
-JOBS = [Job("insights.retrain", retrain, seconds=6 * 3600)]
+def run_requested(ctx: JobContext) -> int:
+    """Every queued "train now" run, oldest first; returns how many were run."""
+    ran = 0
+    while (run_id := claim_next(ctx.engine, _RUNS, worker=ctx.worker_id, now=ctx.now(),
+                                lease=TRAINING_LEASE)) is not None:
+        values: dict[str, Any] = {"status": "unchanged"}
+        try:
+            with transaction(ctx.engine) as session:
+                row = train_now(session, now=ctx.now(),
+                                min_examples=ctx.settings.themes_min_training_examples)
+                if row is not None:
+                    values = {"status": "done", "version_id": row.id,
+                              "activated": active_version_id(session) == row.id}
+        except ValidationFailed as exc:
+            values = {"status": "failed", "error": exc.message[:1000]}
+        except Exception as exc:  # noqa: BLE001 - recorded on the run; its transaction rolled back
+            log.exception("themes: training run %s failed", run_id)
+            values = {"status": "failed", "error": f"training stopped ({type(exc).__name__})"}
+        with ctx.engine.begin() as conn:
+            conn.execute(_RUNS.update().where(_RUNS.c.id == run_id, _RUNS.c.worker == ctx.worker_id,
+                                              _RUNS.c.status == "running")
+                         .values(finished_at=ctx.now(), lease_until=None, **values))
+        ran += 1
+    return ran
+
+
+_RUNS = ThemeTrainingRun.__table__  # type: ignore[attr-defined]
+JOBS = [Job("insights.retrain", retrain, seconds=6 * 3600),
+        Job("insights.train_requested", run_requested, seconds=5)]

@@ -11,8 +11,14 @@ from sqlmodel import Session, select
 from benchmarks.data.survey_comments import generate
 from feedback.insights import service
 from feedback.insights.model import ThemeModel
-from feedback.insights.models import ResponseTheme, Theme, ThemeModelVersion, ThemeReview
-from feedback.insights.tasks import retrain
+from feedback.insights.models import (
+    ResponseTheme,
+    Theme,
+    ThemeModelVersion,
+    ThemeReview,
+    ThemeTrainingRun,
+)
+from feedback.insights.tasks import retrain, run_requested
 from feedback.recovery.triggers import response_themes
 from feedback.reports import themes_source
 from feedback.reports.figures import Filters
@@ -89,7 +95,7 @@ def test_corrections_train_a_model_once(session, answer, clock, settings, engine
 def test_training_needs_enough_labels(session, settings, engine, clock, api) -> None:  # type: ignore[no-untyped-def]
     ctx = JobContext(engine=engine, settings=settings, clock=lambda: clock.now)
     assert retrain(ctx) is None
-    res = api.post("/api/themes/train")
+    res = api.post("/api/themes/train")  # refused at once, not queued to fail later
     assert res.status_code == 422 and "need at least 20 labelled comments" in res.json()["message"]
 
 
@@ -258,3 +264,37 @@ def test_activate_and_roll_back_in_one_click(client, session, clock, model, staf
     assert [v["active"] for v in api_versions] == [False, True]
     assert client.post("/themes/models/999999/activate",
                        data={"_csrf_token": _csrf(client)}).status_code == 404
+
+
+def test_train_now_is_a_run_the_worker_does(client, session, answer, clock, settings, engine, staff) -> None:  # type: ignore[no-untyped-def]
+    """The lead's "train now" returns at once (training takes seconds to minutes); the worker
+    trains, once, and the page shows the run — refreshing itself until it is done."""
+    from tests.insights.test_corrections_ui import _csrf
+    from tests.recovery.conftest import sign_in
+
+    for n, row in enumerate(generate(150, seed=4), start=1):
+        r = answer(n=n, score=9 if row.classification == "promoter" else 2, comment=row.text)
+        service.correct_response(session, r.id, row.themes, now=clock.now, reviewer="lead")
+    session.commit()
+    lead = staff("Lena", role="lead", password="s3cret-pass")
+    sign_in(client, lead.email)
+    r = client.post("/themes/train", data={"_csrf_token": _csrf(client)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/themes/taxonomy#training"
+    page = client.get("/themes/taxonomy").text
+    assert "waiting for the worker" in page and 'http-equiv="refresh"' in page
+    client.post("/themes/train", data={"_csrf_token": _csrf(client)})  # asked twice: one run
+    [run] = [{"id": r.id, "status": r.status} for r in session.exec(select(ThemeTrainingRun))]
+    assert run["status"] == "queued"
+    assert session.exec(select(ThemeModelVersion)).all() == []
+    ctx = JobContext(engine=engine, settings=settings, clock=lambda: clock.now)
+    assert run_requested(ctx) == 1 and run_requested(ctx) == 0
+    done = client.get(f"/api/themes/train/{run['id']}").json()
+    assert done["status"] == "done" and done["activated"] and done["version_id"]
+    assert service.active_version_id(session) == done["version_id"]
+    page = client.get("/themes/taxonomy").text
+    assert f"version {done['version_id']}, now in use" in page and 'http-equiv="refresh"' not in page
+    # Nothing new since: the next run says so instead of training again.
+    client.post("/themes/train", data={"_csrf_token": _csrf(client)})
+    assert run_requested(ctx) == 1
+    assert "nothing new to learn" in client.get("/themes/taxonomy").text
+    assert client.get("/api/themes/train/999999").status_code == 404
