@@ -85,7 +85,7 @@ def test_the_integrations_page_title_is_only_a_title(client, staff):  # type: ig
 # Visible words that are names, not English to translate: products, protocols, field names.
 _NAMES = re.compile(r"^(Twilio|SMTP|SMS|JSON|CSV|HTTP|URL|Slack|Zendesk|Intercom|Freshdesk|Standard|"
                     r"Webhooks?|Webhook|Bearer|Authorization|Developer|Hub|POST|ticket_\w+|meta_\w+|"
-                    r"X-Hub-Signature|webhook-\w+|external_id|occurred_at|channel|meta_|conversation\.admin\.closed|API|SLA|state|alert|Acme|Ada|Desk|CRM)$",
+                    r"X-Hub-Signature|webhook-\w+|external_id|occurred_at|channel|meta_|conversation\.admin\.closed|API|SLA|Micro-F|Macro-F|state|alert|Acme|Ada|Desk|CRM)$",
                     re.I)
 
 
@@ -100,8 +100,8 @@ def _english_left(html: str) -> list[str]:
 
 @pytest.mark.parametrize("lang", ["fa", "zh-CN"])
 def test_admin_pages_speak_the_admins_language(client, staff, receiver, answer, lang):  # type: ignore[no-untyped-def]
-    """#14: the integrations, import, dev-outbox and contact-log pages in Persian and Chinese,
-    with nothing left in English but names (a page a newcomer must not stumble over)."""
+    """#14: the integrations, import, dev-outbox, contact-log and theme-taxonomy pages in Persian
+    and Chinese, with nothing left in English but names (a page a newcomer must not stumble over)."""
     admin = staff("Ada", role="admin", password="s3cret-pass")
     customer_id = answer(n=1, score=2).customer_id
     sign_in(client, admin.email)
@@ -110,7 +110,7 @@ def test_admin_pages_speak_the_admins_language(client, staff, receiver, answer, 
     r = _form(client, "/integrations/helpdesk", kind="zendesk", name="Desk")
     assert r.status_code == 303, r.text
     pages = ["/integrations", "/integrations/1", r.headers["location"], "/imports", "/outbox",
-             f"/customers/{customer_id}/contact-log"]
+             f"/customers/{customer_id}/contact-log", "/themes/taxonomy"]
     for path in pages:
         page = client.get(path)
         assert page.status_code == 200, path
