@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from feedback import i18n
+from feedback.configuration import policies
 from feedback.inbound import questions
 from feedback.inbound.models import Awaiting, InboundSms, Outcome, SmsConversation
 from feedback.recovery.service import customer_reply
@@ -110,7 +111,8 @@ def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, custom
          customer_ids: list[int], message_sid: str,
          invitation: Invitation | None, conversation: SmsConversation | None, locale: str,
          scale: tuple[int, int], now: datetime, settings: Settings) -> tuple[str, str | None]:
-    company = settings.company_name
+    # The name customers know us by is the policy's branding (editable, no restart).
+    company = policies.current(session, settings).doc.branding.company_name
 
     def say(key: str, **params: object) -> str:
         return i18n.t(locale, key, company=company, **params)

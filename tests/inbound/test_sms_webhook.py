@@ -327,3 +327,13 @@ def test_a_reply_after_the_survey_reaches_the_recovery_task_and_its_owner(
     session.commit()
     sms("START")
     assert "no open survey" in _message(sms("hello again"))
+
+
+def test_replies_carry_the_company_name_of_the_policies(api, sms, sent_invitation):  # type: ignore[no-untyped-def]
+    """Renamed in the policies page, the SMS replies say the new name at once (no restart)."""
+    p = api.get("/api/policies").json()["policies"]
+    p["branding"]["company_name"] = "Globex"
+    assert api.put("/api/policies", json=p).status_code == 200
+    sent_invitation()
+    help_text = _message(sms("HELP"))
+    assert "Globex customer feedback" in help_text and "Acme" not in help_text
