@@ -72,19 +72,26 @@ def delete_rule(rule_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
 @get("/api/rules/history", sync_to_thread=True, guards=[allow("config.read")], tags=_TAGS,
      summary="Earlier versions of the rules: who changed what, when (newest first)")
 def rules_history(db: Db) -> dict[str, Any]:
-    return {"versions": [{"version": r.version, "changed_by": r.changed_by,
-                          "changed_at": r.changed_at.isoformat(), "summary": r.summary,
-                          "rules": r.body} for r in repository.history(db, service.KIND)]}
+    return {"versions": [_revision(r, "rules") for r in repository.history(db, service.KIND)]}
 
 
 @get("/api/rules/history/{version:int}", sync_to_thread=True, guards=[allow("config.read")],
      tags=_TAGS, summary="One earlier version of the rules")
 def rules_version(version: int, db: Db) -> dict[str, Any]:
-    row = repository.revision(db, service.KIND, version)
-    if row is None:
-        raise NotFound(f"no version {version} of the rules", code="unknown_version")
+    return _one_revision(db, service.KIND, version, "rules")
+
+
+def _revision(row: Any, name: str) -> dict[str, Any]:
+    """One saved version as the history API shows it; the body under `name` (rules, policies)."""
     return {"version": row.version, "changed_by": row.changed_by,
-            "changed_at": row.changed_at.isoformat(), "summary": row.summary, "rules": row.body}
+            "changed_at": row.changed_at.isoformat(), "summary": row.summary, name: row.body}
+
+
+def _one_revision(db: Db, kind: str, version: int, name: str) -> dict[str, Any]:
+    row = repository.revision(db, kind, version)
+    if row is None:
+        raise NotFound(f"no version {version} of the {name}", code="unknown_version")
+    return _revision(row, name)
 
 
 @post("/api/rules/test", sync_to_thread=True, guards=[allow("config.read")], tags=_TAGS,
@@ -180,20 +187,13 @@ def post_policies(data: JSONBody[PoliciesPatch], request: Request[Any, Any, Any]
 @get("/api/policies/history", sync_to_thread=True, guards=[allow("config.read")], tags=_TAGS,
      summary="Earlier versions of the policies: who changed what, when (newest first)")
 def policies_history(db: Db) -> dict[str, Any]:
-    return {"versions": [{"version": r.version, "changed_by": r.changed_by,
-                          "changed_at": r.changed_at.isoformat(), "summary": r.summary,
-                          "policies": r.body} for r in repository.history(db, policies.KIND)]}
+    return {"versions": [_revision(r, "policies") for r in repository.history(db, policies.KIND)]}
 
 
 @get("/api/policies/history/{version:int}", sync_to_thread=True, guards=[allow("config.read")],
      tags=_TAGS, summary="One earlier version of the policies")
 def policies_version(version: int, db: Db) -> dict[str, Any]:
-    row = repository.revision(db, policies.KIND, version)
-    if row is None:
-        raise NotFound(f"no version {version} of the policies", code="unknown_version")
-    return {"version": row.version, "changed_by": row.changed_by,
-            "changed_at": row.changed_at.isoformat(), "summary": row.summary,
-            "policies": row.body}
+    return _one_revision(db, policies.KIND, version, "policies")
 
 
 routes += [get_policies, put_policies, post_policies, policies_history, policies_version]
