@@ -168,7 +168,10 @@ class Dispatcher:
                 claims = claim(conn, purpose, now=self.clock(), worker=self.worker,  # type: ignore[arg-type]
                                lease=self.policy.lease, limit=self.policy.batch_size)
             self._full = self._full or len(claims) >= self.policy.batch_size
-            if self._side_by_side and len(claims) > 1:
+            # While a channel is paused its rows go one by one: the first is the probe, and
+            # once it goes through the rest follow in the same pass (side by side, they would
+            # all have seen the pause and waited for the next one).
+            if self._side_by_side and len(claims) > 1 and not self._paused:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(self.policy.concurrency,
                                                     thread_name_prefix="dispatch")
