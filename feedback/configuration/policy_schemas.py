@@ -10,17 +10,24 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from feedback.configuration.schemas import _In, _texts
 from feedback.edge import has_control
 
 PRIORITIES = ("normal", "high", "urgent")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+def _no_control(v: str) -> str:
+    if has_control(v):
+        raise ValueError("control characters are not allowed")
+    return v
+
+
 _Team = Field(default="", max_length=200, description="empty: every team (the default)")
+Team = Annotated[str, AfterValidator(_no_control)]
 
 
 @cache
@@ -44,17 +51,10 @@ class SlaTargetIn(_In):
     """Hours to first contact and to resolution of a recovery task. The most specific target
     applies: team and priority, then team, then priority, then the default (both empty)."""
 
-    team: str = _Team
+    team: Team = _Team
     priority: Literal["", "normal", "high", "urgent"] = ""
     first_contact_hours: float = Field(gt=0, le=24 * 365)
     resolution_hours: float = Field(gt=0, le=24 * 365)
-
-    @field_validator("team")
-    @classmethod
-    def _team(cls, v: str) -> str:
-        if has_control(v):
-            raise ValueError("control characters are not allowed")
-        return v
 
     @model_validator(mode="after")
     def _order(self) -> SlaTargetIn:
@@ -67,18 +67,11 @@ class BusinessHoursIn(_In):
     """A team's open hours in its own time zone; SLA clocks count open hours only. A team
     without an entry uses the default (team empty); no entry at all: the clock never stops."""
 
-    team: str = _Team
+    team: Team = _Team
     time_zone: str = Field(default="UTC", min_length=1, max_length=64,
                            description="IANA name, e.g. Europe/Berlin")
     hours: dict[str, str] = Field(max_length=7, description=(
         'day or day range → open intervals, e.g. {"mon-fri": "09:00-17:00", "sat": "closed"}'))
-
-    @field_validator("team")
-    @classmethod
-    def _team(cls, v: str) -> str:
-        if has_control(v):
-            raise ValueError("control characters are not allowed")
-        return v
 
     @field_validator("time_zone")
     @classmethod
