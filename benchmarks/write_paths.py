@@ -18,6 +18,7 @@ Every product figure is printed beside the bare one and as a ratio.
 
     .venv/bin/python benchmarks/write_paths.py            # 20k rows, 500 answers per phase
     .venv/bin/python benchmarks/write_paths.py --smoke    # small: about a minute
+    .venv/bin/python benchmarks/write_paths.py --only dispatch [--sends N]  # dispatch phase only
 """
 
 from __future__ import annotations
@@ -380,9 +381,21 @@ def timed(n: int, fn: Callable[[], Any]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    ap.add_argument("--only", choices=["sqlite", "postgresql", "dispatch"],
+                    help="one engine's phases, or the dispatch phase alone (1 and 2 workers)")
+    ap.add_argument("--sends", type=int, help="invitations per dispatch run (default 1000; "
+                    "smoke 150)")
     args = ap.parse_args()
     n_rows, n_answers, n_sends = (1000, 40, 150) if args.smoke else (20000, 500, 1000)
+    n_sends = args.sends or n_sends
+    if args.only == "dispatch":
+        with scratch_database() as url:
+            if url:
+                engine = make_engine(url)
+                prepare_database(settings_for(url), engine)
+                engine.dispose()
+                dispatch(url, n_sends)
+        return
     if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as tmp:
             bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", n_rows, n_answers)
