@@ -16,7 +16,7 @@ from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.edge import DbId
-from feedback.insights import service, suggestions
+from feedback.insights import service, suggestion_store, suggestions
 from feedback.insights.models import ResponseTheme, Theme, ThemeModelVersion
 from feedback.recovery.schemas import parse
 
@@ -88,7 +88,7 @@ def list_with_counts(db: Db) -> list[dict[str, Any]]:
     counts = dict(db.exec(select(ResponseTheme.theme_id, sa.func.count())  # type: ignore[call-overload]
                           .group_by(col(ResponseTheme.theme_id))).all())
     themes = db.exec(select(Theme).order_by(col(Theme.status), col(Theme.name))).all()
-    return [theme_json(t, counts.get(t.id, 0)) for t in themes]
+    return [theme_json(t, counts.get(t.id or 0, 0)) for t in themes]
 
 
 @get("/api/themes", sync_to_thread=True, guards=READ, tags=_TAGS,
@@ -184,13 +184,19 @@ def activate(version_id: DbId, db: Db, now: Now) -> dict[str, Any]:
     return version_json(row, row.id)
 
 
-def suggestions_json(found: suggestions.Suggestions) -> dict[str, Any]:
-    """Suggestions with their evidence; each says how to accept it through the API (the
-    existing merge / split endpoints) and how to dismiss it."""
+def suggestions_json(stored: suggestion_store.Stored) -> dict[str, Any]:
+    """The stored suggestions with their evidence; each says how to accept it through the API
+    (the existing merge / split endpoints) and how to dismiss it. `computed` says when and from
+    how many comments, and whether the worker is recomputing (`stale`)."""
     def num(x: float) -> float | None:
         return None if x != x else x  # NaN (not compared): null
 
+    found = stored.found or suggestions.Suggestions()
     return {
+        "computed": {"at": stored.computed_at.isoformat() if stored.computed_at else None,
+                     "comments": stored.n_comments, "seconds": stored.seconds,
+                     "status": stored.status, "stale": stored.stale,
+                     "outdated": stored.gone},
         "space": found.space, "compared": found.compared, "dismissed": found.dismissed,
         "min_comments": suggestions.MIN_COMMENTS, "min_split": suggestions.MIN_SPLIT,
         "too_small": [{"theme": name, "comments": n} for name, n in found.too_small],
@@ -214,9 +220,18 @@ def suggestions_json(found: suggestions.Suggestions) -> dict[str, Any]:
 
 @get("/api/themes/suggestions", sync_to_thread=True, guards=READ, tags=_TAGS,
      summary="Merge suggestions (near-duplicate themes) and split suggestions (a theme whose "
-             "comments form separate groups), with their evidence; dismissed ones left out")
+             "comments form separate groups), with their evidence, as the worker last computed "
+             "them (`computed`); dismissed ones and ones about removed themes left out")
 def list_suggestions(db: Db) -> dict[str, Any]:
-    return suggestions_json(suggestions.for_taxonomy(db))
+    return suggestions_json(suggestion_store.read(db))
+
+
+@post("/api/themes/suggestions/recompute", sync_to_thread=True, guards=WRITE, tags=_TAGS,
+      status_code=202, summary="Ask the worker to recompute the suggestions now; follow "
+                               "`computed` at /api/themes/suggestions")
+def recompute_suggestions(request: Request[Any, Any, Any], db: Db, now: Now) -> dict[str, Any]:
+    status = suggestion_store.request_recompute(db, by=provide_principal(request).name, now=now)
+    return {"status": status, "progress": "/api/themes/suggestions"}
 
 
 @post("/api/themes/suggestions/dismiss", sync_to_thread=True, guards=WRITE, tags=_TAGS,
@@ -229,4 +244,4 @@ def dismiss_suggestion(request: Request[Any, Any, Any], db: Db, now: Now,
 
 
 routes = [list_themes, create, update, merge, split, correct, discover, train, training_run,
-          models, activate, list_suggestions, dismiss_suggestion]
+          models, activate, list_suggestions, recompute_suggestions, dismiss_suggestion]

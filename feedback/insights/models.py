@@ -121,3 +121,29 @@ class ThemeSuggestionDismissal(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=100)
     dismissed_by: str = Field(max_length=320)
     dismissed_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class ThemeSuggestionResult(SQLModel, table=True):
+    """The latest merge / split suggestions the worker computed (one row, id 1): the page and
+    the API read it, never compute (a large taxonomy takes tens of seconds of CPU). The row is
+    also the job's claim: `status` queued (a lead asked) · running (a worker holds the lease) ·
+    idle. Customer comments are not copied here, only response ids: the page reads the
+    example comments by id, so an erased comment disappears from the suggestions at once."""
+
+    __tablename__ = "theme_suggestion_result"
+
+    id: int = Field(default=1, primary_key=True)
+    status: str = Field(default="idle", max_length=10)
+    # What the document was computed from (suggestion_store.fingerprint): the themes, a summary
+    # of the response-theme links, the model version in use.
+    fingerprint: str | None = Field(default=None, max_length=64)
+    document: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    computed_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    seconds: float | None = None  # how long the computation took
+    n_comments: int = 0  # distinct tagged comments compared
+    requested_by: str | None = Field(default=None, max_length=320)
+    requested_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    started_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    worker: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    error: str | None = Field(default=None, max_length=1000)

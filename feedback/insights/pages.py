@@ -21,9 +21,10 @@ from litestar.response import Redirect, Template
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
-from feedback.insights import service, suggestions
+from feedback.insights import service, suggestion_store, suggestions
 from feedback.insights.endpoints import list_with_counts
-from surveys.errors import ValidationFailed
+from feedback.insights.models import Theme
+from surveys.errors import NotFound, ValidationFailed
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 READ = [allow("theme.read")]
@@ -97,7 +98,7 @@ def train(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> 
 
 # --- merge / split suggestions ------------------------------------------------------------------
 
-_DONE = ("merged", "split", "dismissed")
+_DONE = ("merged", "split", "dismissed", "queued")
 _MAX_IDS = 10_000
 
 
@@ -106,6 +107,18 @@ def _id(data: dict[str, str], name: str) -> int:
     if not value.isdigit() or len(value) > 18 or int(value) < 1:
         raise ValidationFailed(f"{name}: a theme id (a positive whole number)", field=name)
     return int(value)
+
+
+def _theme_now(db: Db, data: dict[str, str], name: str) -> int:
+    """A theme id of a stored suggestion that must still exist: the suggestions were computed
+    a while ago and the theme may have been merged or split away since (a 404 naming it)."""
+    theme_id = _id(data, name)
+    if db.get(Theme, theme_id) is None:
+        label = " ".join((data.get(f"{name}_name") or "").split())[:200]
+        raise NotFound(f"{name}: theme {theme_id}{f' ({label})' if label else ''} no longer "
+                       "exists; it was merged, split or removed after these suggestions were "
+                       "computed", field=name)
+    return theme_id
 
 
 def _ids(data: dict[str, str], name: str) -> list[int]:
@@ -119,17 +132,29 @@ def _ids(data: dict[str, str], name: str) -> list[int]:
 @get("/themes/suggestions", sync_to_thread=True, guards=READ, include_in_schema=False)
 def suggestions_page(request: Request[Any, Any, Any], db: Db,
                      done: str | None = None) -> Template:
-    """Merge and split suggestions with their evidence; accept (a taxonomy edit) or dismiss."""
+    """Merge and split suggestions with their evidence as the worker last computed them (this
+    page never computes: see suggestion_store); accept (a taxonomy edit) or dismiss."""
+    stored = suggestion_store.read(db)
     return Template(template_name="insights/suggestions.html", context={
-        "principal": provide_principal(request), "found": suggestions.for_taxonomy(db),
+        "principal": provide_principal(request), "stored": stored,
+        "found": stored.found or suggestions.Suggestions(),
         "done": done if done in _DONE else None, "min_comments": suggestions.MIN_COMMENTS,
         "min_split": suggestions.MIN_SPLIT})
+
+
+@post("/themes/suggestions/recompute", sync_to_thread=True, guards=WRITE,
+      include_in_schema=False)
+def recompute(request: Request[Any, Any, Any], db: Db, now: Now) -> Redirect:
+    """The "recompute now" button: the worker recomputes at its next poll."""
+    suggestion_store.request_recompute(db, by=provide_principal(request).name, now=now)
+    return Redirect("/themes/suggestions?done=queued", status_code=303)
 
 
 @post("/themes/suggestions/merge", sync_to_thread=True, guards=WRITE, include_in_schema=False)
 def accept_merge(db: Db, now: Now, data: Form) -> Redirect:
     """Accept a merge: the smaller theme's links move to the larger (service.merge_themes)."""
-    service.merge_themes(db, _id(data, "source"), _id(data, "into"), now=now)
+    service.merge_themes(db, _theme_now(db, data, "source"), _theme_now(db, data, "into"),
+                         now=now)
     return Redirect("/themes/suggestions?done=merged", status_code=303)
 
 
@@ -137,7 +162,7 @@ def accept_merge(db: Db, now: Now, data: Form) -> Redirect:
 def accept_split(request: Request[Any, Any, Any], db: Db, now: Now, data: Form) -> Redirect:
     """Accept one group of a split: its comments move to a new theme, as reviewed labels (the
     training data of the next model)."""
-    service.split_theme(db, _id(data, "theme_id"), name=data.get("name") or "",
+    service.split_theme(db, _theme_now(db, data, "theme_id"), name=data.get("name") or "",
                         response_ids=_ids(data, "response_ids"), now=now,
                         reviewer=provide_principal(request).name)
     return Redirect("/themes/suggestions?done=split", status_code=303)
@@ -149,5 +174,5 @@ def dismiss(request: Request[Any, Any, Any], db: Db, now: Now, data: Form) -> Re
     return Redirect("/themes/suggestions?done=dismissed", status_code=303)
 
 
-routes = [tag, untag, activate, taxonomy_page, train, suggestions_page, accept_merge,
+routes = [tag, untag, activate, taxonomy_page, train, suggestions_page, recompute, accept_merge,
           accept_split, dismiss]

@@ -25,24 +25,19 @@ comments' links the training data of the next model version.
 
 from __future__ import annotations
 
-import copy
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import scipy.sparse as sp
-import sqlalchemy as sa
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.preprocessing import normalize as l2_normalize
 from sqlmodel import Session, col, select
 
 from feedback.insights.discovery import content_features, discover
-from feedback.insights.model import ModelFileError
 from feedback.insights.models import ResponseTheme, Theme, ThemeSuggestionDismissal
-from feedback.insights.service import current_model
 from surveys.errors import ValidationFailed
 from surveys.models import Response
 
@@ -58,14 +53,12 @@ SPLIT_SHARE = 0.2  # a group worth its own theme: 20 % of the theme's comments (
 # benchmarks/themes_bench.py --suggestions.
 SPLIT_SIMILARITY = 0.0
 MIN_PART = 8
-PER_THEME = 2000  # newest tagged comments read per theme (a page must answer in seconds)
+PER_THEME = 2000  # newest tagged comments read per theme (bounds the worker's computation)
 # Embedded per theme when the model uses embeddings: the engine encodes ~7-30 comments/s on
-# two cores, so a page embeds at most EMBED_BUDGET comments (then cached, see for_taxonomy).
+# two cores, so one computation embeds at most EMBED_BUDGET comments (see suggestion_store).
 EMBED_PER_THEME = 40
 EMBED_BUDGET = 400
 SPLIT_SAMPLE = 600  # comments of a theme clustered for a split
-_lock = threading.Lock()
-_cache: dict[tuple[object, ...], Suggestions] = {}
 _KEY = re.compile(r"^(merge:[1-9][0-9]{0,17}-[1-9][0-9]{0,17}|split:[1-9][0-9]{0,17})$")
 _ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
 _CJK = re.compile(r"[\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF]")
@@ -99,6 +92,8 @@ class Part:
     size: int
     examples: list[str]
     response_ids: list[int]
+    # The examples' responses: the stored suggestions keep these, not the comments' text.
+    example_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -282,9 +277,11 @@ def _split_one(theme: ThemeComments, idx: np.ndarray, rows: sp.csr_matrix, mean:
         cs = sorted(cs, key=lambda c: -len(clusters[c]))
         keywords = list(dict.fromkeys(k for c in cs for k in found.clusters[c].keywords))
         examples = [e for c in cs for e in found.clusters[c].examples][:3]
+        by_text = {texts[i]: row_ids[i] for i in grows.tolist()[::-1]}  # the first one wins
         parts.append(Part(label=", ".join(keywords[:3]) or found.clusters[cs[0]].label,
                           keywords=keywords[:5], size=len(grows), examples=examples,
-                          response_ids=sorted(row_ids[i] for i in grows.tolist())))
+                          response_ids=sorted(row_ids[i] for i in grows.tolist()),
+                          example_ids=[by_text[e] for e in examples if e in by_text]))
     return Split(key=split_key(theme.theme_id), theme_id=theme.theme_id, theme=theme.name,
                  n=len(idx), similarity=round(similarity, 3), parts=parts)
 
@@ -305,43 +302,6 @@ def theme_comments(session: Session, per_theme: int = PER_THEME) -> list[ThemeCo
                     if text and text.strip()]
         out.append(ThemeComments(int(theme.id or 0), theme.name, comments))
     return out
-
-
-def for_taxonomy(session: Session) -> Suggestions:
-    """The suggestions a lead has not dismissed. Themes are compared in the sentence embedding
-    space when the model in use is trained with embeddings, else in TF-IDF."""
-    embed = None
-    try:
-        loaded = current_model(session)
-    except ModelFileError:  # a damaged model file: TF-IDF still works
-        loaded = None
-    if loaded is not None and loaded[1].embedding is not None:
-        from feedback.insights.embeddings import encode
-
-        embed = encode
-    # The last answer is kept per process while the tagged data is unchanged: the page is
-    # read far more often than comments are tagged, and a large taxonomy takes seconds.
-    # The key: the themes themselves (a short table) and a summary of the links that changes
-    # when one is added, removed or moved to another theme (merge, split, correction).
-    key = (embed is not None,
-           tuple(session.exec(select(Theme.id, Theme.name).order_by(col(Theme.id)))),
-           tuple(session.exec(select(sa.func.count(), sa.func.max(ResponseTheme.id),
-                                     sa.func.sum(ResponseTheme.theme_id),
-                                     sa.func.max(ResponseTheme.created_at))).one()))
-    with _lock:
-        cached = _cache.get(key)
-    if cached is None:
-        cached = suggest(theme_comments(session), embed)
-        with _lock:
-            _cache.clear()
-            _cache[key] = cached
-    found = copy.copy(cached)
-    gone = set(session.exec(select(ThemeSuggestionDismissal.key)).all())
-    before = len(found.merges) + len(found.splits)
-    found.merges = [m for m in found.merges if m.key not in gone]
-    found.splits = [s for s in found.splits if s.key not in gone]
-    found.dismissed = before - len(found.merges) - len(found.splits)
-    return found
 
 
 def dismiss(session: Session, key: str, *, by: str, now: datetime) -> str:

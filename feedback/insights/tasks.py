@@ -9,9 +9,11 @@ already exists, so the job returns without training. Safe with several workers: 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from feedback.db import claim_next, transaction
+from feedback.insights import suggestion_store
 from feedback.insights.models import ThemeTrainingRun
 from feedback.insights.service import TRAINING_LEASE, active_version_id, train_now
 from feedback.worker import Job, JobContext
@@ -61,6 +63,38 @@ def run_requested(ctx: JobContext) -> int:
     return ran
 
 
+def recompute_suggestions(ctx: JobContext) -> bool:
+    """Recompute the merge / split suggestions when due (see suggestion_store): the data
+    changed and the last run is MIN_INTERVAL old, or a lead asked. True when it stored a new
+    result. Idempotent: with nothing changed it reads a fingerprint and writes nothing."""
+    with transaction(ctx.engine, write=False) as session:
+        current = suggestion_store.fingerprint(session)
+    if not suggestion_store.claim(ctx.engine, worker=ctx.worker_id, now=ctx.now(),
+                                  current=current):
+        return False
+    try:
+        # Read in a transaction that takes no write lock and is closed before the computation
+        # (tens of seconds on a large taxonomy): nobody waits for it.
+        with transaction(ctx.engine, write=False) as session:
+            current = suggestion_store.fingerprint(session)
+            themes, embed = suggestion_store.load(session)
+        start = time.perf_counter()
+        found, n = suggestion_store.compute(themes, embed)
+        seconds = time.perf_counter() - start
+    except Exception as exc:  # noqa: BLE001 - recorded on the row; the last result stays
+        log.exception("themes: computing the suggestions failed")
+        suggestion_store.store(ctx.engine, worker=ctx.worker_id, now=ctx.now(), current=current,
+                               found=None, n_comments=0, seconds=0.0,
+                               error=f"computation stopped ({type(exc).__name__})")
+        return False
+    stored = suggestion_store.store(ctx.engine, worker=ctx.worker_id, now=ctx.now(),
+                                    current=current, found=found, n_comments=n, seconds=seconds)
+    log.info("themes: suggestions computed from %s comments in %.1f s", n, seconds)
+    return stored
+
+
 _RUNS = ThemeTrainingRun.__table__  # type: ignore[attr-defined]
 JOBS = [Job("insights.retrain", retrain, seconds=6 * 3600),
-        Job("insights.train_requested", run_requested, seconds=5)]
+        Job("insights.train_requested", run_requested, seconds=5),
+        Job("insights.suggestions", recompute_suggestions,
+            seconds=suggestion_store.POLL_SECONDS)]
