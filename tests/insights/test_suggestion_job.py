@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from feedback.insights import service, suggestion_store, suggestions
 from feedback.insights.models import Theme, ThemeSuggestionResult
+from feedback.worker import collect_jobs
 from tests.insights.test_suggestions import _seed_db, run_job
 from tests.integrations.test_pages import _english_left
 from tests.recovery.conftest import sign_in
@@ -67,6 +68,7 @@ def test_page_and_api_never_compute(client, api, session, engine, answer, staff,
 
 def test_job_stores_then_recomputes_only_when_stale(session, engine, answer, clock, settings,  # type: ignore[no-untyped-def]
                                                     monkeypatch) -> None:
+    assert "insights.suggestions" in {j.name for j in collect_jobs()}
     _seed_db(session, answer, clock)
     assert run_job(engine, settings, clock)
     row = _row(engine)
