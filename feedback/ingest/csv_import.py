@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
-from feedback.db import transaction
+from feedback.db import planned_afresh, transaction
 from feedback.ingest.batch import ingest_batch
 from feedback.ingest.schemas import OPERATION_FIELDS, InteractionIn
 from feedback.ingest.service import pydantic_errors
@@ -171,10 +171,11 @@ def import_file(engine: Engine, settings: Settings, path: Path, *, skip_invalid:
                          schedule=schedule)
         with transaction(engine) as session:
             try:
-                for batch in reader.batches():
-                    if skip_invalid or not problems:
-                        _write(session, batch, report, settings)
-                    progress.update(report, handle.tell())  # the file object's own lock makes this safe
+                with planned_afresh(session):  # the file's tables grow within this transaction
+                    for batch in reader.batches():
+                        if skip_invalid or not problems:
+                            _write(session, batch, report, settings)
+                        progress.update(report, handle.tell())  # the file object's own lock makes this safe
             finally:
                 reader.stop()
             if report.rows == 0:
