@@ -83,3 +83,16 @@ def _json_value(value: Any) -> Any:
             raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} cannot be sent as a row value")
+
+
+def one_of(bind: Session | Connection, column: Any, values: list[Any]) -> Any:
+    """`column IN (values)` for a batch's worth of keys. On PostgreSQL the keys go as one JSON
+    parameter (`IN (SELECT json_array_elements_text(…))`): an expanding IN renders, casts and
+    sends a placeholder per key (a thousand for a batch's addresses), and the driver parses
+    every one of those statements afresh. Elsewhere the usual IN."""
+    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    if dialect != "postgresql":
+        return column.in_(values)
+    doc = json.dumps(values, default=_json_value, ensure_ascii=False)
+    keys = sa.func.json_array_elements_text(sa.cast(sa.bindparam(None, doc, type_=sa.Text), sa.JSON))
+    return column.in_(sa.select(sa.cast(keys, column.type)))

@@ -34,7 +34,7 @@ from outreach import optouts
 from surveys.errors import Conflict, ValidationFailed
 from surveys.models import Customer, Interaction, Invitation, InvitationStatus, SurveyDefinition
 from surveys.service import new_token
-from surveys.sql import insert_rows
+from surveys.sql import insert_rows, one_of
 
 if TYPE_CHECKING:
     from feedback.configuration.service import RuleDecision
@@ -121,7 +121,7 @@ def upsert_customers(session: Session, items: list[InteractionIn], now: datetime
     c = CUSTOMER.c
     wanted = sorted({d["external_id"] for d in data if d["external_id"]})
     if wanted:
-        for row in _in(session, lambda ids: _select_customers(c.external_id.in_(ids)), wanted):
+        for row in _in(session, lambda ids: _select_customers(one_of(session, c.external_id, ids)), wanted):
             keyed[row.external_id] = _customer_row(row)
         fresh = [key for key in wanted if key not in keyed]
         new_rows: dict[str, CustomerRow] = {}
@@ -139,7 +139,7 @@ def upsert_customers(session: Session, items: list[InteractionIn], now: datetime
                 new_rows[row.external_id].changed = False
             lost = [key for key in fresh if new_rows[key].id is None]
             if lost:  # another transaction created them first: theirs, updated with ours
-                for row in _in(session, lambda ids: _select_customers(c.external_id.in_(ids)), lost):
+                for row in _in(session, lambda ids: _select_customers(one_of(session, c.external_id, ids)), lost):
                     theirs = _customer_row(row)
                     mine = new_rows[row.external_id]
                     theirs.apply({f: getattr(mine, f) for f in CUSTOMER_FIELDS})
@@ -181,7 +181,7 @@ def _match_anonymous(session: Session, data: list[dict[str, Any]]) -> dict[int, 
     by_email: dict[str, CustomerRow] = {}
     if phones or emails:
         rows = session.execute(_select_customers(sa.and_(c.external_id.is_(None), sa.or_(
-            c.phone.in_(phones or [""]), c.email.in_(emails or [""]))))).all()
+            one_of(session, c.phone, phones or [""]), one_of(session, c.email, emails or [""]))))).all()
         for found in rows:  # ordered by id: the oldest match wins, as it did row by row
             known = _customer_row(found)
             if known.phone:
@@ -226,7 +226,7 @@ def upsert_interactions(session: Session, items: list[InteractionIn], customers:
     owner_of: dict[str, int] = {}
     was_at: list[datetime] = []
     for row in _in(session, lambda keys: sa.select(
-            t.id, t.external_id, t.customer_id, t.occurred_at).where(t.external_id.in_(keys)),
+            t.id, t.external_id, t.customer_id, t.occurred_at).where(one_of(session, t.external_id, keys)),
             [item.external_id for item in known]):
         ids[row.external_id] = row.id
         owner_of[row.external_id] = row.customer_id
@@ -293,7 +293,7 @@ def existing_invitations(session: Session, interaction_ids: list[int]) -> dict[i
         return {}
     v = INVITATION.c
     rows = _in(session, lambda ids: sa.select(*(v[n] for n in INVITATION_VIEW)).where(
-        v.interaction_id.in_(ids), v.purpose == "survey"), sorted(interaction_ids))
+        one_of(session, v.interaction_id, ids), v.purpose == "survey"), sorted(interaction_ids))
     return {row.interaction_id: InvitationView(**row._mapping) for row in rows}
 
 
