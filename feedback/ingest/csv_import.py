@@ -30,7 +30,11 @@ COLUMNS = ("external_id", "channel", "occurred_at", "agent", "team", "queue", "s
            "survey_channel", *OPERATION_FIELDS, *(f"customer_{c}" for c in CUSTOMER_COLUMNS))
 REQUIRED = ("external_id", "channel", "occurred_at")
 META_PREFIX = "meta_"
-BATCH = 500
+# Rows per ingest batch. Larger than an API request's: a file's batches share one transaction,
+# and each statement's fixed cost (planned afresh on PostgreSQL, see `planned_afresh`) is then
+# spread over more rows — 2000 imported a third faster than 500 on PostgreSQL (20k rows,
+# measured twice); memory stays bounded (at most three batches held).
+BATCH = 2000
 # Called after each batch with the report so far and the bytes of the file read.
 OnProgress = Callable[["ImportReport", int], None]
 
