@@ -18,6 +18,12 @@ Every product figure is printed beside the bare one and as a ratio.
 
     .venv/bin/python benchmarks/write_paths.py            # 20k rows, 500 answers per phase
     .venv/bin/python benchmarks/write_paths.py --smoke    # small: about a minute
+    .venv/bin/python benchmarks/write_paths.py --ingest-only --rows 20000   # ingest and CSV only
+
+The 1M-row CSV import on PostgreSQL (time, rows/s, peak and sampled RSS, load average) is
+benchmarks/import_scale.py:
+
+    .venv/bin/python benchmarks/import_scale.py           # 1,000,000 rows
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from benchmarks import _bare_ingest  # noqa: E402
 from benchmarks._pgdb import scratch_database  # noqa: E402
 from benchmarks.submit_bench import ADMIN_KEY, Server, _run, seed  # noqa: E402
 from feedback.app import prepare_database  # noqa: E402
+from feedback.cli import settle_heap  # noqa: E402
 from feedback.db import make_engine, transaction  # noqa: E402
 from feedback.ingest.batch import ingest_batch  # noqa: E402
 from feedback.ingest.csv_import import import_file  # noqa: E402
@@ -267,7 +274,8 @@ def bench(label: str, url: str, n_rows: int, n_answers: int, *, ingest_only: boo
              "req/s")
 
     # Two files a side, run product, bare, bare, product: a load that drifts during the run
-    # weighs on both alike.
+    # weighs on both alike. The heap settled first, as `feedback import interactions` does.
+    settle_heap()
     half = n_rows // 2
     with tempfile.TemporaryDirectory() as tmp:
         files = {(who, k): Path(tmp, f"{who}{k}.csv") for who in ("p", "b") for k in (0, 1)}
