@@ -11,6 +11,7 @@ samples stay level however far the import has gone — and the load average at s
 
     .venv/bin/python benchmarks/import_scale.py                  # 1,000,000 rows, PostgreSQL
     .venv/bin/python benchmarks/import_scale.py --rows 100000    # a quicker look
+    .venv/bin/python benchmarks/import_scale.py --smoke          # 2,000 rows (CI)
 """
 
 from __future__ import annotations
@@ -91,8 +92,11 @@ def run(url: str, csv_path: Path, rows: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--smoke", action="store_true", help="2,000 rows: the script still works (CI)")
     ap.add_argument("--url", help="a database to import into (default: a scratch PostgreSQL one)")
     args = ap.parse_args()
+    if args.smoke:
+        args.rows = 2000
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "history.csv")
         write_csv(path, args.rows)
