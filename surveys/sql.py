@@ -95,4 +95,8 @@ def one_of(bind: Session | Connection, column: Any, values: list[Any]) -> Any:
         return column.in_(values)
     doc = json.dumps(values, default=_json_value, ensure_ascii=False)
     keys = sa.func.json_array_elements_text(sa.cast(sa.bindparam(None, doc, type_=sa.Text), sa.JSON))
-    return column.in_(sa.select(sa.cast(keys, column.type)))
+    # Text stays text: a cast to the column's VARCHAR(n) would cut a longer key silently, and
+    # so match another row; the column's index serves text equality all the same.
+    kind = column.type.impl_instance if isinstance(column.type, sa.TypeDecorator) else column.type
+    wanted = keys if isinstance(kind, sa.String) else sa.cast(keys, column.type)
+    return column.in_(sa.select(wanted))
