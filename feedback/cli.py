@@ -264,6 +264,10 @@ def import_interactions(
         if len(exc.errors) > 50:
             console.print(f"  … and {len(exc.errors) - 50} more")
         raise typer.Exit(2) from None
+    finally:
+        import gc
+
+        gc.unfreeze()  # run in-process (the tests' CliRunner), the collector is left as it was
     console.print(report.summary(), soft_wrap=True)
     for line in report.errors[:50]:
         console.print(f"  skipped {line}", soft_wrap=True, markup=False)
