@@ -10,8 +10,8 @@ so a message the provider accepted is never sent twice. Email has no such histor
 with the same deterministic Message-ID, which receiving systems treat as the same message.
 
 A claimed batch is read set-based (`dispatch_rows.load`: three queries for the batch, not three
-per row) and the accepted messages are marked sent a group at a time (`dispatch_rows.mark_sent`:
-the group that finished while the previous one was being written, in one transaction). Two
+per row) and the accepted messages are marked sent a group at a time (`dispatch_rows.mark_sent`,
+one transaction a group of up to `concurrency` rows, none waiting more than SETTLE_WITHIN). Two
 rows of one customer never share a wave: the second is read after the first settled.
 """
 
@@ -53,6 +53,7 @@ from outreach.policy import (
 from surveys.models import Customer, Invitation, InvitationStatus
 
 log = logging.getLogger(__name__)
+SETTLE_WITHIN = 0.25  # seconds an accepted message waits at most for its group to be written
 _E = ContactEvent.__table__  # type: ignore[attr-defined]
 
 
@@ -196,20 +197,31 @@ class Dispatcher:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.policy.concurrency, thread_name_prefix="dispatch")
         # Side by side: the rows' provider calls run in the pool while this thread marks the
-        # accepted ones sent, all those that finished meanwhile in one transaction — so a
-        # settle follows its send as closely as one by one, at a few statements per group.
-        outcomes = []
+        # accepted ones sent in groups, one transaction each: a group is written once it holds
+        # as many rows as run at once, when its oldest has waited SETTLE_WITHIN, or when no
+        # send is left — a settle follows its send by a fraction of a second (a crash in
+        # between is a recovered row the provider's history settles), at a few statements a
+        # group instead of four a row.
+        outcomes: list[str] = []
+        accepted: list[Accepted] = []
+        oldest = 0.0
         waiting = {self._pool.submit(self._attempt_safely, c, row) for c, row in rows}
         while waiting:
-            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-            accepted = []
+            timeout = (max(0.0, oldest + SETTLE_WITHIN - _time.monotonic()) if accepted
+                       else None)
+            done, waiting = wait(waiting, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
                 got = future.result()
-                if isinstance(got, Accepted):
-                    accepted.append(got)
-                else:
+                if not isinstance(got, Accepted):
                     outcomes.append(got)
-            outcomes += self._settle_sent(accepted)
+                    continue
+                if not accepted:
+                    oldest = _time.monotonic()
+                accepted.append(got)
+            if accepted and (not waiting or len(accepted) >= self.policy.concurrency
+                             or _time.monotonic() >= oldest + SETTLE_WITHIN):
+                outcomes += self._settle_sent(accepted)
+                accepted = []
         return outcomes
 
     def _attempt_safely(self, claimed: Claim, loaded: Loaded) -> str | Accepted:

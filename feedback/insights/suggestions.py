@@ -59,7 +59,10 @@ SPLIT_SHARE = 0.2  # a group worth its own theme: 20 % of the theme's comments (
 SPLIT_SIMILARITY = 0.0
 MIN_PART = 8
 PER_THEME = 2000  # newest tagged comments read per theme (a page must answer in seconds)
-EMBED_PER_THEME = 40  # of which embedded, when the model uses embeddings (~100 comments/s)
+# Embedded per theme when the model uses embeddings: the engine encodes ~7-30 comments/s on
+# two cores, so a page embeds at most EMBED_BUDGET comments (then cached, see for_taxonomy).
+EMBED_PER_THEME = 40
+EMBED_BUDGET = 400
 SPLIT_SAMPLE = 600  # comments of a theme clustered for a split
 _lock = threading.Lock()
 _cache: dict[tuple[object, ...], Suggestions] = {}
@@ -198,7 +201,8 @@ def _merges(ok: Sequence[ThemeComments], members: list[np.ndarray], rows: sp.csr
     # only two themes that mean lies between them and would push them apart, so similarity
     # needs a third theme (overlap is judged anyway).
     if embed is not None and len(ok) >= 3:
-        picked = [m[:EMBED_PER_THEME] for m in members]
+        per_theme = max(8, min(EMBED_PER_THEME, EMBED_BUDGET // len(ok)))
+        picked = [m[:per_theme] for m in members]
         wanted = np.unique(np.concatenate(picked))
         vectors = embed([texts[i] for i in wanted.tolist()])
         where = {int(i): j for j, i in enumerate(wanted.tolist())}
@@ -297,7 +301,7 @@ def theme_comments(session: Session, per_theme: int = PER_THEME) -> list[ThemeCo
                 .join(ResponseTheme, col(ResponseTheme.response_id) == Response.id)
                 .where(ResponseTheme.theme_id == theme.id, col(Response.comment).is_not(None))
                 .order_by(col(Response.id).desc()).limit(per_theme))
-        comments = [(int(rid), text) for rid, text in session.exec(stmt)
+        comments = [(int(rid or 0), text) for rid, text in session.exec(stmt)
                     if text and text.strip()]
         out.append(ThemeComments(int(theme.id or 0), theme.name, comments))
     return out
@@ -347,7 +351,7 @@ def dismiss(session: Session, key: str, *, by: str, now: datetime) -> str:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    table = ThemeSuggestionDismissal.__table__
+    table = ThemeSuggestionDismissal.__table__  # type: ignore[attr-defined]
     session.execute(insert(table).values(key=key, dismissed_by=by[:320], dismissed_at=now)
                     .on_conflict_do_nothing(index_elements=["key"]))
     return key

@@ -5,6 +5,7 @@ topics (parking and food), the others are clean, and one is too small to judge."
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session, select
@@ -69,7 +70,7 @@ def test_suggestions_find_the_duplicate_and_the_mixed_theme() -> None:
     # Other seeds of the same taxonomy: the same answer, not a lucky draw.
     for seed in (1, 2, 3):
         rows = seeded(seed)
-        themes = {}
+        themes: dict[str, list[tuple[int, str]]] = {}
         for rid, (theme, _, text) in enumerate(rows, start=1):
             themes.setdefault(theme, []).append((rid, text))
         again = suggest([ThemeComments(ids[t], t, c) for t, c in themes.items()])
@@ -190,3 +191,30 @@ def test_dismiss_hides_a_suggestion_and_bad_input_is_4xx(client, api, session, a
     sign_in(client, agent.email)
     r = client.get("/themes/suggestions", follow_redirects=False)
     assert r.status_code in (401, 403), (r.status_code, r.text[:300])
+
+
+def test_merges_in_the_embedding_space_when_given() -> None:
+    """With an embedding function (the model in use has embeddings), themes are compared on
+    its vectors: here a stand-in that maps each comment to its topic, so "Billing" and
+    "Invoices" are one point and everything else apart."""
+    import numpy as np
+
+    order = sorted(TOPICS)
+    word_topic = {w: i for i, t in enumerate(order) for w in TOPICS[t]}
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        out = np.full((len(texts), len(order)), 0.01, dtype=np.float32)
+        for r, text in enumerate(texts):
+            for w in text.split():
+                if w in word_topic:
+                    out[r, word_topic[w]] += 1.0
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    themes: dict[str, list[tuple[int, str]]] = {}
+    for rid, (theme, _, text) in enumerate(seeded(), start=1):
+        themes.setdefault(theme, []).append((rid, text))
+    found = suggest([ThemeComments(i, t, c) for i, (t, c) in enumerate(themes.items(), 1)],
+                    embed)
+    assert found.space == "embeddings"
+    assert [(m.source, m.into) for m in found.merges] == [("Invoices", "Billing")]
+    assert found.merges[0].similarity > 0.95
