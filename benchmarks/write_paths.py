@@ -18,6 +18,7 @@ Every product figure is printed beside the bare one and as a ratio.
 
     .venv/bin/python benchmarks/write_paths.py            # 20k rows, 500 answers per phase
     .venv/bin/python benchmarks/write_paths.py --smoke    # small: about a minute
+    .venv/bin/python benchmarks/write_paths.py --smoke --phases answers,sms   # only those
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ BATCH = 500
 SERVE = [sys.executable, "-m", "feedback", "serve"]
 TWILIO_TOKEN, PUBLIC = "bench-twilio-token", "https://feedback.example.com"
 SMS_PATH = "/webhooks/twilio/sms"
+PHASES = ("ingest", "answers", "sms", "csv", "dispatch")  # --phases picks some
 # Both servers verify the webhook signature against these (the environment they inherit).
 os.environ.update(FEEDBACK_TWILIO_AUTH_TOKEN=TWILIO_TOKEN, FEEDBACK_PUBLIC_URL=PUBLIC)
 
@@ -189,7 +191,8 @@ def line(label: str, what: str, product: float, bare: float, unit: str) -> None:
           f"ratio {product / bare:.2f}", flush=True)
 
 
-def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
+def bench(label: str, url: str, n_rows: int, n_answers: int,
+          phases: frozenset[str] = frozenset(PHASES)) -> None:
     settings = settings_for(url)
     engine = make_engine(url)
     prepare_database(settings, engine)
@@ -220,7 +223,7 @@ def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
         for who in servers:  # warm-up (first-use imports, statement caches), not timed
             r = clients[who].post("/api/interactions", json={"interactions": rows[who][:1]})
             assert r.status_code in (200, 201), r.text[:300]
-        for i in range(1, n_rows + 1, BATCH):
+        for i in range(1, n_rows + 1 if "ingest" in phases else 1, BATCH):
             for who in servers:
                 started = time.perf_counter()
                 r = clients[who].post("/api/interactions",
@@ -229,8 +232,9 @@ def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
                 assert r.status_code in (200, 201), r.text[:300]
         for who in servers:
             clients[who].close()
-            rates[who]["ingest"] = n_rows / spent[who]
-        for n_clients, index in ((1, 0), (8, 1)):
+            if "ingest" in phases:
+                rates[who]["ingest"] = n_rows / spent[who]
+        for n_clients, index in ((1, 0), (8, 1)) if "answers" in phases else ():
             spent = {"product": 0.0, "bare": 0.0}
             for who in servers:
                 asyncio.run(_run(servers[who].base, answers[who][index][:1], 1, 60))  # warm-up
@@ -244,25 +248,28 @@ def bench(label: str, url: str, n_rows: int, n_answers: int) -> None:
             for who in servers:
                 rates[who][f"answers {n_clients}"] = (n_answers - 1) / spent[who]
         spent = {"product": 0.0, "bare": 0.0}
-        for who in servers:  # warm-up
+        for who in servers if "sms" in phases else ():  # warm-up
             asyncio.run(post_sms(servers[who].base, sms[who][:1], 1))
-        for k in range(1, n_sms, 64):
+        for k in range(1, n_sms if "sms" in phases else 1, 64):
             for who in servers:
                 spent[who] += asyncio.run(post_sms(servers[who].base, sms[who][k:k + 64], 8))
-        for who in servers:
+        for who in servers if "sms" in phases else ():
             rates[who]["sms"] = (n_sms - 1) / spent[who]
     finally:
         for server in servers.values():
             server.stop()
-    line(label, f"ingest HTTP, batches of {BATCH}", rates["product"]["ingest"],
-         rates["bare"]["ingest"], "rows/s")
+    if "ingest" in phases:
+        line(label, f"ingest HTTP, batches of {BATCH}", rates["product"]["ingest"],
+             rates["bare"]["ingest"], "rows/s")
     for clients in (1, 8):
         if f"answers {clients}" in rates["product"]:
             line(label, f"answers, {clients} client(s)", rates["product"][f"answers {clients}"],
                  rates["bare"][f"answers {clients}"], "req/s")
-    line(label, "SMS score replies, 8 at once", rates["product"]["sms"], rates["bare"]["sms"],
-         "req/s")
-
+    if "sms" in phases:
+        line(label, "SMS score replies, 8 at once", rates["product"]["sms"],
+             rates["bare"]["sms"], "req/s")
+    if "csv" not in phases:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         p_csv, b_csv = Path(tmp, "p.csv"), Path(tmp, "b.csv")
         write_csv(p_csv, interactions("WPC", n_rows))
@@ -381,17 +388,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    ap.add_argument("--phases", default=",".join(PHASES),
+                    help=f"comma-separated subset of {','.join(PHASES)} (statements always)")
     args = ap.parse_args()
+    phases = frozenset(p.strip() for p in args.phases.split(",") if p.strip())
+    if phases - set(PHASES):
+        ap.error(f"unknown phase(s): {', '.join(sorted(phases - set(PHASES)))}")
     n_rows, n_answers, n_sends = (1000, 40, 150) if args.smoke else (20000, 500, 1000)
     if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as tmp:
-            bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", n_rows, n_answers)
+            bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", n_rows, n_answers, phases)
     if args.only != "sqlite":
         with scratch_database() as url:
             if url:
-                bench("postgresql", url, n_rows, n_answers)
-                # Smoke: the two-worker figure only (each phase starts its own workers).
-                dispatch(url, n_sends, (2,) if args.smoke else (1, 2))
+                bench("postgresql", url, n_rows, n_answers, phases)
+                if "dispatch" in phases:
+                    # Smoke: the two-worker figure only (each phase starts its own workers).
+                    dispatch(url, n_sends, (2,) if args.smoke else (1, 2))
 
 
 if __name__ == "__main__":
