@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     # Claimed invitations a worker sends side by side (PostgreSQL; SQLite sends one by one).
     dispatch_concurrency: int = Field(default=8, ge=1, le=32)
     lease_seconds: int = 120
+    # The follow-ups of an answer (themes, response.created, recovery task: feedback/followups)
+    # run after commit from the outbox: the job looks this often (at most 5 s, the stated bound
+    # on a detractor's task) and takes back a stopped worker's follow-up after the lease.
+    followup_poll_seconds: float = Field(default=1.0, gt=0, le=5)
+    followup_lease_seconds: int = Field(default=30, ge=5, le=3600)
 
     @field_validator("database_url")
     @classmethod
