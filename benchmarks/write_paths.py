@@ -268,6 +268,7 @@ def bench(label: str, url: str, n_rows: int, n_answers: int,
     if "sms" in phases:
         line(label, "SMS score replies, 8 at once", rates["product"]["sms"],
              rates["bare"]["sms"], "req/s")
+    followups_rate(label, url)
     if "csv" not in phases:
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -279,6 +280,24 @@ def bench(label: str, url: str, n_rows: int, n_answers: int,
         b_rate = timed(n_rows, lambda: _bare_ingest.import_csv(engine, b_csv))
         engine.dispose()
     line(label, "CSV import", p_rate, b_rate, "rows/s")
+
+
+def followups_rate(label: str, url: str) -> None:
+    """The answers' follow-ups (themes, event, recovery task) the servers left in the outbox,
+    run by one in-process worker pass after pass: the rate it keeps up with."""
+    from feedback.followups.service import drain
+
+    engine = make_engine(url)
+    with engine.connect() as c:
+        waiting = int(c.execute(sa.text("SELECT count(*) FROM notification WHERE kind = "
+                                        "'followup' AND status = 'pending'")).scalar_one())
+    if waiting:
+        started = time.perf_counter()
+        done = drain(engine, settings_for(url), lambda: datetime.now(UTC), worker="bench")
+        took = time.perf_counter() - started
+        print(f"[{label}] follow-ups run by one worker: {done} in {took:.1f} s, "
+              f"{done / took:.1f}/s", flush=True)
+    engine.dispose()
 
 
 def seed_due_sms(url: str, prefix: str, start: int, n: int) -> None:
