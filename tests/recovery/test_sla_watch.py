@@ -26,8 +26,10 @@ def _configure(engine, settings, clock):  # type: ignore[no-untyped-def]
 
 
 def _notes(engine):  # type: ignore[no-untyped-def]
+    """The messages owed (an answer's own follow-up row is not one)."""
     with Session(engine) as s:
-        return list(s.exec(select(Notification).order_by(Notification.id)).all())
+        return list(s.exec(select(Notification).where(Notification.kind != "followup")
+                           .order_by(Notification.id)).all())
 
 
 def _events(engine, action):  # type: ignore[no-untyped-def]
