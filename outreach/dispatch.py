@@ -8,6 +8,11 @@ the row `sending`; when the lease runs out another worker claims it as *recoveri
 provider's history (`Reconciler.find_sent`, by the survey token in the body) before sending —
 so a message the provider accepted is never sent twice. Email has no such history: it is resent
 with the same deterministic Message-ID, which receiving systems treat as the same message.
+
+A claimed batch is read set-based (`dispatch_rows.load`: three queries for the batch, not three
+per row) and the accepted messages are marked sent a group at a time (`dispatch_rows.mark_sent`,
+one transaction a group of up to `concurrency` rows, none waiting more than SETTLE_WITHIN). Two
+rows of one customer never share a wave: the second is read after the first settled.
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ import logging
 import random
 import time as _time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from outreach import optouts, pauses
 from outreach.channels.base import (
@@ -33,7 +38,8 @@ from outreach.channels.base import (
     SendResult,
     TransientSendError,
 )
-from outreach.claims import Claim, I, claim, expire_due, settle
+from outreach.claims import Claim, claim, expire_due, settle
+from outreach.dispatch_rows import Accepted, EventSink, Loaded, event_row, load, mark_sent
 from outreach.messages import Catalog, Invite, Site, compose
 from outreach.models import ContactEvent
 from outreach.policy import (
@@ -44,22 +50,11 @@ from outreach.policy import (
     infer_zone,
     retry_delay,
 )
-from surveys.content import wording
-from surveys.models import (
-    Customer,
-    Interaction,
-    Invitation,
-    InvitationStatus,
-    SurveyDefinition,
-    SurveyVersion,
-)
-
-# (connection, event type, subject, data, now): the application's integration events.
-EventSink = Callable[[Connection, str, str, dict[str, Any], datetime], Any]
+from surveys.models import Customer, Invitation, InvitationStatus
 
 log = logging.getLogger(__name__)
+SETTLE_WITHIN = 0.25  # seconds an accepted message waits at most for its group to be written
 _E = ContactEvent.__table__  # type: ignore[attr-defined]
-_C = Customer.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -110,17 +105,6 @@ class DispatchReport:
         return self.counts.get(outcome, 0)
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    invitation: Invitation
-    customer: Customer
-    survey: SurveyDefinition
-    interaction_channel: str | None
-    opted_out: set[str]  # read at send time, not at scheduling time
-    opt_out_rule: str  # the opt-out rows behind `opted_out`, in words, for the contact log
-    wording: dict[str, str | None]  # the survey version's own words for the invitation's locale
-
-
 class Dispatcher:
     def __init__(self, engine: Engine, channels: Mapping[str, Channel], catalog: Catalog,
                  site: Site, policy: DispatchPolicy, *, worker: str,
@@ -168,23 +152,81 @@ class Dispatcher:
                 claims = claim(conn, purpose, now=self.clock(), worker=self.worker,  # type: ignore[arg-type]
                                lease=self.policy.lease, limit=self.policy.batch_size)
             self._full = self._full or len(claims) >= self.policy.batch_size
-            # While a channel is paused its rows go one by one: the first is the probe, and
-            # once it goes through the rest follow in the same pass (side by side, they would
-            # all have seen the pause and waited for the next one).
-            if self._side_by_side and len(claims) > 1 and not self._paused:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(self.policy.concurrency,
-                                                    thread_name_prefix="dispatch")
-                outcomes = list(self._pool.map(self._one, claims))
-            else:
-                outcomes = [self._one(claimed) for claimed in claims]
-            for outcome in outcomes:
+            for outcome in self._batch(claims):
                 report.add(outcome)
         return report
 
-    def _one(self, claimed: Claim) -> str:
+    def _batch(self, claims: list[Claim]) -> list[str]:
+        """A claimed batch, read set-based (`dispatch_rows.load`). A customer's rows go one per
+        wave: the second is read and decided only once the first settled, so it sees the
+        survey the first one sent (the fatigue rule) exactly as one by one."""
+        outcomes: list[str] = []
+        while claims:
+            try:
+                loaded = load(self.engine, [c.id for c in claims], self.policy.suppression_key)
+            except Exception:  # noqa: BLE001 - the leases stay: the rows come back later
+                log.exception("reading %d claimed invitations failed", len(claims))
+                return outcomes + ["error"] * len(claims)
+            wave: list[tuple[Claim, Loaded]] = []
+            later: list[Claim] = []
+            customers: set[int] = set()
+            for c in claims:
+                row = loaded.get(c.id)
+                if row is None:
+                    log.error("claimed invitation %s no longer exists", c.id)
+                    outcomes.append("error")
+                elif row.customer.id in customers:
+                    later.append(c)
+                else:
+                    customers.add(row.customer.id)  # type: ignore[arg-type]
+                    wave.append((c, row))
+            outcomes += self._wave(wave)
+            claims = later
+        return outcomes
+
+    def _wave(self, rows: list[tuple[Claim, Loaded]]) -> list[str]:
+        # While a channel is paused its rows go one by one: the first is the probe, and once it
+        # goes through the rest follow in the same pass (side by side, they would all have seen
+        # the pause and waited for the next one). One by one, each row is settled at once.
+        if not (self._side_by_side and len(rows) > 1 and not self._paused):
+            outcomes = []
+            for claimed, loaded in rows:
+                got = self._attempt_safely(claimed, loaded)
+                outcomes += self._settle_sent([got]) if isinstance(got, Accepted) else [got]
+            return outcomes
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.policy.concurrency, thread_name_prefix="dispatch")
+        # Side by side: the rows' provider calls run in the pool while this thread marks the
+        # accepted ones sent in groups, one transaction each: a group is written once it holds
+        # as many rows as run at once, when its oldest has waited SETTLE_WITHIN, or when no
+        # send is left — a settle follows its send by a fraction of a second (a crash in
+        # between is a recovered row the provider's history settles), at a few statements a
+        # group instead of four a row.
+        outcomes: list[str] = []
+        accepted: list[Accepted] = []
+        oldest = 0.0
+        waiting = {self._pool.submit(self._attempt_safely, c, row) for c, row in rows}
+        while waiting:
+            timeout = (max(0.0, oldest + SETTLE_WITHIN - _time.monotonic()) if accepted
+                       else None)
+            done, waiting = wait(waiting, timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in done:
+                got = future.result()
+                if not isinstance(got, Accepted):
+                    outcomes.append(got)
+                    continue
+                if not accepted:
+                    oldest = _time.monotonic()
+                accepted.append(got)
+            if accepted and (not waiting or len(accepted) >= self.policy.concurrency
+                             or _time.monotonic() >= oldest + SETTLE_WITHIN):
+                outcomes += self._settle_sent(accepted)
+                accepted = []
+        return outcomes
+
+    def _attempt_safely(self, claimed: Claim, loaded: Loaded) -> str | Accepted:
         try:
-            return self._process(claimed)
+            return self._attempt(claimed, loaded)
         except Exception:  # noqa: BLE001 - one bad row must not stop the batch
             # The lease stays: the row comes back (as recovering) when it runs out.
             log.exception("dispatch of invitation %s failed unexpectedly", claimed.id)
@@ -201,8 +243,9 @@ class Dispatcher:
 
     # --- one claimed row ---------------------------------------------------------------------
 
-    def _process(self, claimed: Claim) -> str:
-        loaded = self._load(claimed.id)
+    def _attempt(self, claimed: Claim, loaded: Loaded) -> str | Accepted:
+        """Everything up to the provider's answer: an outcome already settled (not now, held,
+        failed, retried, reconciled), or the message the provider accepted."""
         inv, customer = loaded.invitation, loaded.customer
         now = self.clock()
         reminder = claimed.purpose == "reminder"
@@ -267,7 +310,7 @@ class Dispatcher:
             self._paused.pop(decision.channel, None)
             log.warning("channel %s works again; %d held invitations are due", decision.channel, held)
         reason = Reason.CHANNEL_UNAVAILABLE if result.provider == "dev" else Reason.SENT
-        return self._sent(claimed, inv, decision.channel, result, self.clock(), reminder, reason)
+        return Accepted(claimed, inv, decision.channel, result, self.clock(), reminder, reason)
 
     # --- paused channels (see outreach.pauses) ------------------------------------------------
 
@@ -303,7 +346,7 @@ class Dispatcher:
                             detail=f"{Reason.CHANNEL_PAUSED.explanation} ({why})"[:1000])
         return "held"
 
-    def _reconcile(self, claimed: Claim, loaded: _Loaded, channel: str, now: datetime) -> str | None:
+    def _reconcile(self, claimed: Claim, loaded: Loaded, channel: str, now: datetime) -> str | None:
         """Settle as sent if the provider already has this message; None if it has not (or the
         channel keeps no history: email is resent with the same Message-ID)."""
         sender = self.channels[channel]
@@ -318,34 +361,15 @@ class Dispatcher:
         if not found:
             return None
         result = SendResult(getattr(sender, "provider", channel), found)
-        return self._sent(claimed, inv, channel, result, now, reminder, Reason.ALREADY_SENT)
+        [outcome] = self._settle_sent([Accepted(claimed, inv, channel, result, now, reminder,
+                                                 Reason.ALREADY_SENT)])
+        return outcome
 
     @staticmethod
     def _address(customer: Customer, channel: str) -> str:
         address = customer.phone if channel == "sms" else customer.email
         assert address, "choose_channel only picks a channel the customer has an address for"
         return address
-
-    def _load(self, invitation_id: int) -> _Loaded:
-        """The row and everything its decision needs, fresh: two queries, no transaction held."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            inv, customer, survey, interaction_channel = session.exec(
-                select(Invitation, Customer, SurveyDefinition, Interaction.channel)
-                .join(Customer, Customer.id == Invitation.customer_id)  # type: ignore[arg-type]
-                .join(SurveyDefinition, SurveyDefinition.id == Invitation.survey_id)  # type: ignore[arg-type]
-                .outerjoin(Interaction, Interaction.id == Invitation.interaction_id)  # type: ignore[arg-type]
-                .where(Invitation.id == invitation_id)).one()
-            rows = optouts.list_for(session, [customer.phone, customer.email],
-                                    self.policy.suppression_key)
-            # The wording of the version the invitation was scheduled with (edits since do
-            # not change what this customer is asked).
-            version = (session.get(SurveyVersion, (survey.id, inv.survey_version))
-                       if inv.survey_version else None)
-        opted_out = {"sms", "email"} if any(r.channel == "all" for r in rows) else {
-            r.channel for r in rows} & {"sms", "email"}
-        return _Loaded(inv, customer, survey, interaction_channel, opted_out,
-                       optouts.describe(rows),
-                       wording(version.content if version else None, survey.questions, inv.locale))
 
     @staticmethod
     def _channel(inv: Invitation, customer: Customer, opted_out: set[str]) -> str:
@@ -382,38 +406,32 @@ class Dispatcher:
         log.info("invitation %s %s: %s %s", inv.id, kind, decision.action, reason.value)
         return "deferred" if decision.action == "defer" else "suppressed"
 
-    def _sent(self, claimed: Claim, inv: Invitation, channel: str, result: SendResult,
-              now: datetime, reminder: bool, reason: Reason) -> str:
-        values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "updated_at": now,
-                                  "last_error": None}
-        if reminder:
-            values.update(reminded_at=now, remind_at=None)
-        else:
-            remind_at = (now + self.policy.reminder_after
-                         if self.policy.reminder_after and inv.reminder else None)
-            if remind_at is not None and remind_at >= inv.expires_at:
-                remind_at = None
-            values.update(status=InvitationStatus.SENT, sent_at=now, channel=channel,
-                          provider_message_id=result.provider_id[:100], remind_at=remind_at,
-                          attempts=I.c.attempts + 1,
-                          status_reason=None if reason == Reason.SENT else reason.value)
+    def _settle_sent(self, accepted: list[Accepted]) -> list[str]:
+        if not accepted:
+            return []
+        try:
+            return self._mark_sent(accepted)
+        except Exception:  # noqa: BLE001 - the leases stay
+            # The rows stay `sending`: when the lease runs out they are claimed as recovering
+            # and the provider's history says they went (never sent twice).
+            log.exception("marking %d sent invitations failed", len(accepted))
+            return ["error"] * len(accepted)
+
+    def _mark_sent(self, accepted: list[Accepted]) -> list[str]:
         with self.engine.begin() as conn:
-            if not settle(conn, claimed, **values):
+            won = mark_sent(conn, accepted, now=self.clock(),
+                            reminder_after=self.policy.reminder_after, events=self.events)
+        outcomes = []
+        for a in accepted:
+            if a.claimed.id not in won:
                 log.warning("invitation %s changed while %s was being sent (lease lost or "
-                            "answered meanwhile); left as it is", inv.id, result.provider_id)
-                return "lost_lease"
-            if not reminder:
-                conn.execute(sa.update(_C).where(_C.c.id == inv.customer_id)
-                             .values(last_surveyed_at=now))
-            self._event(conn, inv.id, inv.customer_id, claimed.purpose, "send", reason, now,  # type: ignore[arg-type]
-                        channel=channel, detail=f"{result.provider} {result.provider_id}")
-            if self.events and not reminder:
-                self.events(conn, "survey.sent", f"customer:{inv.customer_id}", {
-                    "invitation_id": inv.id, "customer_id": inv.customer_id,
-                    "interaction_id": inv.interaction_id, "channel": channel,
-                    "purpose": inv.purpose, "sent_at": now.isoformat()}, now)
-        return "reminded" if reminder else ("reconciled" if reason == Reason.ALREADY_SENT
-                                            else "sent")
+                            "answered meanwhile); left as it is", a.inv.id, a.result.provider_id)
+                outcomes.append("lost_lease")
+            elif a.reminder:
+                outcomes.append("reminded")
+            else:
+                outcomes.append("reconciled" if a.reason == Reason.ALREADY_SENT else "sent")
+        return outcomes
 
     def _retry(self, claimed: Claim, inv: Invitation, channel: str, exc: TransientSendError,
                now: datetime, reminder: bool) -> str:
@@ -461,10 +479,10 @@ class Dispatcher:
             self._event(conn, inv.id, inv.customer_id, claimed.purpose, "fail", reason, now,  # type: ignore[arg-type]
                         channel=channel, detail=detail)
             if self.events and not reminder:
-                self.events(conn, "survey.failed", f"customer:{inv.customer_id}", {
+                self.events(conn, "survey.failed", [(f"customer:{inv.customer_id}", {
                     "invitation_id": inv.id, "customer_id": inv.customer_id,
                     "interaction_id": inv.interaction_id, "channel": channel,
-                    "purpose": inv.purpose, "reason": reason.value, "detail": detail}, now)
+                    "purpose": inv.purpose, "reason": reason.value, "detail": detail})], now)
             if exc.opted_out:
                 # The provider knows of an opt-out we did not (e.g. STOP to another of our
                 # numbers): record it so no later survey tries again.
@@ -486,7 +504,7 @@ class Dispatcher:
     def _event(conn: Connection, invitation_id: int, customer_id: int, kind: str, action: str,
                reason: Reason, now: datetime, *, channel: str | None = None,
                detail: str | None = None, not_before: datetime | None = None) -> None:
-        conn.execute(sa.insert(_E).values(
-            invitation_id=invitation_id, customer_id=customer_id, at=now, kind=kind,
-            action=action, reason=reason.value, channel=channel,
-            detail=(detail or reason.explanation)[:1000], not_before=not_before))
+        conn.execute(sa.insert(_E).values(**event_row(
+            invitation_id, customer_id, kind, action, reason, now, channel=channel,
+            detail=detail, not_before=not_before)))
+

@@ -37,7 +37,9 @@ def suppression_digest(key: str | bytes, address: str) -> str:
     return SUPPRESSION_PREFIX + digest
 
 
-def _wanted(addresses: Iterable[str | None], key: str | bytes | None) -> list[str]:
+def row_addresses(addresses: Iterable[str | None], key: str | bytes | None) -> list[str]:
+    """The `address` values of the opt-out rows that concern these addresses (canonical forms
+    and, with `key`, their hashed suppression entries)."""
     plain = {canonical(a) for a in addresses if a}
     hashed = {suppression_digest(key, a) for a in plain} if key else set()
     return sorted(plain | hashed)
@@ -92,7 +94,7 @@ def opted_out_channels(session: Session, addresses: Iterable[str | None],
                        key: str | bytes | None = None) -> set[str]:
     """The channels (sms, email) closed for any of these addresses; an `all` row closes both.
     With the secret `key`, an erased customer's hashed suppression entries count too."""
-    wanted = _wanted(addresses, key)
+    wanted = row_addresses(addresses, key)
     if not wanted:
         return set()
     rows = session.exec(select(OptOut.channel).where(OptOut.address.in_(wanted))).all()  # type: ignore[attr-defined]
@@ -104,7 +106,7 @@ def channels_by_address(session: Session, addresses: Iterable[str | None],
                         key: str | bytes | None = None) -> dict[str, set[str]]:
     """Set-based form for a batch (ingest): every opt-out row of these addresses (with `key`,
     of their hashed suppression entries too), as address → channels, in one look-up."""
-    wanted = _wanted(addresses, key)
+    wanted = row_addresses(addresses, key)
     found: dict[str, set[str]] = {}
     for i in range(0, len(wanted), 5000):  # below either engine's bound-parameter limit
         rows = session.execute(select(OptOut.channel, OptOut.address).where(
@@ -157,7 +159,7 @@ def describe(rows: Iterable[OptOut]) -> str:
 def list_for(session: Session, addresses: Iterable[str | None],
              key: str | bytes | None = None) -> list[OptOut]:
     """The opt-out rows for these addresses (with `key`, erased customers' hashed ones too)."""
-    wanted = sorted(_wanted(addresses, key))
+    wanted = sorted(row_addresses(addresses, key))
     if not wanted:
         return []
     return list(session.exec(select(OptOut).where(

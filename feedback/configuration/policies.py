@@ -193,6 +193,14 @@ def site(session: Session, settings: Settings) -> Site:
     return site_of(settings, current(session, settings))
 
 
+def company_seen(url: str, settings: Settings) -> str:
+    """The company name as this process last read the policies (no database read: page
+    templates render on the event loop, where waiting for a connection would stall every
+    request). Any handler that reads the policies refreshes it — saving them does."""
+    ps = repository.peek(url, KIND)
+    return (ps if ps is not None else _seeded(settings)).doc.branding.company_name
+
+
 def live(engine: Engine, settings: Settings) -> tuple[Settings, Site]:
     """For the worker's long-lived dispatcher: the settings and branding as of now (it asks
     before each pass, so a saved policy applies at the next tick without a restart)."""

@@ -74,6 +74,15 @@ def insert_revision(session: Session, kind: str, version: int, body: Any, *, by:
     return went_in
 
 
+def peek(url: str, kind: str) -> Any:
+    """The parsed revision this process last read for `kind`, without asking the database —
+    for code that must not wait on it (a template rendered on the event loop). None when the
+    process has not read one yet."""
+    with _lock:
+        entry = _cache.get(url)
+        return entry[1].get(kind) if entry is not None else None
+
+
 def current(session: Session, kind: str, parse: Callable[[ConfigRevision], Any]) -> Any:
     """`parse(latest revision)`, cached until the next change anywhere; None if none yet."""
     st = stamp(session)

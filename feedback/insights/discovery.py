@@ -73,14 +73,7 @@ def discover(texts: Sequence[str], *, k: int | None = None, seed: int = 0,
                                field="text")
     if sum(1 for t in texts if t and t.strip()) < 4:
         raise too_few
-    vec = Vectorizer(min_df=2, max_char_features=50_000).fit(texts)
-    feats = vec.transform(texts)
-    # Stop words and fillers are dropped from the word block before clustering too, so that
-    # comments do not group by how they start ("Honestly, ...") rather than what they say.
-    keep = np.array([not _stop(t) for t in sorted(vec.words.vocabulary,
-                                                  key=vec.words.vocabulary.__getitem__)])
-    words = feats.doc_blocks[0] @ sp.diags(keep.astype(np.float32))
-    x = sp.hstack([words, *feats.doc_blocks[1:]], format="csr")
+    vec, words, x = content_features(texts)
     usable = np.flatnonzero(x.getnnz(axis=1) > 0)
     assignment = np.full(len(texts), -1, dtype=np.int64)
     if len(usable) < 4 or x.shape[1] < 3:
@@ -152,6 +145,21 @@ def discover(texts: Sequence[str], *, k: int | None = None, seed: int = 0,
     remap[k] = -1
     assignment = remap[assignment]  # -1 indexes the last slot: stays -1
     return Discovery([clusters[c] for c in order], assignment, scores)
+
+
+def content_features(texts: Sequence[str]) -> tuple[Vectorizer, sp.csr_matrix, sp.csr_matrix]:
+    """The vectoriser, the content-word block and all features (content words + char
+    n-grams) of the texts: what discovery clusters on, and what theme suggestions compare.
+
+    Stop words and fillers are dropped from the word block, so that comments do not group by
+    how they start ("Honestly, ...") rather than what they say.
+    """
+    vec = Vectorizer(min_df=2, max_char_features=50_000).fit(texts)
+    feats = vec.transform(texts)
+    keep = np.array([not _stop(t) for t in sorted(vec.words.vocabulary,
+                                                  key=vec.words.vocabulary.__getitem__)])
+    words = feats.doc_blocks[0] @ sp.diags(keep.astype(np.float32))
+    return vec, sp.csr_matrix(words), sp.hstack([words, *feats.doc_blocks[1:]], format="csr")
 
 
 def _density_clusters(dense: np.ndarray, seed: int,

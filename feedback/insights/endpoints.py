@@ -16,7 +16,7 @@ from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.edge import DbId
-from feedback.insights import service
+from feedback.insights import service, suggestions
 from feedback.insights.models import ResponseTheme, Theme, ThemeModelVersion
 from feedback.recovery.schemas import parse
 
@@ -60,6 +60,10 @@ class MentionIn(_In):
 
 class CorrectionIn(_In):
     themes: list[MentionIn]
+
+
+class DismissIn(_In):
+    key: str = Field(max_length=100)
 
 
 class DiscoverIn(_In):
@@ -180,5 +184,49 @@ def activate(version_id: DbId, db: Db, now: Now) -> dict[str, Any]:
     return version_json(row, row.id)
 
 
+def suggestions_json(found: suggestions.Suggestions) -> dict[str, Any]:
+    """Suggestions with their evidence; each says how to accept it through the API (the
+    existing merge / split endpoints) and how to dismiss it."""
+    def num(x: float) -> float | None:
+        return None if x != x else x  # NaN (not compared): null
+
+    return {
+        "space": found.space, "compared": found.compared, "dismissed": found.dismissed,
+        "min_comments": suggestions.MIN_COMMENTS, "min_split": suggestions.MIN_SPLIT,
+        "too_small": [{"theme": name, "comments": n} for name, n in found.too_small],
+        "merges": [{"key": m.key, "source": {"id": m.source_id, "name": m.source,
+                                             "comments": m.n_source},
+                    "into": {"id": m.into_id, "name": m.into, "comments": m.n_into},
+                    "shared": m.shared, "overlap": m.overlap, "similarity": num(m.similarity),
+                    "accept": {"method": "POST", "path": f"/api/themes/{m.source_id}/merge",
+                               "body": {"into": m.into_id}}} for m in found.merges],
+        "splits": [{"key": sp.key, "theme": {"id": sp.theme_id, "name": sp.theme},
+                    "comments": sp.n, "similarity": sp.similarity,
+                    "parts": [{"label": p.label, "keywords": p.keywords, "size": p.size,
+                               "examples": p.examples, "response_ids": p.response_ids,
+                               "accept": {"method": "POST",
+                                          "path": f"/api/themes/{sp.theme_id}/split",
+                                          "body": {"name": p.label.replace(",", "")[:200],
+                                                   "response_ids": p.response_ids}}}
+                              for p in sp.parts]} for sp in found.splits],
+    }
+
+
+@get("/api/themes/suggestions", sync_to_thread=True, guards=READ, tags=_TAGS,
+     summary="Merge suggestions (near-duplicate themes) and split suggestions (a theme whose "
+             "comments form separate groups), with their evidence; dismissed ones left out")
+def list_suggestions(db: Db) -> dict[str, Any]:
+    return suggestions_json(suggestions.for_taxonomy(db))
+
+
+@post("/api/themes/suggestions/dismiss", sync_to_thread=True, guards=WRITE, tags=_TAGS,
+      status_code=200, summary="Dismiss a suggestion by its key (merge:ID-ID or split:ID)")
+def dismiss_suggestion(request: Request[Any, Any, Any], db: Db, now: Now,
+                       data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    body = parse(DismissIn, data)
+    key = suggestions.dismiss(db, body.key, by=provide_principal(request).name, now=now)
+    return {"key": key, "dismissed": True}
+
+
 routes = [list_themes, create, update, merge, split, correct, discover, train, training_run,
-          models, activate]
+          models, activate, list_suggestions, dismiss_suggestion]

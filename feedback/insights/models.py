@@ -110,3 +110,14 @@ class ThemeTrainingRun(SQLModel, table=True):
     version_id: int | None = None
     activated: bool = False  # the new version went into use (it did no worse than the old)
     error: str | None = Field(default=None, max_length=1000)
+
+
+class ThemeSuggestionDismissal(SQLModel, table=True):
+    """A merge or split suggestion a lead dismissed: it is not shown again. The key names the
+    themes ("merge:3-7", "split:5"), so a suggestion about other themes still shows."""
+
+    __tablename__ = "theme_suggestion_dismissal"
+
+    key: str = Field(primary_key=True, max_length=100)
+    dismissed_by: str = Field(max_length=320)
+    dismissed_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))

@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
-from feedback.insights import service
+from feedback.insights import service, suggestions
 from feedback.insights.endpoints import list_with_counts
 from surveys.errors import ValidationFailed
 
@@ -95,4 +95,59 @@ def train(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> 
     return Redirect("/themes/taxonomy#training", status_code=303)
 
 
-routes = [tag, untag, activate, taxonomy_page, train]
+# --- merge / split suggestions ------------------------------------------------------------------
+
+_DONE = ("merged", "split", "dismissed")
+_MAX_IDS = 10_000
+
+
+def _id(data: dict[str, str], name: str) -> int:
+    value = (data.get(name) or "").strip()
+    if not value.isdigit() or len(value) > 18 or int(value) < 1:
+        raise ValidationFailed(f"{name}: a theme id (a positive whole number)", field=name)
+    return int(value)
+
+
+def _ids(data: dict[str, str], name: str) -> list[int]:
+    parts = [p.strip() for p in (data.get(name) or "").split(",") if p.strip()]
+    if not parts or len(parts) > _MAX_IDS or not all(p.isdigit() and len(p) <= 18 for p in parts):
+        raise ValidationFailed(f"{name}: 1–{_MAX_IDS} response ids separated by commas",
+                               field=name)
+    return [int(p) for p in parts]
+
+
+@get("/themes/suggestions", sync_to_thread=True, guards=READ, include_in_schema=False)
+def suggestions_page(request: Request[Any, Any, Any], db: Db,
+                     done: str | None = None) -> Template:
+    """Merge and split suggestions with their evidence; accept (a taxonomy edit) or dismiss."""
+    return Template(template_name="insights/suggestions.html", context={
+        "principal": provide_principal(request), "found": suggestions.for_taxonomy(db),
+        "done": done if done in _DONE else None, "min_comments": suggestions.MIN_COMMENTS,
+        "min_split": suggestions.MIN_SPLIT})
+
+
+@post("/themes/suggestions/merge", sync_to_thread=True, guards=WRITE, include_in_schema=False)
+def accept_merge(db: Db, now: Now, data: Form) -> Redirect:
+    """Accept a merge: the smaller theme's links move to the larger (service.merge_themes)."""
+    service.merge_themes(db, _id(data, "source"), _id(data, "into"), now=now)
+    return Redirect("/themes/suggestions?done=merged", status_code=303)
+
+
+@post("/themes/suggestions/split", sync_to_thread=True, guards=WRITE, include_in_schema=False)
+def accept_split(request: Request[Any, Any, Any], db: Db, now: Now, data: Form) -> Redirect:
+    """Accept one group of a split: its comments move to a new theme, as reviewed labels (the
+    training data of the next model)."""
+    service.split_theme(db, _id(data, "theme_id"), name=data.get("name") or "",
+                        response_ids=_ids(data, "response_ids"), now=now,
+                        reviewer=provide_principal(request).name)
+    return Redirect("/themes/suggestions?done=split", status_code=303)
+
+
+@post("/themes/suggestions/dismiss", sync_to_thread=True, guards=WRITE, include_in_schema=False)
+def dismiss(request: Request[Any, Any, Any], db: Db, now: Now, data: Form) -> Redirect:
+    suggestions.dismiss(db, data.get("key") or "", by=provide_principal(request).name, now=now)
+    return Redirect("/themes/suggestions?done=dismissed", status_code=303)
+
+
+routes = [tag, untag, activate, taxonomy_page, train, suggestions_page, accept_merge,
+          accept_split, dismiss]

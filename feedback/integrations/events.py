@@ -116,12 +116,13 @@ def emit_many(session: Session, type_: str, items: list[tuple[str, dict[str, Any
     return len(items)
 
 
-def emit_conn(conn: Connection, type_: str, subject: str, payload: dict[str, Any],
-              now: datetime) -> str | None:
-    """`emit` for code that holds a Connection (outreach's dispatcher, via the worker's
-    extras: outreach may not import the application)."""
+def emit_conn(conn: Connection, type_: str, items: list[tuple[str, dict[str, Any]]],
+              now: datetime) -> int:
+    """`emit_many` for code that holds a Connection (outreach's dispatcher, via the worker's
+    extras: outreach may not import the application): a settled batch's events, (subject,
+    data) each, with one look-up of the listeners and one INSERT."""
     with Session(bind=conn) as session:
-        return emit(session, type_, subject, payload, now)
+        return emit_many(session, type_, items, now)
 
 
 # --- payload shapes (version 1) ----------------------------------------------------------------

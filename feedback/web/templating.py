@@ -25,6 +25,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 from feedback import i18n
+from feedback.configuration import policies
 from feedback.settings import Settings
 
 _TEXT_NODE = re.compile(r">([^<>]+)<")
@@ -112,8 +113,21 @@ def configure(env: Any, settings: Settings) -> None:
     def page_locale(ctx: Any) -> str:
         return ui_locale(ctx)
 
+    @pass_context
+    def company_name(ctx: Any) -> str:
+        """The company name the policies' branding gives (an admin edits it in the product):
+        the page's own `company` when its handler read the branding already, else as this
+        process last read the policies — never a database read here, on the event loop."""
+        if ctx.get("company"):
+            return str(ctx["company"])
+        request = ctx.get("request")
+        engine = getattr(getattr(getattr(request, "app", None), "state", None), "engine", None)
+        if engine is None:
+            return settings.company_name
+        return policies.company_seen(str(engine.url), settings)
+
     env.globals.update(
-        company=settings.company_name,
+        company_name=company_name,
         public_url=settings.public_url,
         locales=i18n.available(),
         demo=settings.demo,

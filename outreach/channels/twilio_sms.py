@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -56,6 +57,7 @@ CONFIG_CODES = frozenset({
 TRANSIENT_CODES = frozenset({20429, 14107})  # too many requests / send rate limit exceeded
 
 DEFAULT_TIMEOUT = 15.0  # twilio's own default is to wait forever
+POOL_SIZE = 32  # connections kept per host: at least FEEDBACK_DISPATCH_CONCURRENCY's maximum
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
@@ -65,8 +67,16 @@ class BaseUrlHttpClient(TwilioHttpClient):
     carries no headers, and the channel may be shared by several worker threads.
     """
 
-    def __init__(self, base_url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, base_url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
+                 pool_size: int = POOL_SIZE) -> None:
         super().__init__(timeout=timeout)
+        # One pooled session for every thread that sends (the dispatcher's side-by-side rows):
+        # the client's own https adapter keeps cpu_count + 4 connections (6 on 2 cores), so with
+        # more threads than that each send past the sixth opened — and discarded — a new TLS
+        # connection. Both schemes (a base_url may be plain http) keep `pool_size` instead.
+        assert self.session is not None
+        for scheme in ("https://", "http://"):
+            self.session.mount(scheme, HTTPAdapter(pool_connections=4, pool_maxsize=pool_size))
         self.base_url = base_url.rstrip("/") if base_url else None
         if self.base_url is not None:
             parts = urlsplit(self.base_url)

@@ -247,3 +247,17 @@ def test_the_unsubscribe_page_carries_the_policys_company_name(
     token = unsubscribe.sign(settings.secret_key, "sms", "+14155550100", inv.customer_id)
     page = client.get(f"/u/{token}")
     assert page.status_code == 200 and "Globex" in page.text and "Acme" not in page.text
+
+
+def test_staff_pages_carry_the_company_name_the_policy_gives(
+        api: Any, client: Any, engine: Any) -> None:
+    p = _doc(api)["policies"]
+    p["branding"] = {**p["branding"], "company_name": "Globex"}
+    assert api.put("/api/policies", json=p).status_code == 200
+    _sign_in(client, engine)
+    for path in ("/config/policies", "/queue", "/reports"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "· Globex</title>" in page.text and "Acme" not in page.text.split("</head>")[0], path
+    login = client.get("/login")
+    assert "Globex" in login.text

@@ -110,7 +110,7 @@ def test_admin_pages_speak_the_admins_language(client, staff, receiver, answer, 
     r = _form(client, "/integrations/helpdesk", kind="zendesk", name="Desk")
     assert r.status_code == 303, r.text
     pages = ["/integrations", "/integrations/1", r.headers["location"], "/imports", "/outbox",
-             f"/customers/{customer_id}/contact-log", "/themes/taxonomy"]
+             f"/customers/{customer_id}/contact-log", "/themes/taxonomy", "/themes/suggestions"]
     for path in pages:
         page = client.get(path)
         assert page.status_code == 200, path

@@ -84,6 +84,30 @@ def test_request_rejected_by_validation_is_permanent(prism_url: str) -> None:
     assert info.value.code == 422
 
 
+def test_threads_sending_side_by_side_reuse_the_pooled_connections(prism_url: str) -> None:
+    """The dispatcher shares one channel between its side-by-side threads: each thread's
+    connection goes back to the pool and is used again, never opened anew per send (the
+    client's own adapter kept fewer connections than there are threads)."""
+    ch, threads = channel(prism_url), 16
+    start = threading.Barrier(threads)
+
+    def sends() -> None:
+        start.wait(timeout=30)
+        for _ in range(3):
+            ch.send(sms())
+
+    workers = [threading.Thread(target=sends) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(timeout=60)
+    pool = ch.http.session.get_adapter(prism_url).poolmanager.connection_from_url(prism_url)
+    assert pool.num_connections <= threads
+    https = ch.http.session.get_adapter("https://api.twilio.com/")
+    assert https._pool_maxsize >= 32  # FEEDBACK_DISPATCH_CONCURRENCY's maximum
+    ch.close()
+
+
 def test_find_sent_query_is_valid_against_the_contract(prism_url: str) -> None:
     # Prism answers with the spec's example page; none contains our marker.
     assert channel(prism_url).find_sent("+14155550100", datetime(2019, 1, 1, tzinfo=UTC),
