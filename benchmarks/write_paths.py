@@ -18,8 +18,13 @@ Every product figure is printed beside the bare one and as a ratio.
 
     .venv/bin/python benchmarks/write_paths.py            # 20k rows, 500 answers per phase
     .venv/bin/python benchmarks/write_paths.py --smoke    # small: about a minute
-    .venv/bin/python benchmarks/write_paths.py --smoke --phases answers,sms   # only those
+    .venv/bin/python benchmarks/write_paths.py --ingest-only --rows 20000   # ingest and CSV only
     .venv/bin/python benchmarks/write_paths.py --only dispatch [--sends N]  # dispatch phase only
+
+The 1M-row CSV import on PostgreSQL (time, rows/s, peak and sampled RSS, load average) is
+benchmarks/import_scale.py:
+
+    .venv/bin/python benchmarks/import_scale.py           # 1,000,000 rows
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +55,7 @@ from benchmarks import _bare_ingest  # noqa: E402
 from benchmarks._pgdb import scratch_database  # noqa: E402
 from benchmarks.submit_bench import ADMIN_KEY, Server, _run, seed  # noqa: E402
 from feedback.app import prepare_database  # noqa: E402
+from feedback.cli import settle_heap  # noqa: E402
 from feedback.db import make_engine, transaction  # noqa: E402
 from feedback.ingest.batch import ingest_batch  # noqa: E402
 from feedback.ingest.csv_import import import_file  # noqa: E402
@@ -61,7 +67,6 @@ BATCH = 500
 SERVE = [sys.executable, "-m", "feedback", "serve"]
 TWILIO_TOKEN, PUBLIC = "bench-twilio-token", "https://feedback.example.com"
 SMS_PATH = "/webhooks/twilio/sms"
-PHASES = ("ingest", "answers", "sms", "csv", "dispatch")  # --phases picks some
 # Both servers verify the webhook signature against these (the environment they inherit).
 os.environ.update(FEEDBACK_TWILIO_AUTH_TOKEN=TWILIO_TOKEN, FEEDBACK_PUBLIC_URL=PUBLIC)
 
@@ -192,8 +197,7 @@ def line(label: str, what: str, product: float, bare: float, unit: str) -> None:
           f"ratio {product / bare:.2f}", flush=True)
 
 
-def bench(label: str, url: str, n_rows: int, n_answers: int,
-          phases: frozenset[str] = frozenset(PHASES)) -> None:
+def bench(label: str, url: str, n_rows: int, n_answers: int, *, ingest_only: bool = False) -> None:
     settings = settings_for(url)
     engine = make_engine(url)
     prepare_database(settings, engine)
@@ -203,12 +207,13 @@ def bench(label: str, url: str, n_rows: int, n_answers: int,
           f"(auth included), {answer_statements} per promoter answer, {sms_statements} per "
           "SMS score reply (detractor)", flush=True)
     n_sms = n_answers * 2 if n_answers > 100 else n_answers  # smoke: 40 from each side
-    seed_sms(url, 0, 2 * n_sms)
-    sms = {"product": [sms_reply(i) for i in range(n_sms)],
-           "bare": [sms_reply(i) for i in range(n_sms, 2 * n_sms)]}
-    tokens = seed(url, 4 * n_answers + 2)[2:]  # the first two were answered by `statements`
-    answers = {"product": (tokens[:n_answers], tokens[2 * n_answers:3 * n_answers]),
-               "bare": (tokens[n_answers:2 * n_answers], tokens[3 * n_answers:])}
+    if not ingest_only:
+        seed_sms(url, 0, 2 * n_sms)
+        sms = {"product": [sms_reply(i) for i in range(n_sms)],
+               "bare": [sms_reply(i) for i in range(n_sms, 2 * n_sms)]}
+        tokens = seed(url, 4 * n_answers + 2)[2:]  # the first two were answered by `statements`
+        answers = {"product": (tokens[:n_answers], tokens[2 * n_answers:3 * n_answers]),
+                   "bare": (tokens[n_answers:2 * n_answers], tokens[3 * n_answers:])}
     rates: dict[str, dict[str, float]] = {"product": {}, "bare": {}}
     # Both servers run side by side and take turns, batch by batch (and round by round for
     # the answers): a neighbour's load on a shared machine then weighs on both alike, and the
@@ -224,7 +229,7 @@ def bench(label: str, url: str, n_rows: int, n_answers: int,
         for who in servers:  # warm-up (first-use imports, statement caches), not timed
             r = clients[who].post("/api/interactions", json={"interactions": rows[who][:1]})
             assert r.status_code in (200, 201), r.text[:300]
-        for i in range(1, n_rows + 1 if "ingest" in phases else 1, BATCH):
+        for i in range(1, n_rows + 1, BATCH):
             for who in servers:
                 started = time.perf_counter()
                 r = clients[who].post("/api/interactions",
@@ -233,9 +238,8 @@ def bench(label: str, url: str, n_rows: int, n_answers: int,
                 assert r.status_code in (200, 201), r.text[:300]
         for who in servers:
             clients[who].close()
-            if "ingest" in phases:
-                rates[who]["ingest"] = n_rows / spent[who]
-        for n_clients, index in ((1, 0), (8, 1)) if "answers" in phases else ():
+            rates[who]["ingest"] = n_rows / spent[who]
+        for n_clients, index in () if ingest_only else ((1, 0), (8, 1)):
             spent = {"product": 0.0, "bare": 0.0}
             for who in servers:
                 asyncio.run(_run(servers[who].base, answers[who][index][:1], 1, 60))  # warm-up
@@ -248,39 +252,53 @@ def bench(label: str, url: str, n_rows: int, n_answers: int,
                     spent[who] += took
             for who in servers:
                 rates[who][f"answers {n_clients}"] = (n_answers - 1) / spent[who]
-        spent = {"product": 0.0, "bare": 0.0}
-        for who in servers if "sms" in phases else ():  # warm-up
-            asyncio.run(post_sms(servers[who].base, sms[who][:1], 1))
-        for k in range(1, n_sms if "sms" in phases else 1, 64):
+        if not ingest_only:
+            spent = {"product": 0.0, "bare": 0.0}
+            for who in servers:  # warm-up
+                asyncio.run(post_sms(servers[who].base, sms[who][:1], 1))
+            for k in range(1, n_sms, 64):
+                for who in servers:
+                    spent[who] += asyncio.run(post_sms(servers[who].base, sms[who][k:k + 64], 8))
             for who in servers:
-                spent[who] += asyncio.run(post_sms(servers[who].base, sms[who][k:k + 64], 8))
-        for who in servers if "sms" in phases else ():
-            rates[who]["sms"] = (n_sms - 1) / spent[who]
+                rates[who]["sms"] = (n_sms - 1) / spent[who]
     finally:
         for server in servers.values():
             server.stop()
-    if "ingest" in phases:
-        line(label, f"ingest HTTP, batches of {BATCH}", rates["product"]["ingest"],
-             rates["bare"]["ingest"], "rows/s")
+    line(label, f"ingest HTTP, batches of {BATCH}", rates["product"]["ingest"],
+         rates["bare"]["ingest"], "rows/s")
     for clients in (1, 8):
         if f"answers {clients}" in rates["product"]:
             line(label, f"answers, {clients} client(s)", rates["product"][f"answers {clients}"],
                  rates["bare"][f"answers {clients}"], "req/s")
-    if "sms" in phases:
-        line(label, "SMS score replies, 8 at once", rates["product"]["sms"],
-             rates["bare"]["sms"], "req/s")
-    followups_rate(label, url)
-    if "csv" not in phases:
-        return
+    if "sms" in rates["product"]:
+        line(label, "SMS score replies, 8 at once", rates["product"]["sms"], rates["bare"]["sms"],
+             "req/s")
+        followups_rate(label, url)
+
+    # Two files a side, run product, bare, bare, product: a load that drifts during the run
+    # weighs on both alike. The heap settled first, as `feedback import interactions` does.
+    settle_heap()
+    half = n_rows // 2
     with tempfile.TemporaryDirectory() as tmp:
-        p_csv, b_csv = Path(tmp, "p.csv"), Path(tmp, "b.csv")
-        write_csv(p_csv, interactions("WPC", n_rows))
-        write_csv(b_csv, interactions("WBC", n_rows))
+        files = {(who, k): Path(tmp, f"{who}{k}.csv") for who in ("p", "b") for k in (0, 1)}
+        for (who, k), path in files.items():
+            write_csv(path, interactions(f"W{who.upper()}C{k}", half))
         engine = make_engine(url)
-        p_rate = timed(n_rows, lambda: import_file(engine, settings, p_csv))
-        b_rate = timed(n_rows, lambda: _bare_ingest.import_csv(engine, b_csv))
+        warm = Path(tmp, "warm.csv")  # first use (imports, statement caches) not timed, as above
+        write_csv(warm, interactions("WWC", 2))
+        import_file(engine, settings, warm)
+        write_csv(warm, interactions("WWB", 2))
+        _bare_ingest.import_csv(engine, warm)
+        took = {"p": 0.0, "b": 0.0}
+        for who, k in (("p", 0), ("b", 0), ("b", 1), ("p", 1)):
+            started = time.perf_counter()
+            if who == "p":
+                import_file(engine, settings, files[who, k])
+            else:
+                _bare_ingest.import_csv(engine, files[who, k])
+            took[who] += time.perf_counter() - started
         engine.dispose()
-    line(label, "CSV import", p_rate, b_rate, "rows/s")
+    line(label, "CSV import", 2 * half / took["p"], 2 * half / took["b"], "rows/s")
 
 
 def followups_rate(label: str, url: str) -> None:
@@ -405,12 +423,6 @@ def dispatch(url: str, n: int, worker_counts: tuple[int, ...] = (1, 2)) -> None:
         proc.wait(timeout=10)
 
 
-def timed(n: int, fn: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    fn()
-    return n / (time.perf_counter() - started)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true")
@@ -418,14 +430,13 @@ def main() -> None:
                     help="one engine's phases, or the dispatch phase alone (1 and 2 workers)")
     ap.add_argument("--sends", type=int, help="invitations per dispatch run (default 1000; "
                     "smoke 150)")
-    ap.add_argument("--phases", default=",".join(PHASES),
-                    help=f"comma-separated subset of {','.join(PHASES)} (statements always)")
+    ap.add_argument("--rows", type=int, help="rows of the ingest and CSV phases")
+    ap.add_argument("--ingest-only", action="store_true",
+                    help="ingest over HTTP and the CSV import only (no answers, SMS, dispatch)")
     args = ap.parse_args()
-    phases = frozenset(p.strip() for p in args.phases.split(",") if p.strip())
-    if phases - set(PHASES):
-        ap.error(f"unknown phase(s): {', '.join(sorted(phases - set(PHASES)))}")
     n_rows, n_answers, n_sends = (1000, 40, 150) if args.smoke else (20000, 500, 1000)
     n_sends = args.sends or n_sends
+    n_rows = args.rows or n_rows
     if args.only == "dispatch":
         with scratch_database() as url:
             if url:
@@ -436,12 +447,13 @@ def main() -> None:
         return
     if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as tmp:
-            bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", n_rows, n_answers, phases)
+            bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", n_rows, n_answers,
+                  ingest_only=args.ingest_only)
     if args.only != "sqlite":
         with scratch_database() as url:
             if url:
-                bench("postgresql", url, n_rows, n_answers, phases)
-                if "dispatch" in phases:
+                bench("postgresql", url, n_rows, n_answers, ingest_only=args.ingest_only)
+                if not args.ingest_only:
                     # Smoke: the two-worker figure only (each phase starts its own workers).
                     dispatch(url, n_sends, (2,) if args.smoke else (1, 2))
 

@@ -113,6 +113,18 @@ def serve(
          sock, banner, workers)
 
 
+def settle_heap() -> None:
+    """Exempt what start-up built from the garbage collector's full passes: modules, classes,
+    the app — some 130k objects that live as long as the process. A full pass over them took
+    ~0.4 s on a 2-core machine, and a large import or a busy server sets one off every few
+    seconds (a fifth of a CSV import's CPU, measured; 0.2 s of 7.5 s once frozen). Collected
+    first, so no garbage is kept for good."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _say(line: str) -> None:
     console.print(line, soft_wrap=True, highlight=False)
 
@@ -160,6 +172,7 @@ def _run(app_or_path: Any, sock: Any, banner: list[str], workers: int) -> None:
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets=sockets)
             if self.started and not self.should_exit:  # listening, the lifespan done
+                settle_heap()
                 console.print()
                 for line in banner:
                     console.print(line, soft_wrap=True, highlight=False)
@@ -240,6 +253,7 @@ def import_interactions(
     from feedback.app import prepare_database
 
     prepare_database(settings, engine)
+    settle_heap()
     try:
         report = import_file(engine, settings, file, skip_invalid=skip_invalid,
                              schedule=surveys, console=console)
@@ -250,6 +264,10 @@ def import_interactions(
         if len(exc.errors) > 50:
             console.print(f"  … and {len(exc.errors) - 50} more")
         raise typer.Exit(2) from None
+    finally:
+        import gc
+
+        gc.unfreeze()  # run in-process (the tests' CliRunner), the collector is left as it was
     console.print(report.summary(), soft_wrap=True)
     for line in report.errors[:50]:
         console.print(f"  skipped {line}", soft_wrap=True, markup=False)

@@ -7,6 +7,7 @@ unique index and `INSERT … ON CONFLICT`, never by a SELECT followed by an INSE
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,31 +42,27 @@ def insert_ignore(bind: Session | Connection, table: sa.Table,
 def insert_rows(bind: Session | Connection, table: sa.Table, rows: list[dict[str, Any]], *,
                 conflict: list[str] | None = None, returning: tuple[Any, ...] = ()) -> list[Any]:
     """Many rows in one statement, `ON CONFLICT (conflict) DO NOTHING` when given; the
-    RETURNING rows (in no particular order — match them by a key).
+    RETURNING rows (in no particular order — match them by a key). Every row names the same
+    columns.
 
-    On PostgreSQL the rows go as one array per column (`INSERT … SELECT unnest(…)`): a
-    multi-row VALUES list costs the driver time per placeholder (thousands for a batch of
-    500), and its statement is too long for the driver's cache; arrays are a dozen parameters.
-    SQLite gets the multi-row VALUES statement SQLAlchemy batches an executemany into."""
+    On PostgreSQL the rows go as one JSON document (`INSERT … SELECT … FROM
+    json_to_recordset(…)`): one parameter, encoded by the json module's C encoder and parsed by
+    the server. A multi-row VALUES list costs the driver time per placeholder (thousands for a
+    batch of 500) and its statement is too long for the driver's cache; one array per column
+    (unnest) was better, but psycopg dumps arrays element by element in Python — a third of a
+    large import's time went there. SQLite gets the multi-row VALUES statement SQLAlchemy
+    batches an executemany into."""
     if not rows:
         return []
     dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
     stmt = dialect_insert(bind, table)
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
         columns = list(rows[0])
-        arrays = []
-        for name in columns:
-            col, values = table.c[name], [r[name] for r in rows]
-            if isinstance(col.type, sa.JSON):  # no json[] adapter needed: text, cast per row
-                texts = [None if v is None else json.dumps(v) for v in values]
-                arrays.append(sa.cast(sa.func.unnest(sa.bindparam(
-                    f"u_{name}", texts, type_=ARRAY(sa.Text))), col.type))
-            else:
-                arrays.append(sa.func.unnest(sa.cast(sa.bindparam(
-                    f"u_{name}", values, type_=ARRAY(col.type)), ARRAY(col.type))))
-        stmt = stmt.from_select(columns, sa.select(*arrays))
+        doc = json.dumps(rows, default=_json_value, ensure_ascii=False, separators=(",", ":"))
+        source = (sa.func.json_to_recordset(sa.cast(sa.bindparam("rows", doc, type_=sa.Text), sa.JSON))
+                  .table_valued(*(sa.column(name, table.c[name].type) for name in columns))
+                  .render_derived(name="r", with_types=True))
+        stmt = stmt.from_select(columns, sa.select(*source.c))
         params: Any = None
     else:
         params = rows
@@ -76,3 +73,30 @@ def insert_rows(bind: Session | Connection, table: sa.Table, rows: list[dict[str
         return list(bind.execute(stmt, params).all())
     bind.execute(stmt, params)
     return []
+
+
+def _json_value(value: Any) -> Any:
+    """What the json encoder cannot write itself: timestamps, which are stored as UTC (as the
+    column type's own bind step insists, an instant without an offset is refused)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be sent as a row value")
+
+
+def one_of(bind: Session | Connection, column: Any, values: list[Any]) -> Any:
+    """`column IN (values)` for a batch's worth of keys. On PostgreSQL the keys go as one JSON
+    parameter (`IN (SELECT json_array_elements_text(…))`): an expanding IN renders, casts and
+    sends a placeholder per key (a thousand for a batch's addresses), and the driver parses
+    every one of those statements afresh. Elsewhere the usual IN."""
+    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    if dialect != "postgresql":
+        return column.in_(values)
+    doc = json.dumps(values, default=_json_value, ensure_ascii=False)
+    keys = sa.func.json_array_elements_text(sa.cast(sa.bindparam(None, doc, type_=sa.Text), sa.JSON))
+    # Text stays text: a cast to the column's VARCHAR(n) would cut a longer key silently, and
+    # so match another row; the column's index serves text equality all the same.
+    kind = column.type.impl_instance if isinstance(column.type, sa.TypeDecorator) else column.type
+    wanted = keys if isinstance(kind, sa.String) else sa.cast(keys, column.type)
+    return column.in_(sa.select(wanted))

@@ -157,3 +157,21 @@ def test_a_bad_row_late_in_a_big_file_still_imports_nothing(engine, settings, tm
     with pytest.raises(Exception, match="1 problem"):
         import_file(engine, settings, path)
     assert _count(engine, Interaction) == 0
+
+
+def test_one_of_matches_keys_exactly(engine, settings):  # type: ignore[no-untyped-def]
+    """The batch look-ups' IN (one JSON parameter on PostgreSQL): a key longer than the column
+    is not cut to its length (and so matched to another row); integer keys work too."""
+    from surveys.sql import one_of
+
+    with Session(engine) as s:
+        ingest_batch(s, _items(2), now=NOW, settings=settings)
+        full = "E" * 200  # the column's whole length
+        s.add(Customer(external_id=full, created_at=NOW, updated_at=NOW))
+        s.commit()
+        c = Customer.__table__.c  # type: ignore[attr-defined]
+        assert s.execute(select(c.id).where(one_of(s, c.external_id, [full + "x"]))).all() == []
+        assert len(s.execute(select(c.id).where(one_of(s, c.external_id, [full, "nobody"]))).all()) == 1
+        ids = list(s.exec(select(Interaction.id)).all())
+        t = Interaction.__table__.c  # type: ignore[attr-defined]
+        assert sorted(r.id for r in s.execute(select(t.id).where(one_of(s, t.id, ids))).all()) == sorted(ids)

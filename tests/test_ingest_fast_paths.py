@@ -53,3 +53,22 @@ def test_email_fast_path_agrees_with_email_validator(value: str) -> None:
         got = None
         assert wording is not None and wording in str(exc)  # the full check's own words
     assert got == expected
+
+
+def test_is_valid_number_agrees_with_phonenumbers() -> None:
+    """Every region's example number of every type, each non-geographic entity's, and random
+    digits under busy calling codes (+1's 25 regions above all) and unassigned ones."""
+    import random
+
+    numbers = [n for region in phonenumbers.SUPPORTED_REGIONS for kind in range(12)
+               if (n := phonenumbers.example_number_for_type(region, kind)) is not None]
+    numbers += [n for cc in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS
+                if (n := phonenumbers.example_number_for_non_geo_entity(cc)) is not None]
+    rng = random.Random(11)
+    codes = [*phonenumbers.COUNTRY_CODE_TO_REGION_CODE, *[1] * 40, 7, 44, 61, 262, 599, 999, 0]
+    numbers += [phonenumbers.PhoneNumber(country_code=rng.choice(codes),
+                                         national_number=rng.randrange(10 ** rng.randint(3, 12)))
+                for _ in range(20000)]
+    valid = [phonenumbers.is_valid_number(n) for n in numbers]
+    assert sum(valid) > 1000  # the sample holds valid numbers of many regions, not only refusals
+    assert [schemas.is_valid_number(n) for n in numbers] == valid

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -176,9 +176,30 @@ def decide(rules: RuleSet, f: dict[str, Any], settings: Settings) -> RuleDecisio
 
 
 def resolve_rules(session: Session, items: Sequence[Any], *, settings: Settings) -> list[RuleDecision]:
-    """The decision for each interaction of a batch, in order (one read of the rule set)."""
+    """The decision for each interaction of a batch, in order (one read of the rule set).
+
+    A batch has few distinct teams, channels and queues: interactions whose facts the rules
+    read are alike get the decision worked out once (it is frozen, so shared); only the
+    sample draw, which hashes the external id, is made for each of them."""
     rules = rule_set(session, settings)
-    return [decide(rules, facts(item), settings) for item in items]
+    named = sorted({k for r in rules.rules for k in r.when.metadata})
+    percent = {r.id: r.sample_percent for r in rules.rules}
+    known: dict[tuple[Any, ...], RuleDecision] = {}
+    out = []
+    for item in items:
+        f = facts(item)
+        meta = f["metadata"]
+        key = (*(f[n] for n in _FIELDS),
+               *(None if meta.get(k) is None else str(meta[k]) for k in named))
+        d = known.get(key)
+        if d is None:
+            d = known[key] = decide(rules, f, settings)
+        elif 0 < (p := percent.get(d.rule_id, 100.0)) < 100:
+            sampled = in_sample(f["external_id"], d.rule_id, p)
+            if sampled != d.sampled:
+                d = replace(d, sampled=sampled)
+        out.append(d)
+    return out
 
 
 def decision_json(d: RuleDecision) -> dict[str, Any]:

@@ -19,7 +19,7 @@ key order, so two batches naming the same customers lock them in the same order 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ from outreach import optouts
 from surveys.errors import Conflict, ValidationFailed
 from surveys.models import Customer, Interaction, Invitation, InvitationStatus, SurveyDefinition
 from surveys.service import new_token
-from surveys.sql import insert_rows
+from surveys.sql import insert_rows, one_of
 
 if TYPE_CHECKING:
     from feedback.configuration.service import RuleDecision
@@ -121,7 +121,7 @@ def upsert_customers(session: Session, items: list[InteractionIn], now: datetime
     c = CUSTOMER.c
     wanted = sorted({d["external_id"] for d in data if d["external_id"]})
     if wanted:
-        for row in _in(session, lambda ids: _select_customers(c.external_id.in_(ids)), wanted):
+        for row in _in(session, lambda ids: _select_customers(one_of(session, c.external_id, ids)), wanted):
             keyed[row.external_id] = _customer_row(row)
         fresh = [key for key in wanted if key not in keyed]
         new_rows: dict[str, CustomerRow] = {}
@@ -139,7 +139,7 @@ def upsert_customers(session: Session, items: list[InteractionIn], now: datetime
                 new_rows[row.external_id].changed = False
             lost = [key for key in fresh if new_rows[key].id is None]
             if lost:  # another transaction created them first: theirs, updated with ours
-                for row in _in(session, lambda ids: _select_customers(c.external_id.in_(ids)), lost):
+                for row in _in(session, lambda ids: _select_customers(one_of(session, c.external_id, ids)), lost):
                     theirs = _customer_row(row)
                     mine = new_rows[row.external_id]
                     theirs.apply({f: getattr(mine, f) for f in CUSTOMER_FIELDS})
@@ -181,7 +181,7 @@ def _match_anonymous(session: Session, data: list[dict[str, Any]]) -> dict[int, 
     by_email: dict[str, CustomerRow] = {}
     if phones or emails:
         rows = session.execute(_select_customers(sa.and_(c.external_id.is_(None), sa.or_(
-            c.phone.in_(phones or [""]), c.email.in_(emails or [""]))))).all()
+            one_of(session, c.phone, phones or [""]), one_of(session, c.email, emails or [""]))))).all()
         for found in rows:  # ordered by id: the oldest match wins, as it did row by row
             known = _customer_row(found)
             if known.phone:
@@ -226,7 +226,7 @@ def upsert_interactions(session: Session, items: list[InteractionIn], customers:
     owner_of: dict[str, int] = {}
     was_at: list[datetime] = []
     for row in _in(session, lambda keys: sa.select(
-            t.id, t.external_id, t.customer_id, t.occurred_at).where(t.external_id.in_(keys)),
+            t.id, t.external_id, t.customer_id, t.occurred_at).where(one_of(session, t.external_id, keys)),
             [item.external_id for item in known]):
         ids[row.external_id] = row.id
         owner_of[row.external_id] = row.customer_id
@@ -248,9 +248,10 @@ def _without_nulls(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
     the driver's cost of a multi-row statement is per placeholder, and most operational
     columns are empty in most batches."""
     empty = [k for k in values[0] if all(v[k] is None for v in values)]
-    if not empty:
-        return values
-    return [{k: v for k, v in row.items() if k not in empty} for row in values]
+    for row in values:  # in place: the rows are the caller's own, built for this insert
+        for k in empty:
+            del row[k]
+    return values
 
 
 def _update_interactions(session: Session, known: list[InteractionIn], ids: dict[str, int],
@@ -292,7 +293,7 @@ def existing_invitations(session: Session, interaction_ids: list[int]) -> dict[i
         return {}
     v = INVITATION.c
     rows = _in(session, lambda ids: sa.select(*(v[n] for n in INVITATION_VIEW)).where(
-        v.interaction_id.in_(ids), v.purpose == "survey"), sorted(interaction_ids))
+        one_of(session, v.interaction_id, ids), v.purpose == "survey"), sorted(interaction_ids))
     return {row.interaction_id: InvitationView(**row._mapping) for row in rows}
 
 
@@ -316,13 +317,15 @@ def closed_channels(session: Session, customers: list[CustomerRow],
                     key: str | None) -> dict[int, tuple[set[str], bool]]:
     """Per customer id: the channels their opt-outs close, and whether an address of theirs
     belongs to an erased customer (a hashed suppression entry). One look-up for the batch."""
-    addresses = {c.id: [a for a in (c.phone, c.email) if a] for c in customers}
-    found = optouts.channels_by_address(
-        session, [a for addrs in addresses.values() for a in addrs], key)
+    addresses = {c.id: {optouts.canonical(a) for a in (c.phone, c.email) if a} for c in customers}
+    everyone = set().union(*addresses.values())
+    # Each address hashed once here (an HMAC is most of this look-up's cost), and the digests
+    # looked up as addresses beside the plain ones: the same rows `key` would find.
+    digest = {a: optouts.suppression_digest(key, a) for a in everyone} if key else {}
+    found = optouts.channels_by_address(session, [*everyone, *digest.values()])
     out: dict[int, tuple[set[str], bool]] = {}
-    for cid, addrs in addresses.items():
-        plain = {optouts.canonical(a) for a in addrs}
-        hashed = {optouts.suppression_digest(key, a) for a in plain} if key else set()
+    for cid, plain in addresses.items():
+        hashed = {digest[a] for a in plain} if key else set()
         channels = set().union(*(found.get(a, set()) for a in plain | hashed))
         closed = {"sms", "email"} if "all" in channels else channels & {"sms", "email"}
         out[cid] = (closed, any(h in found for h in hashed))  # type: ignore[index]
@@ -405,9 +408,15 @@ def _insert_invitations(session: Session, rows: list[dict[str, Any]]) -> dict[in
         return {}
     rows.sort(key=lambda r: r["interaction_id"])
     v = INVITATION.c
-    made = {row.interaction_id: InvitationView(**row._mapping) for row in insert_rows(
+    # Only the ids come back: the rest of the view is what was sent (no timestamps to parse).
+    ids = {row.interaction_id: row.id for row in insert_rows(
         session, INVITATION, _without_nulls(rows), conflict=["interaction_id", "purpose"],
-        returning=tuple(v[n] for n in INVITATION_VIEW))}
+        returning=(v.id, v.interaction_id))}
+    made = {r["interaction_id"]: InvitationView(
+        id=ids[r["interaction_id"]], interaction_id=r["interaction_id"], token=r["token"],
+        channel=r["channel"], status=r["status"], send_at=r["send_at"].astimezone(UTC),
+        expires_at=r["expires_at"].astimezone(UTC), status_reason=r.get("status_reason"))
+        for r in rows if r["interaction_id"] in ids}
     lost = [r["interaction_id"] for r in rows if r["interaction_id"] not in made]
     made.update(existing_invitations(session, lost))
     return made

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
-from feedback.db import transaction
+from feedback.db import planned_afresh, transaction
 from feedback.ingest.batch import ingest_batch
 from feedback.ingest.schemas import OPERATION_FIELDS, InteractionIn
 from feedback.ingest.service import pydantic_errors
@@ -30,7 +30,11 @@ COLUMNS = ("external_id", "channel", "occurred_at", "agent", "team", "queue", "s
            "survey_channel", *OPERATION_FIELDS, *(f"customer_{c}" for c in CUSTOMER_COLUMNS))
 REQUIRED = ("external_id", "channel", "occurred_at")
 META_PREFIX = "meta_"
-BATCH = 500
+# Rows per ingest batch. Larger than an API request's: a file's batches share one transaction,
+# and each statement's fixed cost (planned afresh on PostgreSQL, see `planned_afresh`) is then
+# spread over more rows — 2000 imported a third faster than 500 on PostgreSQL (20k rows,
+# measured twice); memory stays bounded (at most three batches held).
+BATCH = 2000
 # Called after each batch with the report so far and the bytes of the file read.
 OnProgress = Callable[["ImportReport", int], None]
 
@@ -171,10 +175,11 @@ def import_file(engine: Engine, settings: Settings, path: Path, *, skip_invalid:
                          schedule=schedule)
         with transaction(engine) as session:
             try:
-                for batch in reader.batches():
-                    if skip_invalid or not problems:
-                        _write(session, batch, report, settings)
-                    progress.update(report, handle.tell())  # the file object's own lock makes this safe
+                with planned_afresh(session):  # the file's tables grow within this transaction
+                    for batch in reader.batches():
+                        if skip_invalid or not problems:
+                            _write(session, batch, report, settings)
+                        progress.update(report, handle.tell())  # the file object's own lock makes this safe
             finally:
                 reader.stop()
             if report.rows == 0:
