@@ -274,6 +274,9 @@ class Settings(BaseSettings):
     # No interaction ingested for this many hours alerts; "*" is any interaction, other keys are
     # interaction channels (phone, chat, email, …: each source on its own clock). 0 disables.
     health_ingest_silence_hours: dict[str, float] = Field(default_factory=lambda: {"*": 24.0})
+    # Answers' follow-ups due this long and not run alert (their bound is seconds: a worker is
+    # down or cannot keep up, and detractors get no recovery task meanwhile).
+    health_followup_lag_minutes: float = Field(default=5.0, gt=0)
 
     # --- Inbound SMS and delivery reports (feedback/inbound) -----------------------------------
     # Webhooks are verified with twilio_auth_token against public_url + path (the URL set in
