@@ -273,6 +273,7 @@ def bench(label: str, url: str, n_rows: int, n_answers: int, *, ingest_only: boo
     if "sms" in rates["product"]:
         line(label, "SMS score replies, 8 at once", rates["product"]["sms"], rates["bare"]["sms"],
              "req/s")
+        followups_rate(label, url)
 
     # Two files a side, run product, bare, bare, product: a load that drifts during the run
     # weighs on both alike. The heap settled first, as `feedback import interactions` does.
@@ -298,6 +299,24 @@ def bench(label: str, url: str, n_rows: int, n_answers: int, *, ingest_only: boo
             took[who] += time.perf_counter() - started
         engine.dispose()
     line(label, "CSV import", 2 * half / took["p"], 2 * half / took["b"], "rows/s")
+
+
+def followups_rate(label: str, url: str) -> None:
+    """The answers' follow-ups (themes, event, recovery task) the servers left in the outbox,
+    run by one in-process worker pass after pass: the rate it keeps up with."""
+    from feedback.followups.service import drain
+
+    engine = make_engine(url)
+    with engine.connect() as c:
+        waiting = int(c.execute(sa.text("SELECT count(*) FROM notification WHERE kind = "
+                                        "'followup' AND status = 'pending'")).scalar_one())
+    if waiting:
+        started = time.perf_counter()
+        done = drain(engine, settings_for(url), lambda: datetime.now(UTC), worker="bench")
+        took = time.perf_counter() - started
+        print(f"[{label}] follow-ups run by one worker: {done} in {took:.1f} s, "
+              f"{done / took:.1f}/s", flush=True)
+    engine.dispose()
 
 
 def seed_due_sms(url: str, prefix: str, start: int, n: int) -> None:

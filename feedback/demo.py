@@ -20,6 +20,7 @@ from feedback.auth.permissions import allow
 from feedback.auth.service import create_user
 from feedback.db import transaction
 from feedback.deps import Conf, Db, Now
+from feedback.followups.service import drain
 from feedback.ingest.schemas import CustomerIn, InteractionIn
 from feedback.ingest.service import ingest_one
 from feedback.insights.demo import review_and_train
@@ -119,10 +120,13 @@ def ensure_demo_data(engine: Engine, settings: Conf, *, interactions: int = 1500
                 answered += _one(session, settings, rnd, now, n, interactions)
         say(f"  interactions {min(start + batch, interactions)}/{interactions}, "
             f"{answered} answered")
+    # The answers' follow-ups (recovery tasks above all), as the worker would have run them.
+    drain(engine, settings, lambda: now, worker="demo")
     say("  themes: a lead's review of a third of the comments, a model trained from it…")
     review_and_train(engine, settings, now)
     say("  recovery: the team works its tasks…")
     worked = work_demo_tasks(engine, settings, now, rnd)
+    drain(engine, settings, lambda: now, worker="demo")  # the recovery follow-ups' answers
     settle_history(engine, settings, now)
     return (f"{interactions} interactions, {answered} responses, 5 staff users, "
             f"{worked} recovery tasks worked")

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     # Claimed invitations a worker sends side by side (PostgreSQL; SQLite sends one by one).
     dispatch_concurrency: int = Field(default=8, ge=1, le=32)
     lease_seconds: int = 120
+    # The follow-ups of an answer (themes, response.created, recovery task: feedback/followups)
+    # run after commit from the outbox: the job looks this often (at most 5 s, the stated bound
+    # on a detractor's task) and takes back a stopped worker's follow-up after the lease.
+    followup_poll_seconds: float = Field(default=1.0, gt=0, le=5)
+    followup_lease_seconds: int = Field(default=30, ge=5, le=3600)
 
     @field_validator("database_url")
     @classmethod
@@ -269,6 +274,9 @@ class Settings(BaseSettings):
     # No interaction ingested for this many hours alerts; "*" is any interaction, other keys are
     # interaction channels (phone, chat, email, …: each source on its own clock). 0 disables.
     health_ingest_silence_hours: dict[str, float] = Field(default_factory=lambda: {"*": 24.0})
+    # Answers' follow-ups due this long and not run alert (their bound is seconds: a worker is
+    # down or cannot keep up, and detractors get no recovery task meanwhile).
+    health_followup_lag_minutes: float = Field(default=5.0, gt=0)
 
     # --- Inbound SMS and delivery reports (feedback/inbound) -----------------------------------
     # Webhooks are verified with twilio_auth_token against public_url + path (the URL set in

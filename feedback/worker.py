@@ -41,6 +41,7 @@ TASK_MODULES = [
     "feedback.privacy.tasks",
     "feedback.operations.tasks",
     "feedback.integrations.tasks",
+    "feedback.followups.tasks",
 ]
 
 

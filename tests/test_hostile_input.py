@@ -46,16 +46,19 @@ def test_query_ids_out_of_range_are_422(api: Any, query: str, field: str) -> Non
     _assert_error(api.get(f"/api/recovery/tasks?{query}"), 422, field)
 
 
-def test_body_ids_out_of_range_are_422(api: Any, session: Any, settings: Any, clock: Any) -> None:
+def test_body_ids_out_of_range_are_422(api: Any, session: Any, settings: Any, clock: Any,
+                                      engine: Any) -> None:
     from sqlmodel import select
 
     from feedback.recovery.models import RecoveryTask
     from feedback.responses import record_response
+    from tests.support.followups import run_followups
 
     inv = make_invitation(session, settings, clock.now)
     record_response(session, inv, score=2, comment=None, source="web", now=clock.now,
                     settings=settings)
     session.commit()
+    run_followups(engine, settings, clock)
     task = session.exec(select(RecoveryTask)).one()
     r = api.post(f"/api/recovery/tasks/{task.id}/assign", json={"user_id": BIG})
     _assert_error(r, 422, "user_id")

@@ -9,6 +9,7 @@ from typing import Any
 from feedback.db import transaction
 from feedback.responses import record_response
 from tests.factories import make_invitation
+from tests.support.followups import run_followups
 
 TEMPLATES = Path(__file__).parents[1] / "feedback" / "templates"
 
@@ -63,6 +64,7 @@ def test_a_right_to_left_override_in_a_name_stays_inside_its_name(
         inv = make_invitation(s, settings, clock.now, customer={"name": evil})
         record_response(s, inv, score=0, comment="bad \u202e service", source="web",
                         now=clock.now, settings=settings)
+    run_followups(engine, settings, clock)  # the detractor's task opens after commit
     api = {"authorization": "Bearer test-admin-key"}
     task_id = client.get("/api/recovery/tasks", headers=api).json()["items"][0]["id"]
     from feedback.auth.service import create_user

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from feedback.recovery.models import RecoveryTask
 from surveys.models import Invitation, Response
 from tests.factories import make_invitation
+from tests.support.followups import run_followups
 
 pytestmark = pytest.mark.browser
 
@@ -42,6 +43,9 @@ def test_scanner_running_javascript_records_nothing(live_server, browser, sessio
     with Session(live_server.engine) as s:
         assert s.exec(select(Response.score, Response.source)).all() == [(0, "email-click")]
         assert s.get(Invitation, inv.id).opened_at is not None  # type: ignore[union-attr]
+    # The recovery task follows after commit, from the worker's follow-ups job.
+    run_followups(live_server.engine, live_server.settings, live_server.clock)
+    with Session(live_server.engine) as s:
         assert len(s.exec(select(RecoveryTask)).all()) == 1
 
 

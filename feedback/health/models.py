@@ -22,7 +22,7 @@ class PipelineAlert(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=100, index=True)  # e.g. channel_config:sms, ingest_silence:*
     open_key: str | None = Field(default=None, max_length=100, unique=True)
-    kind: str = Field(max_length=40)  # channel_config, failure_rate, dispatch_stalled, ingest_silence
+    kind: str = Field(max_length=40)  # channel_config, failure_rate, dispatch_stalled, ingest_silence, followups_behind
     summary: str = Field(max_length=500)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
     opened_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))

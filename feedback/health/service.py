@@ -4,7 +4,9 @@ Each pass (the `health.check` job, any number of workers) evaluates every rule a
 - channel_config:{channel} — dispatch paused a channel the provider refused (bad credentials);
 - failure_rate:{channel} — too large a share of recent send attempts failed or were retried;
 - dispatch_stalled — invitations due for a while and nothing sent (a dead worker);
-- ingest_silence:{source} — no interaction arrived for N hours (an upstream outage).
+- ingest_silence:{source} — no interaction arrived for N hours (an upstream outage);
+- followups_behind — answers' follow-ups (themes, recovery task) wait far past their bound:
+  no worker runs them, or they cannot keep up, so detractors get no task.
 A rule that holds opens its alert once (the database settles races, see models); opening and
 resolving each emit a `pipeline.alert` integration event (Standard-Webhooks-signed and retried
 like every event; FEEDBACK_DISPATCH_ALERT_WEBHOOK_URL is a subscription to it) and queue an
@@ -25,6 +27,7 @@ from feedback.auth.models import Role, User
 from feedback.health.models import PipelineAlert
 from feedback.health.schemas import alert_json
 from feedback.integrations import events
+from feedback.notifications.models import Notification, NotificationKind, NotificationStatus
 from feedback.notifications.outbox import enqueue_many, notification
 from outreach import health as dispatch_health
 from outreach import pauses
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 _A = PipelineAlert.__table__  # type: ignore[attr-defined]
 _E = ContactEvent.__table__  # type: ignore[attr-defined]
 _X = Interaction.__table__  # type: ignore[attr-defined]
+_N = Notification.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ def findings(session: Session, settings: Any, now: datetime) -> tuple[list[Findi
                              f"Dispatch stalled: {stall.due} invitations due and nothing sent "
                              f"since {stall.last_sent_at or 'ever'}", stall.as_dict()))
     found += _ingest_silence(conn, settings, now, checked)
+    found += _followups_behind(conn, settings, now, checked)
     return found, checked
 
 
@@ -124,6 +129,27 @@ def _ingest_silence(conn: Any, settings: Any, now: datetime, checked: set[str]) 
                                f"(last at {last.isoformat()})",
                                {"source": source, "hours": hours, "last_at": last.isoformat()}))
     return out
+
+
+def _followups_behind(conn: Any, settings: Any, now: datetime, checked: set[str]) -> list[Finding]:
+    checked.add("followups_behind")
+    limit = timedelta(minutes=settings.health_followup_lag_minutes)
+    waiting = [NotificationStatus.PENDING.value, NotificationStatus.SENDING.value]
+    # Rows still retrying after a failure wait on purpose (next_attempt_at moved): only rows
+    # whose time has come count, from the moment they became due.
+    count, oldest = conn.execute(
+        sa.select(sa.func.count(), sa.func.min(_N.c.next_attempt_at))
+        .where(_N.c.kind == NotificationKind.FOLLOWUP.value, _N.c.status.in_(waiting),
+               _N.c.next_attempt_at <= now - limit)).one()
+    if not count:
+        return []
+    if oldest.tzinfo is None:  # SQLite's min() bypasses the column type
+        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=now.tzinfo)
+    return [Finding("followups_behind", "followups_behind",
+                    f"{count} answer(s) wait for their follow-up (themes, recovery task) for over "
+                    f"{settings.health_followup_lag_minutes:g} min (oldest due {oldest.isoformat()}):"
+                    " is a worker running?",
+                    {"waiting": int(count), "oldest_due_at": oldest.isoformat()})]
 
 
 # --- opening and resolving ---------------------------------------------------------------------

@@ -18,6 +18,13 @@ class NotificationKind(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     EVENT = "event"  # an integration event to one subscribed endpoint (feedback/integrations)
+    # Not a message: the reactions to an answer (themes, response.created, recovery), run by
+    # the follow-ups job (feedback/followups), never by delivery.
+    FOLLOWUP = "followup"
+
+
+# What `deliver_due` sends; follow-ups are work the application does, claimed by their own job.
+SENT_KINDS = tuple(k.value for k in NotificationKind if k is not NotificationKind.FOLLOWUP)
 
 
 class NotificationStatus(StrEnum):

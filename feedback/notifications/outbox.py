@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,7 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from feedback.notifications.models import Notification, NotificationKind, NotificationStatus
+from feedback.notifications.models import (
+    SENT_KINDS,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+)
 from surveys.errors import ValidationFailed
 from surveys.sql import insert_ignore
 
@@ -64,10 +70,10 @@ class Claimed:
 
 
 def claim_due(conn: Connection, *, now: datetime, worker: str, lease: timedelta,
-              limit: int) -> list[Claimed]:
-    """Atomically take up to `limit` due rows: pending ones whose retry time has come and
-    sending ones whose worker's lease ran out. Each claim bumps `attempts` and sets a lease,
-    so a worker that dies mid-send gives its rows back when the lease ends.
+              limit: int, kinds: Sequence[str] = SENT_KINDS) -> list[Claimed]:
+    """Atomically take up to `limit` due rows of `kinds`: pending ones whose retry time has
+    come and sending ones whose worker's lease ran out. Each claim bumps `attempts` and sets a
+    lease, so a worker that dies mid-send gives its rows back when the lease ends.
 
     Rows with an `ordering_key` (event deliveries: endpoint + subject) go one at a time, oldest
     first: a row waits while an earlier row of its key is pending or sending, so a receiver
@@ -77,7 +83,7 @@ def claim_due(conn: Connection, *, now: datetime, worker: str, lease: timedelta,
     blocked = sa.exists().where(earlier.c.ordering_key == _N.c.ordering_key,
                                 earlier.c.id < _N.c.id, earlier.c.status.in_(waiting))
     due = (sa.select(_N.c.id)
-           .where(_N.c.next_attempt_at <= now, _N.c.status.in_(waiting),
+           .where(_N.c.next_attempt_at <= now, _N.c.status.in_(waiting), _N.c.kind.in_(kinds),
                   sa.or_(_N.c.ordering_key.is_(None), ~blocked))
            .order_by(_N.c.next_attempt_at, _N.c.id).limit(limit))
     if conn.dialect.name == "postgresql":

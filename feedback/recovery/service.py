@@ -102,14 +102,14 @@ def _apply_deadlines(task: RecoveryTask, d: sla.Deadlines) -> None:
 # --- Opening and joining -----------------------------------------------------------------
 
 
-def on_response(session: Session, response: Response, *, now: datetime, settings: Settings,
-                new: bool = False) -> None:
-    """Open or join a recovery task when a response calls for one.
+def on_response(session: Session, response: Response, *, themes: list[str], now: datetime,
+                settings: Settings) -> None:
+    """Open or join a recovery task when a response calls for one (an answer's follow-up,
+    feedback.followups, with the themes insights tagged on it).
 
-    Called for a new answer and again when its comment arrives later: keywords in the comment
-    are evaluated then, and a response already linked to a task is never linked twice. A `new`
-    response (inserted in this transaction) cannot be linked yet, nor have themes without a
-    comment: those look-ups are skipped (the answer path is kept to a handful of statements).
+    Run for a new answer and again when its comment arrives later: keywords in the comment
+    are evaluated then, and a response already linked to a task is never linked twice — so
+    running it twice for the same answer opens nothing the second time.
     """
     if not settings.recovery_enabled or response.id is None:
         return
@@ -118,10 +118,8 @@ def on_response(session: Session, response: Response, *, now: datetime, settings
 
         record_followup_answer(session, response, now=now)
         return
-    themes = [] if new and not (response.comment or "").strip() else triggers.response_themes(
-        session, response)
     reasons = triggers.evaluate(response, settings, themes)
-    link = None if new else session.exec(select(RecoveryTaskResponse).where(
+    link = session.exec(select(RecoveryTaskResponse).where(
         RecoveryTaskResponse.response_id == response.id)).first()
     if link is not None:
         _add_reasons(session, link, reasons, now)
@@ -136,11 +134,17 @@ def on_response(session: Session, response: Response, *, now: datetime, settings
 
 
 def on_score_change(session: Session, response: Response, before: int, *, now: datetime) -> None:
-    """The customer corrected their score: note it on the task the answer belongs to."""
+    """The customer corrected their score (at `now`): note it on the task the answer belongs
+    to, once (a follow-up run twice finds its note there already)."""
     link = session.exec(select(RecoveryTaskResponse)
                         .where(RecoveryTaskResponse.response_id == response.id)).first()
     task = session.get(RecoveryTask, link.task_id) if link is not None else None
-    if task is not None:
+    if task is None:
+        return
+    noted = session.exec(select(RecoveryEvent.id).where(
+        RecoveryEvent.task_id == task.id, RecoveryEvent.action == "score_changed",
+        RecoveryEvent.at == now)).first()
+    if noted is None:
         record(session, task, Actor("customer"), "score_changed", now, before=before,
                after=response.score, note="changed on the thank-you page within the edit window")
 

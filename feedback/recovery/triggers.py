@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from feedback.insights import analytics
+from feedback.insights import service as insights
 from feedback.recovery.models import Priority
 from surveys.models import Customer, Response
 from surveys.scoring import NEGATIVE, POSITIVE, SCALES, SurveyKind
@@ -61,30 +63,12 @@ def matched_keywords(comment: str | None, keywords: Iterable[str]) -> list[str]:
 
 
 def response_themes(session: Session, response: Response) -> list[str]:
-    """The themes insights tagged on this response, or [] while insights exposes none.
-
-    Looks for `feedback.insights.service.themes_for(session, response_id) -> list[str]`; any
-    other shape (not built yet, no model trained) means "no themes", never an error here.
-    """
-    try:
-        from feedback.insights import service as insights
-    except ImportError:
-        return []
-    themes_for = getattr(insights, "themes_for", None)
-    if themes_for is None or response.id is None:
-        return []
-    try:
-        return [str(t) for t in themes_for(session, response.id) or []]
-    except Exception:  # noqa: BLE001 - themes are a bonus; recovery must not fail on them
-        return []
+    """The themes insights tagged on this response."""
+    return [] if response.id is None else insights.themes_for(session, response.id)
 
 
 def theme_names(session: Session) -> list[str]:
-    """The taxonomy's theme names (a lead's suggestions when correcting), [] without insights."""
-    try:
-        from feedback.insights import analytics
-    except ImportError:
-        return []
+    """The taxonomy's theme names (a lead's suggestions when correcting)."""
     return [str(t) for t in analytics.theme_names(session)]
 
 

@@ -19,6 +19,7 @@ from outreach.tasks import dispatch_due
 from surveys.models import Invitation
 from tests.configuration.test_rules_page import _sign_in
 from tests.factories import make_invitation
+from tests.support.followups import run_followups
 
 
 def _doc(api: Any) -> dict[str, Any]:
@@ -84,33 +85,34 @@ def test_saves_are_versions_with_who_and_when_and_stale_edits_are_refused(
     assert len(audit) == 2
 
 
-def _detractor(session: Session, settings: Settings, now: datetime, n: int,
+def _detractor(engine: Any, session: Session, settings: Settings, now: datetime, n: int,
                team: str) -> RecoveryTask:
     inv = make_invitation(session, settings, now, n=n, team=team,
                           customer={"phone": f"+1415555{n:04d}"})
     response = record_response(session, inv, score=2, comment=None, source="web", now=now,
                                settings=settings)
     session.commit()
+    run_followups(engine, settings, lambda: now)  # the task opens after commit
     task = session.exec(select(RecoveryTask).where(
         RecoveryTask.response_id == response.id)).one()
     return task
 
 
 def test_an_sla_target_for_one_team_changes_a_new_tasks_due_time(
-        api: Any, session: Session, settings: Settings, clock: Any) -> None:
+        api: Any, session: Session, settings: Settings, clock: Any, engine: Any) -> None:
     p = _doc(api)["policies"]
     p["sla"].append({"team": "billing", "priority": "", "first_contact_hours": 2,
                      "resolution_hours": 8})
     assert api.put("/api/policies", json=p).status_code == 200
-    billing = _detractor(session, settings, clock.now, 1, "Billing")  # team matched whatever case
-    sales = _detractor(session, settings, clock.now, 2, "Sales")
+    billing = _detractor(engine, session, settings, clock.now, 1, "Billing")  # team matched whatever case
+    sales = _detractor(engine, session, settings, clock.now, 2, "Sales")
     assert billing.first_contact_due_at == datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
     assert billing.resolution_due_at == datetime(2026, 3, 10, 20, 0, tzinfo=UTC)
     assert sales.first_contact_due_at == datetime(2026, 3, 11, 12, 0, tzinfo=UTC)  # default 24 h
 
 
 def test_a_countrys_holidays_stop_the_clock_of_a_teams_business_hours(
-        api: Any, session: Session, settings: Settings, clock: Any) -> None:
+        api: Any, session: Session, settings: Settings, clock: Any, engine: Any) -> None:
     p = _doc(api)["policies"]
     p["sla"] = [{"first_contact_hours": 2, "resolution_hours": 10}]
     p["business_hours"] = [{"team": "Billing", "time_zone": "Europe/Berlin",
@@ -120,9 +122,9 @@ def test_a_countrys_holidays_stop_the_clock_of_a_teams_business_hours(
     # Thursday 2 April 2026, 16:00 in Berlin: 1 h that day, then Good Friday, the weekend,
     # Easter Monday (the library's) and Tuesday 7 April (our own date) are closed.
     clock.now = datetime(2026, 4, 2, 14, 0, tzinfo=UTC)
-    billing = _detractor(session, settings, clock.now, 1, "Billing")
+    billing = _detractor(engine, session, settings, clock.now, 1, "Billing")
     assert billing.first_contact_due_at == datetime(2026, 4, 8, 8, 0, tzinfo=UTC)  # Wed 10:00
-    sales = _detractor(session, settings, clock.now, 2, "Sales")  # no calendar: 24/7
+    sales = _detractor(engine, session, settings, clock.now, 2, "Sales")  # no calendar: 24/7
     assert sales.first_contact_due_at == datetime(2026, 4, 2, 16, 0, tzinfo=UTC)
 
 

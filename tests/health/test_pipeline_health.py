@@ -275,3 +275,25 @@ def test_a_stalled_dispatcher_alerts_once(session, conf, clock, engine) -> None:
         [event] = s.exec(select(Notification)).all()  # the webhook; no admin exists
         assert event.kind == "event" and event.payload["type"] == "pipeline.alert"
         assert s.exec(select(ContactEvent)).all() == []
+
+
+def test_answers_waiting_for_their_follow_ups_alert_until_a_worker_runs_them(  # type: ignore[no-untyped-def]
+        session, conf, clock, engine) -> None:
+    from feedback.responses import record_response
+    from tests.support.followups import run_followups
+
+    inv = make_invitation(session, conf, clock())
+    record_response(session, inv, score=2, comment="slow", source="web", now=clock(),
+                    settings=conf)
+    session.commit()
+    ctx = JobContext(engine=engine, settings=conf, clock=clock)
+    clock.advance(minutes=4)
+    check_pipeline(ctx)
+    assert _alerts(engine, "followups_behind") == []  # late, but under the 5 min alarm
+    clock.advance(minutes=2)
+    check_pipeline(ctx)
+    [alert] = _alerts(engine, "followups_behind")
+    assert "1 answer(s) wait" in alert.summary and "is a worker running?" in alert.summary
+    assert run_followups(engine, conf, clock) == 1
+    check_pipeline(ctx)
+    assert _alerts(engine, "followups_behind")[0].resolved_at == clock()

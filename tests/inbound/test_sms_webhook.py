@@ -14,6 +14,7 @@ from feedback.recovery.models import RecoveryTask
 from outreach import optouts
 from surveys.models import Invitation, InvitationStatus, Response
 from tests.inbound.conftest import PHONE, sign
+from tests.support.followups import run_followups
 
 SMS_PATH = "/webhooks/twilio/sms"
 
@@ -125,9 +126,12 @@ def test_score_with_comment_in_one_message(sms, sent_invitation, session):  # ty
     assert session.exec(select(SmsConversation)).first() is None
 
 
-def test_detractor_sms_opens_a_recovery_task_like_the_web_page(sms, sent_invitation, session):  # type: ignore[no-untyped-def]
+def test_detractor_sms_opens_a_recovery_task_like_the_web_page(sms, sent_invitation, session,  # type: ignore[no-untyped-def]
+                                                                engine, settings, clock):
     inv = sent_invitation()
     sms("2 nobody called me back")
+    assert session.exec(select(RecoveryTask)).first() is None  # after commit, by the follow-up
+    assert run_followups(engine, settings, clock) == 1
     task = session.exec(select(RecoveryTask)).first()
     assert task is not None and task.customer_id == inv.customer_id
 
@@ -298,7 +302,7 @@ def test_stop_ends_the_survey_on_every_channel_and_logs_the_rule(sms, sent_invit
 
 
 def test_a_reply_after_the_survey_reaches_the_recovery_task_and_its_owner(
-        sms, sent_invitation, session, clock, engine):  # type: ignore[no-untyped-def]
+        sms, sent_invitation, session, clock, engine, settings):  # type: ignore[no-untyped-def]
     from feedback.auth.service import create_user
     from feedback.db import transaction
     from feedback.notifications.models import Notification
@@ -308,6 +312,7 @@ def test_a_reply_after_the_survey_reaches_the_recovery_task_and_its_owner(
         create_user(s, email="rita@example.com", name="Rita", role="recovery", team="Billing")
     sent_invitation()
     sms("2 nobody called me back")  # the detractor's answer, with its comment: a task for Rita
+    run_followups(engine, settings, clock)
     clock.advance(hours=2)
     reply = _message(sms("please call me after 5pm"))
     assert "passed your message" in reply and "no open survey" not in reply

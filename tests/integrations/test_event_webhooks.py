@@ -28,6 +28,7 @@ from outreach.dispatch import Dispatcher, DispatchPolicy
 from outreach.messages import Site
 from surveys.models import Invitation
 from tests.integrations.conftest import event_rows
+from tests.support.followups import run_followups
 
 
 def _verified(received: list[Any], secret: str) -> list[dict[str, Any]]:
@@ -88,6 +89,7 @@ def test_every_event_type_is_delivered_once_signed_and_in_order(
     record_response(session, followup, score=9, comment=None, source="web", now=clock.now,
                     settings=settings)  # followup.answered
     session.commit()
+    run_followups(engine, settings, clock)
     assert daily_themes(engine, clock.now.replace(hour=9)) is not None  # themes.daily
     with transaction(engine) as s:  # pipeline.alert (health's rules are tested in tests/health)
         assert open_alert(s, Finding("dispatch_stalled", "dispatch_stalled", "Dispatch stalled"),

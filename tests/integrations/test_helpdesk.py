@@ -186,9 +186,10 @@ def test_the_preview_page_shows_the_interaction(api, client):  # type: ignore[no
     assert page.status_code == 200 and "Try a sample payload" in page.text
 
 
-def test_a_recovery_task_links_to_the_helpdesk_ticket(api, client, session, settings, clock):  # type: ignore[no-untyped-def]
+def test_a_recovery_task_links_to_the_helpdesk_ticket(api, client, session, settings, clock, engine):  # type: ignore[no-untyped-def]
     from feedback.recovery.models import RecoveryTask
     from feedback.responses import record_response
+    from tests.support.followups import run_followups
 
     connector = _connector(api, "zendesk")
     body = _sample("zendesk_trigger.json")
@@ -198,6 +199,7 @@ def test_a_recovery_task_links_to_the_helpdesk_ticket(api, client, session, sett
     record_response(session, invitation, score=2, comment=None, source="web", now=clock.now,
                     settings=settings)
     session.commit()
+    run_followups(engine, settings, clock)
     task = session.exec(select(RecoveryTask)).one()
     detail = api.get(f"/api/recovery/tasks/{task.id}").json()
     assert detail["interaction"]["ticket_url"] == "https://acme.zendesk.com/agent/tickets/35436"

@@ -41,7 +41,7 @@ def test_alert_when_aht_drops_and_quality_drops(session, settings, clock):  # ty
     session.commit()
     assert alerts.speed_vs_quality(session, now=clock.now + timedelta(hours=1), settings=settings) == 0
     session.commit()
-    note = session.exec(select(Notification)).one()
+    note = session.exec(select(Notification).where(Notification.kind == "email")).one()
     assert note.target == "lead@example.com" and "Billing" in (note.subject or "")
     assert "operations.speed_vs_quality" in {j.name for j in collect_jobs()}
 

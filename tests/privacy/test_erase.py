@@ -18,6 +18,7 @@ from feedback.responses import record_response
 from feedback.tables import metadata
 from surveys.models import Customer, Invitation, Response
 from tests.factories import interaction_payload, make_invitation
+from tests.support.followups import run_followups
 
 NAME, PHONE, EMAIL, EXT = "Zofia Quellenberg", "+14155550123", "zofia.q@example.org", "CUST-ZQ-77"
 SMS_COMMENT = "the agent hung up on me twice"
@@ -67,6 +68,7 @@ def seed(session: Session, engine: Any, settings: Any, clock: Any, api: Any,
                                    now=clock.now, settings=settings)
         assert PHONE not in (response.comment or "") and EMAIL not in (response.comment or "")
         web_response_id = response.id
+    run_followups(engine, settings, clock)  # the answers' themes, events and recovery task
     # 3. The recovery task: a note, and an SMS to the customer through the outbox.
     task = session.exec(select(RecoveryTask)).one()
     r = api.post(f"/api/recovery/tasks/{task.id}/contact-attempts",

@@ -14,6 +14,7 @@ from feedback.db import transaction
 from feedback.responses import record_response
 from surveys.models import Response
 from tests.factories import make_invitation
+from tests.support.followups import run_followups
 
 
 @pytest.fixture
@@ -44,14 +45,16 @@ def api_key(engine: Any) -> Callable[..., dict[str, str]]:
 
 
 @pytest.fixture
-def answer(session: Session, settings: Any, clock: Any) -> Callable[..., Response]:
-    """answer(n, score, comment=None, survey="nps", **interaction fields) → a committed Response."""
+def answer(session: Session, settings: Any, clock: Any, engine: Any) -> Callable[..., Response]:
+    """answer(n, score, comment=None, survey="nps", **interaction fields) → a committed Response,
+    its follow-ups run (themes, event, recovery task), as the worker does seconds later."""
     def make(n: int = 1, score: int = 3, comment: str | None = None, survey: str = "nps",
              **over: Any) -> Response:
         inv = make_invitation(session, settings, clock.now, n=n, survey=survey, **over)
         response = record_response(session, inv, score=score, comment=comment, source="web",
                                    now=clock.now, settings=settings)
         session.commit()
+        run_followups(engine, settings, clock)
         return response
 
     return make

@@ -13,6 +13,7 @@ from feedback.responses import record_response
 from outreach import optouts
 from surveys.models import Invitation, SurveyDefinition
 from tests.outreach.conftest import make_dispatcher, outbox  # noqa: F401  (fixture)
+from tests.support.followups import run_followups
 
 
 def _resolve(api, task_id, outcome="recovered", root_cause="billing error", channel="call"):  # type: ignore[no-untyped-def]
@@ -55,6 +56,7 @@ def test_resolution_schedules_the_followup_and_its_answer_measures_the_change(ap
     record_response(session, inv, score=9, comment="thanks for calling", source="web",
                     now=clock.now, settings=settings)
     session.commit()
+    run_followups(engine, settings, clock)  # the follow-up answer reaches its task
     task = api.get(f"/api/recovery/tasks/{tid}").json()
     assert (task["followup_score"], task["followup_classification"]) == (9, "promoter")
     assert len(_task_ids(engine)) == 1  # a follow-up answer never opens a task

@@ -10,6 +10,7 @@ from sqlmodel import select
 from feedback.recovery.models import RecoveryEvent, RecoveryTask, RecoveryTaskResponse
 from feedback.recovery.triggers import matched_keywords, priority_for
 from feedback.responses import record_comment
+from tests.support.followups import run_followups
 
 
 def _tasks(session):  # type: ignore[no-untyped-def]
@@ -73,7 +74,7 @@ def test_themes_from_insights_trigger_when_configured(session, answer, settings,
     assert task.triggers == ["theme:billing"]
 
 
-def test_a_comment_arriving_later_is_evaluated_once(session, answer, settings, clock):  # type: ignore[no-untyped-def]
+def test_a_comment_arriving_later_is_evaluated_once(session, answer, settings, clock, engine):  # type: ignore[no-untyped-def]
     response = answer(score=7)  # passive, no comment yet: nothing
     assert _tasks(session) == []
     from surveys.models import Invitation
@@ -81,22 +82,28 @@ def test_a_comment_arriving_later_is_evaluated_once(session, answer, settings, c
     inv = session.get(Invitation, response.invitation_id)
     record_comment(session, inv, "I want to cancel", now=clock.now, settings=settings)
     session.commit()
+    assert _tasks(session) == []  # after commit, by the follow-up
+    run_followups(engine, settings, clock)
+    clock.advance(minutes=1)
     record_comment(session, inv, "I want to cancel", now=clock.now, settings=settings)  # again
     session.commit()
+    run_followups(engine, settings, clock)
     [task] = _tasks(session)
     assert task.triggers == ["keyword:cancel"]
     links = session.exec(select(RecoveryTaskResponse)).all()
     assert len(links) == 1
 
 
-def test_detractor_with_comment_later_adds_the_keyword_to_its_task(session, answer, settings, clock):  # type: ignore[no-untyped-def]
+def test_detractor_with_comment_later_adds_the_keyword_to_its_task(session, answer, settings, clock, engine):  # type: ignore[no-untyped-def]
     response = answer(score=2)
     from surveys.models import Invitation
 
     inv = session.get(Invitation, response.invitation_id)
     record_comment(session, inv, "talking to my lawyer", now=clock.now, settings=settings)
+    clock.advance(seconds=5)  # two changes, two follow-ups: the second adds nothing
     record_comment(session, inv, "talking to my lawyer", now=clock.now, settings=settings)
     session.commit()
+    assert run_followups(engine, settings, clock) == 2
     [task] = _tasks(session)
     assert set(task.triggers) == {"score", "keyword:lawyer"}
     actions = [e.action for e in session.exec(select(RecoveryEvent)).all()]
@@ -150,7 +157,7 @@ def test_vip_tier_and_very_low_scores_raise_priority(session, answer):  # type: 
     assert priority_for(very_low=False, vip=False, repeat=True) == "high"
 
 
-def test_followup_answers_never_open_a_task(session, answer, settings, clock):  # type: ignore[no-untyped-def]
+def test_followup_answers_never_open_a_task(session, answer, settings, clock, engine):  # type: ignore[no-untyped-def]
     from feedback.responses import record_response
     from surveys.models import Customer, Invitation
     from surveys.service import create_invitation, survey_by_key
@@ -163,6 +170,7 @@ def test_followup_answers_never_open_a_task(session, answer, settings, clock):  
     record_response(session, inv, score=2, comment="still angry, cancel", source="web",
                     now=clock.now, settings=settings)
     session.commit()
+    run_followups(engine, settings, clock)
     assert _tasks(session) == []
     assert session.get(Invitation, inv.id).status == "answered"
 
