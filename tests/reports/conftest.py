@@ -7,16 +7,19 @@ import pytest
 
 from feedback.responses import record_response
 from tests.factories import make_invitation
+from tests.support.followups import run_followups
 
 
 def answer(session: Any, settings: Any, at: datetime, n: int, kind: str = "nps", score: int = 9,
            comment: str | None = None, **over: Any) -> Any:
-    """An invitation sent an hour before `at` and answered at `at`."""
+    """An invitation sent an hour before `at` and answered at `at`, its follow-ups (themes, a
+    detractor's recovery task) run as the worker would right after."""
     inv = make_invitation(session, settings, at - timedelta(hours=1), n, survey=kind, **over)
     inv.status, inv.sent_at = "sent", at - timedelta(hours=1)
     response = record_response(session, inv, score=score, comment=comment,
                                source="web", now=at, settings=settings)
     session.commit()
+    run_followups(session.get_bind(), settings, lambda: at)
     return response
 
 
