@@ -13,12 +13,28 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from feedback.configuration import policies
+from feedback.configuration import policies, repository
 from feedback.followups import service as followups
 from feedback.operations.rollups import mark_dirty
 from feedback.settings import Settings
 from surveys.models import Customer, Interaction, Invitation, Response
-from surveys.service import add_comment, change_score, submit_response
+from surveys.service import (
+    add_comment,
+    change_score,
+    invitation_by_token_carrying,
+    submit_response,
+)
+
+
+def invitation_to_answer(session: Session, token: str) -> Invitation:
+    """The token's invitation with its context (`invitation_by_token`), the configuration's
+    stamp carried by the same look-up: the answer and the page read the policy (thresholds,
+    branding), and checking the cache's stamp in a round trip of its own would cost the
+    busiest write path one statement in six."""
+    invitation, (stamp,) = invitation_by_token_carrying(session, token,
+                                                        (repository.stamp_column(),))
+    repository.carried_stamp(session, stamp)
+    return invitation
 
 
 def record_response(session: Session, invitation: Invitation, *, score: object,

@@ -7,6 +7,7 @@ never send anything (dispatch reads the invitation rows later).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -208,21 +209,37 @@ def create_invitation(
 
 
 def invitation_by_token(session: Session, token: str) -> Invitation:
+    return invitation_by_token_carrying(session, token, ())[0]
+
+
+def invitation_by_token_carrying(session: Session, token: str,
+                                 also: Sequence[Any]) -> tuple[Invitation, tuple[Any, ...]]:
+    """`invitation_by_token`, and the values of `also` from the same look-up (see
+    `invitation_carrying`)."""
     # Tokens are url-safe base64; anything else cannot be one, so do not even query.
     if not token or len(token) > 64 or not all(c.isalnum() or c in "-_" for c in token):
         raise NotFound("survey not found", code="unknown_token")
-    invitation = invitation_with_context(session, Invitation.token == token)
-    if invitation is None:
+    found = invitation_carrying(session, also, Invitation.token == token)
+    if found is None:
         raise NotFound("survey not found", code="unknown_token")
-    return invitation
+    return found
 
 
 def invitation_with_context(session: Session, *where: Any, order_by: Any = ()) -> Invitation | None:
     """The first invitation matching `where` (in `order_by` order), fetched in ONE look-up with
     everything an answer or the page needs: the survey, the customer and the interaction come
     with it, and `session.get` finds them afterwards without asking again."""
+    found = invitation_carrying(session, (), *where, order_by=order_by)
+    return found[0] if found is not None else None
+
+
+def invitation_carrying(session: Session, also: Sequence[Any], *where: Any,
+                        order_by: Any = ()) -> tuple[Invitation, tuple[Any, ...]] | None:
+    """`invitation_with_context`, plus the values of `also` — further columns, typically scalar
+    subqueries of another part (a cache's stamp, an opt-out) that the request would otherwise
+    ask in a round trip of their own. None when no invitation matches."""
     row = session.exec(
-        select(Invitation, SurveyDefinition, Customer, Interaction)
+        select(Invitation, SurveyDefinition, Customer, Interaction, *also)  # type: ignore[call-overload]
         .join(SurveyDefinition, SurveyDefinition.id == Invitation.survey_id)  # type: ignore[arg-type]
         .join(Customer, Customer.id == Invitation.customer_id)  # type: ignore[arg-type]
         .outerjoin(Interaction, Interaction.id == Invitation.interaction_id)  # type: ignore[arg-type]
@@ -231,7 +248,7 @@ def invitation_with_context(session: Session, *where: Any, order_by: Any = ()) -
         return None
     # The session's identity map holds objects weakly: keep them for the unit of work.
     session.info.setdefault("held", []).append(row)
-    return row[0]
+    return row[0], tuple(row[4:])
 
 
 def is_expired(invitation: Invitation, now: datetime) -> bool:

@@ -36,6 +36,18 @@ def stamp(session: Session) -> str | None:
     return session.info[_STAMP_KEY]
 
 
+def stamp_column() -> Any:
+    """The counter's stamp as a column (a scalar subquery; NULL before any change), for the
+    request's own first look-up to carry: the stamp then costs no round trip of its own. Give
+    the value it read to `carried_stamp`."""
+    return sa.select(_V.c.stamp).where(_V.c.id == 1).scalar_subquery()
+
+
+def carried_stamp(session: Session, value: str | None) -> None:
+    """The stamp a look-up of this transaction carried (`stamp_column`): `stamp` asks no more."""
+    session.info.setdefault(_STAMP_KEY, value)
+
+
 def bump(session: Session) -> None:
     """Mark a change: every process's cache reloads at its next read (once this commits)."""
     new = secrets.token_hex(16)

@@ -26,7 +26,12 @@ from feedback.configuration import branding, policies
 from feedback.configuration.answers import record_extra_answers
 from feedback.configuration.surveys import content_of
 from feedback.deps import Conf, Db, Now
-from feedback.responses import record_comment, record_response, record_score_change
+from feedback.responses import (
+    invitation_to_answer,
+    record_comment,
+    record_response,
+    record_score_change,
+)
 from feedback.settings import Settings
 from feedback.web.templating import page_context
 from surveys.content import extra_questions, wording
@@ -138,7 +143,7 @@ def _parse_score(raw: str | None) -> int | None:
 def survey_page(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                 now: Now, score: str | None = None) -> Template:
     try:
-        invitation = invitation_by_token(db, token)
+        invitation = invitation_to_answer(db, token)
     except DomainError:
         return _unknown(request)
     locale = _locale(db, invitation, request)
@@ -177,7 +182,7 @@ def survey_seen(token: str, db: Db, now: Now) -> None:
 def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                   now: Now, data: Form) -> Template | Redirect:
     try:
-        invitation = invitation_by_token(db, token)
+        invitation = invitation_to_answer(db, token)
     except DomainError:
         return _unknown(request)
     locale = _locale(db, invitation, request)
@@ -213,7 +218,7 @@ def survey_submit(token: str, request: Request[Any, Any, Any], db: Db, settings:
 def survey_comment(token: str, request: Request[Any, Any, Any], db: Db, settings: Conf,
                    now: Now, data: Form) -> Template | Redirect:
     try:
-        invitation = invitation_by_token(db, token)
+        invitation = invitation_to_answer(db, token)
     except DomainError:
         return _unknown(request)
     locale = _locale(db, invitation, request)
@@ -231,7 +236,7 @@ def survey_change(token: str, request: Request[Any, Any, Any], db: Db, settings:
                   now: Now, data: Form) -> Template | Redirect:
     """The thank-you page's "change": a corrected score, within the edit window."""
     try:
-        invitation = invitation_by_token(db, token)
+        invitation = invitation_to_answer(db, token)
     except DomainError:
         return _unknown(request)
     locale = _locale(db, invitation, request)
