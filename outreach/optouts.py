@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -114,6 +115,14 @@ def channels_by_address(session: Session, addresses: Iterable[str | None],
         for channel, address in rows:
             found.setdefault(address, set()).add(channel)
     return found
+
+
+def opted_out_column(channel: str, address: str, key: str | bytes | None = None) -> Any:
+    """`is_opted_out` as a column (an EXISTS) for a look-up the caller makes anyway to carry,
+    instead of a round trip of its own. `channel` is sms or email; an `all` row closes it too."""
+    _check_channel(channel)
+    return sa.exists().where(OptOut.address.in_(row_addresses([address], key)),  # type: ignore[attr-defined]
+                             OptOut.channel.in_([channel, "all"]))  # type: ignore[attr-defined]
 
 
 def is_opted_out(session: Session, channel: str, address: str | None,

@@ -18,14 +18,16 @@ recovery task the same way.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from feedback import i18n
-from feedback.configuration import policies
+from feedback.configuration import policies, repository
 from feedback.inbound import questions
 from feedback.inbound.models import Awaiting, InboundSms, Outcome, SmsConversation
 from feedback.recovery.service import customer_reply
@@ -47,7 +49,7 @@ from surveys.models import (
     SurveyDefinition,
 )
 from surveys.redaction import redact
-from surveys.service import MAX_COMMENT, invitation_with_context, response_for
+from surveys.service import MAX_COMMENT, invitation_carrying, response_for
 from surveys.sql import dialect_insert
 
 log = logging.getLogger(__name__)
@@ -74,16 +76,21 @@ class Handled:
 def handle_inbound_sms(session: Session, message: InboundMessage, *, now: datetime,
                        settings: Settings) -> Handled:
     """Store the message (once per MessageSid) and act on it. The caller owns the transaction."""
-    row, duplicate = _store(session, message, now, settings)
+    phone = message.from_number.strip()
+    row, duplicate = _store(session, message, phone, now, settings)
     if duplicate:
         return Handled(row.reply, row.outcome or "", duplicate=True)
-    phone = message.from_number.strip()
-    _one_at_a_time(session, phone)
     conversation = _conversation(session, phone, now)
-    # The invitation comes with its survey, customer and interaction in one look-up; the
-    # phone's customer records are read only when there is no survey to answer.
-    invitation = (invitation_with_context(session, Invitation.id == conversation.invitation_id)
-                  if conversation else _latest_open_invitation(session, phone, now))
+    # The invitation comes with its survey, customer and interaction in one look-up, which
+    # also carries the configuration's stamp and the phone's opt-out (each would be a round
+    # trip of its own); the phone's customer records are read only when there is no survey.
+    also = (repository.stamp_column(), optouts.opted_out_column("sms", phone))
+    found = (invitation_carrying(session, also, Invitation.id == conversation.invitation_id)
+             if conversation else _latest_open_invitation(session, phone, now, also))
+    invitation, opted_out = None, None
+    if found is not None:
+        invitation, (stamp, opted_out) = found
+        repository.carried_stamp(session, stamp)
     customers = [] if invitation else list(
         session.exec(select(Customer).where(Customer.phone == phone)).all())
     survey = session.get(SurveyDefinition, invitation.survey_id) if invitation else None
@@ -97,7 +104,7 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
     outcome, reply = _act(session, parsed, message.body, phone=phone, customer_id=customer_id,
                           customer_ids=[c.id for c in customers if c.id is not None],
                           message_sid=message.message_sid, invitation=invitation, conversation=conversation, locale=locale,
-                          scale=(low, high), now=now, settings=settings)
+                          scale=(low, high), opted_out=opted_out, now=now, settings=settings)
     # Set last, so the stored message is updated once, at commit (not flushed before each
     # look-up above).
     row.invitation_id = invitation.id if invitation else None
@@ -110,7 +117,10 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
 def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, customer_id: int | None,
          customer_ids: list[int], message_sid: str,
          invitation: Invitation | None, conversation: SmsConversation | None, locale: str,
-         scale: tuple[int, int], now: datetime, settings: Settings) -> tuple[str, str | None]:
+         scale: tuple[int, int], opted_out: bool | None, now: datetime,
+         settings: Settings) -> tuple[str, str | None]:
+    """`opted_out`: the phone's SMS opt-out as the invitation's look-up read it (None: not
+    read yet)."""
     # The name customers know us by is the policy's branding (editable, no restart).
     company = policies.current(session, settings).doc.branding.company_name
 
@@ -130,7 +140,7 @@ def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, custom
         return Outcome.OPT_IN, say("sms.started")
     if parsed.kind == "help":
         return Outcome.HELP, say("sms.help", url=settings.public_url)
-    if optouts.is_opted_out(session, "sms", phone):
+    if optouts.is_opted_out(session, "sms", phone) if opted_out is None else opted_out:
         # They said STOP: keep what they wrote (staff can read it), but text them nothing more.
         return Outcome.IGNORED_OPTED_OUT, None
     if invitation is None:
@@ -222,9 +232,10 @@ def _fit(comment: str | None) -> str | None:
     return comment[:MAX_COMMENT] if comment else comment
 
 
-def _store(session: Session, message: InboundMessage, now: datetime,
+def _store(session: Session, message: InboundMessage, phone: str, now: datetime,
            settings: Settings) -> tuple[InboundSms, bool]:
-    """Insert the message, or find the one already stored under its MessageSid.
+    """Insert the message, or find the one already stored under its MessageSid; a new one
+    also takes its phone's turn (`_one_at_a_time`).
 
     `INSERT … ON CONFLICT (message_sid) DO NOTHING RETURNING` decides in one statement (the
     common case, a new message, asks nothing else). On PostgreSQL a concurrent duplicate's
@@ -232,38 +243,43 @@ def _store(session: Session, message: InboundMessage, now: datetime,
     nothing; the row it then reads carries the first one's reply.
     """
     stmt = (dialect_insert(session, InboundSms).values(
-        message_sid=message.message_sid, from_number=message.from_number.strip(),
+        message_sid=message.message_sid, from_number=phone,
         to_number=message.to_number, received_at=now,
         # The log keeps what the customer wrote minus personal data, like a comment.
         body=redact(message.body, settings.redactor))
-        .on_conflict_do_nothing(index_elements=["message_sid"]).returning(InboundSms))
-    row = session.scalars(stmt).first()
-    if row is not None:
-        return row, False
+        .on_conflict_do_nothing(index_elements=["message_sid"])
+        .returning(InboundSms, *_one_at_a_time(session, phone)))
+    inserted = session.execute(stmt).first()
+    if inserted is not None:
+        return inserted[0], False
     existing = _by_sid(session, message.message_sid)
     if existing is None:  # pragma: no cover - the conflicting row was committed before we read
         raise RuntimeError(f"inbound SMS {message.message_sid} conflicted but cannot be read")
     return existing, True
 
 
-def _one_at_a_time(session: Session, phone: str) -> None:
+def _one_at_a_time(session: Session, phone: str) -> list[Any]:
     """Messages from one phone are handled one after the other: "9" and "great agent" sent as
     two quick SMS must see each other (the second is the comment the first one asked for).
-    PostgreSQL: a transaction-scoped advisory lock per number, taken before the conversation is
-    read. SQLite has one writer and the message was already inserted, so it is serial anyway."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                        {"key": f"inbound-sms:{phone}"})
+    PostgreSQL: a transaction-scoped advisory lock per number, taken by the message's insert
+    (a RETURNING column: evaluated only for a row inserted, so a duplicate takes none) and so
+    before the conversation is read — by a later statement, whose snapshot sees what the
+    lock's previous holder committed. SQLite has one writer and the message was already
+    inserted, so it is serial anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    return [sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"inbound-sms:{phone}"))]
 
 
 def _by_sid(session: Session, sid: str) -> InboundSms | None:
     return session.exec(select(InboundSms).where(InboundSms.message_sid == sid)).first()
 
 
-def _latest_open_invitation(session: Session, phone: str, now: datetime) -> Invitation | None:
-    """The newest open SMS survey of any customer record with this phone."""
-    return invitation_with_context(
-        session, Customer.phone == phone,
+def _latest_open_invitation(session: Session, phone: str, now: datetime,
+                            also: Sequence[Any]) -> tuple[Invitation, tuple[Any, ...]] | None:
+    """The newest open SMS survey of any customer record with this phone (and `also`)."""
+    return invitation_carrying(
+        session, also, Customer.phone == phone,
         Invitation.channel == InvitationChannel.SMS,
         Invitation.status.in_([s.value for s in OPEN_STATUSES]),  # type: ignore[attr-defined]
         Invitation.expires_at > now,
