@@ -27,7 +27,7 @@ from surveys.models import (
 )
 from surveys.redaction import Redactor, redact
 from surveys.scoring import SCALES, SurveyKind, Thresholds, classify, validate_score
-from surveys.sql import dialect_insert, insert_ignore
+from surveys.sql import built_once, insert_ignore
 
 MAX_COMMENT = 4000
 
@@ -337,9 +337,10 @@ def submit_response(
         resolved=resolved,
         submitted_at=now,
     )
-    stmt = (dialect_insert(session, Response).values(**values)
-            .on_conflict_do_nothing(index_elements=["invitation_id"]).returning(Response))
-    response = session.scalars(stmt).first()
+    stmt = built_once(session, "submit_response", lambda insert: (
+        insert(Response).on_conflict_do_nothing(index_elements=["invitation_id"])
+        .returning(Response)))
+    response = session.scalars(stmt, values).first()
     if response is None:
         raise Conflict("this survey has already been answered", code="already_answered")
     invitation.status = InvitationStatus.ANSWERED

@@ -7,6 +7,7 @@ unique index and `INSERT … ON CONFLICT`, never by a SELECT followed by an INSE
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
@@ -17,14 +18,39 @@ from sqlmodel import Session
 
 def dialect_insert(bind: Session | Connection, table: Any) -> Any:
     """The dialect's own `insert()` (it has `on_conflict_do_nothing/do_update`)."""
-    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    return _insert_of(_dialect(bind))(table)
+
+
+def _dialect(bind: Session | Connection) -> str:
+    return bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+
+
+def _insert_of(dialect: str) -> Callable[[Any], Any]:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     else:  # pragma: no cover - we ship SQLite and PostgreSQL only
         raise RuntimeError(f"unsupported database {dialect}")
-    return insert(table)
+    return insert
+
+
+_built: dict[tuple[str, Hashable], Any] = {}
+
+
+def built_once(bind: Session | Connection, key: Hashable,
+               build: Callable[[Callable[[Any], Any]], Any]) -> Any:
+    """The statement `build(insert)` makes (`insert`: the dialect's own), built once per
+    database kind and `key`, then reused. Executed with its values as parameters
+    (`session.execute(stmt, row)`), not with `.values(…)`: a statement built afresh with its
+    values in it costs SQLAlchemy its construction and a walk of every value for the cache
+    key on each request — on the busiest write paths more than the rest of the work.
+    Statements are immutable, so sharing one between threads is safe."""
+    dialect = _dialect(bind)
+    stmt = _built.get((dialect, key))
+    if stmt is None:
+        stmt = _built.setdefault((dialect, key), build(_insert_of(dialect)))
+    return stmt
 
 
 def insert_ignore(bind: Session | Connection, table: sa.Table,
@@ -34,8 +60,9 @@ def insert_ignore(bind: Session | Connection, table: sa.Table,
     # with its own implicit RETURNING, so rowcount cannot say whether the row went in.
     # A list goes as executemany: SQLAlchemy batches it into multi-row statements it compiles
     # once ("insertmanyvalues"), instead of compiling one statement with every row in it.
-    stmt = (dialect_insert(bind, table).on_conflict_do_nothing(index_elements=conflict)
-            .returning(table.c[conflict[0]]))
+    stmt = built_once(bind, ("insert_ignore", table, tuple(conflict)), lambda insert: (
+        insert(table).on_conflict_do_nothing(index_elements=conflict)
+        .returning(table.c[conflict[0]])))
     return len(bind.execute(stmt, values if isinstance(values, list) else [values]).all())
 
 
@@ -54,7 +81,7 @@ def insert_rows(bind: Session | Connection, table: sa.Table, rows: list[dict[str
     batches an executemany into."""
     if not rows:
         return []
-    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    dialect = _dialect(bind)
     stmt = dialect_insert(bind, table)
     if dialect == "postgresql":
         columns = list(rows[0])
@@ -90,7 +117,7 @@ def one_of(bind: Session | Connection, column: Any, values: list[Any]) -> Any:
     parameter (`IN (SELECT json_array_elements_text(…))`): an expanding IN renders, casts and
     sends a placeholder per key (a thousand for a batch's addresses), and the driver parses
     every one of those statements afresh. Elsewhere the usual IN."""
-    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    dialect = _dialect(bind)
     if dialect != "postgresql":
         return column.in_(values)
     doc = json.dumps(values, default=_json_value, ensure_ascii=False)

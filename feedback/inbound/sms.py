@@ -50,7 +50,7 @@ from surveys.models import (
 )
 from surveys.redaction import redact
 from surveys.service import MAX_COMMENT, invitation_carrying, response_for
-from surveys.sql import dialect_insert
+from surveys.sql import built_once
 
 log = logging.getLogger(__name__)
 
@@ -242,14 +242,14 @@ def _store(session: Session, message: InboundMessage, phone: str, now: datetime,
     insert waits on the unique index until the first transaction commits and then inserts
     nothing; the row it then reads carries the first one's reply.
     """
-    stmt = (dialect_insert(session, InboundSms).values(
-        message_sid=message.message_sid, from_number=phone,
-        to_number=message.to_number, received_at=now,
+    stmt = built_once(session, "inbound_sms", lambda insert: (
+        insert(InboundSms).on_conflict_do_nothing(index_elements=["message_sid"])
+        .returning(InboundSms, *_one_at_a_time(session))))
+    inserted = session.execute(stmt, {
+        "message_sid": message.message_sid, "from_number": phone,
+        "to_number": message.to_number, "received_at": now,
         # The log keeps what the customer wrote minus personal data, like a comment.
-        body=redact(message.body, settings.redactor))
-        .on_conflict_do_nothing(index_elements=["message_sid"])
-        .returning(InboundSms, *_one_at_a_time(session, phone)))
-    inserted = session.execute(stmt).first()
+        "body": redact(message.body, settings.redactor)}).first()
     if inserted is not None:
         return inserted[0], False
     existing = _by_sid(session, message.message_sid)
@@ -258,17 +258,18 @@ def _store(session: Session, message: InboundMessage, phone: str, now: datetime,
     return existing, True
 
 
-def _one_at_a_time(session: Session, phone: str) -> list[Any]:
+def _one_at_a_time(session: Session) -> list[Any]:
     """Messages from one phone are handled one after the other: "9" and "great agent" sent as
     two quick SMS must see each other (the second is the comment the first one asked for).
     PostgreSQL: a transaction-scoped advisory lock per number, taken by the message's insert
-    (a RETURNING column: evaluated only for a row inserted, so a duplicate takes none) and so
-    before the conversation is read — by a later statement, whose snapshot sees what the
-    lock's previous holder committed. SQLite has one writer and the message was already
-    inserted, so it is serial anyway."""
+    (a RETURNING column over the row's `from_number`: evaluated only for a row inserted, so a
+    duplicate takes none) and so before the conversation is read — by a later statement,
+    whose snapshot sees what the lock's previous holder committed. SQLite has one writer and
+    the message was already inserted, so it is serial anyway."""
     if session.get_bind().dialect.name != "postgresql":
         return []
-    return [sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"inbound-sms:{phone}"))]
+    key = sa.literal("inbound-sms:", sa.Text) + InboundSms.__table__.c.from_number  # type: ignore[attr-defined]
+    return [sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))]
 
 
 def _by_sid(session: Session, sid: str) -> InboundSms | None:
@@ -294,11 +295,17 @@ def _conversation(session: Session, phone: str, now: datetime) -> SmsConversatio
 def _expect(session: Session, phone: str, invitation: Invitation, awaiting: Awaiting,
             now: datetime, settings: Settings) -> None:
     """Remember what we just asked this phone (one row per phone, replaced each time)."""
-    values = {"invitation_id": invitation.id, "awaiting": awaiting.value, "updated_at": now,
-              "expires_at": now + timedelta(hours=settings.sms_conversation_hours)}
     # One statement whether the phone has a row or not; the unique phone settles a race.
-    session.execute(dialect_insert(session, SmsConversation).values(phone=phone, **values)
-                    .on_conflict_do_update(index_elements=["phone"], set_=values))
+    session.execute(built_once(session, "sms_conversation", _expect_statement), {
+        "phone": phone, "invitation_id": invitation.id, "awaiting": awaiting.value,
+        "updated_at": now, "expires_at": now + timedelta(hours=settings.sms_conversation_hours)})
+
+
+def _expect_statement(insert: Any) -> Any:
+    stmt = insert(SmsConversation.__table__)  # type: ignore[attr-defined]
+    return stmt.on_conflict_do_update(index_elements=["phone"], set_={
+        name: stmt.excluded[name] for name in ("invitation_id", "awaiting", "expires_at",
+                                               "updated_at")})
 
 
 def _forget(session: Session, conversation: SmsConversation | None) -> None:
