@@ -86,12 +86,17 @@ _ENCODER = msgspec.json.Encoder()
 def _refuse_naive(table: sa.Table, columns: list[str], rows: list[dict[str, Any]]) -> None:
     """Timestamps are stored as UTC: as the column type's own bind step insists, an instant
     without an offset is refused (msgspec would write it without one)."""
-    stamps = [c for c in columns if isinstance(table.c[c].type, sa.DateTime | sa.TypeDecorator)]
+    stamps = [c for c in columns if isinstance(_kind(table.c[c].type), sa.DateTime)]
     for row in rows:
         for name in stamps:
             value = row[name]
             if isinstance(value, datetime) and value.tzinfo is None:
                 raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+
+
+def _kind(type_: Any) -> Any:
+    """A column type as the database sees it (a TypeDecorator's own implementation)."""
+    return type_.impl_instance if isinstance(type_, sa.TypeDecorator) else type_
 
 
 def _json_value(value: Any) -> Any:
@@ -116,6 +121,5 @@ def one_of(bind: Session | Connection, column: Any, values: list[Any]) -> Any:
     keys = sa.func.json_array_elements_text(sa.cast(sa.bindparam(None, doc, type_=sa.Text), sa.JSON))
     # Text stays text: a cast to the column's VARCHAR(n) would cut a longer key silently, and
     # so match another row; the column's index serves text equality all the same.
-    kind = column.type.impl_instance if isinstance(column.type, sa.TypeDecorator) else column.type
-    wanted = keys if isinstance(kind, sa.String) else sa.cast(keys, column.type)
+    wanted = keys if isinstance(_kind(column.type), sa.String) else sa.cast(keys, column.type)
     return column.in_(sa.select(wanted))
