@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from surveys.models import OptOut
+from surveys.sql import one_of
 
 CHANNELS = ("sms", "email", "all")
 
@@ -105,12 +106,17 @@ def opted_out_channels(session: Session, addresses: Iterable[str | None],
 def channels_by_address(session: Session, addresses: Iterable[str | None],
                         key: str | bytes | None = None) -> dict[str, set[str]]:
     """Set-based form for a batch (ingest): every opt-out row of these addresses (with `key`,
-    of their hashed suppression entries too), as address → channels, in one look-up."""
+    of their hashed suppression entries too), as address → channels, in one look-up.
+
+    The addresses go through `one_of` (one JSON parameter on PostgreSQL): an expanding IN of a
+    batch's 4000 addresses and digests cost more to compile and send than the look-up itself
+    (a tenth of a large import's writing thread)."""
     wanted = row_addresses(addresses, key)
     found: dict[str, set[str]] = {}
+    column = OptOut.__table__.c.address  # type: ignore[attr-defined]
     for i in range(0, len(wanted), 5000):  # below either engine's bound-parameter limit
         rows = session.execute(select(OptOut.channel, OptOut.address).where(
-            OptOut.address.in_(wanted[i:i + 5000]))).all()  # type: ignore[attr-defined]
+            one_of(session, column, wanted[i:i + 5000]))).all()
         for channel, address in rows:
             found.setdefault(address, set()).add(channel)
     return found

@@ -108,7 +108,8 @@ class Interaction(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(max_length=200, unique=True, index=True)
-    customer_id: int = Field(foreign_key="customer.id", index=True)
+    # No index of its own: ix_interaction_customer_reason_occurred leads with it (migration 0027).
+    customer_id: int = Field(foreign_key="customer.id")
     channel: str = Field(max_length=20)
     agent: str | None = Field(default=None, max_length=200, index=True)
     team: str | None = Field(default=None, max_length=200, index=True)
@@ -183,7 +184,8 @@ class Invitation(SQLModel, table=True):
     survey_version: int | None = None  # None: the survey had no edited version then
     channel: str = Field(max_length=10)
     locale: str = Field(default="en", max_length=20)
-    status: str = Field(default=InvitationStatus.SCHEDULED, max_length=20, index=True)
+    # No index of its own: ix_invitation_status_send_at leads with status (migration 0027).
+    status: str = Field(default=InvitationStatus.SCHEDULED, max_length=20)
     status_reason: str | None = Field(default=None, max_length=500)
     send_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), index=True, nullable=False))
     expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), index=True, nullable=False))

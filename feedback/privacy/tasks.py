@@ -124,7 +124,7 @@ def _purge_customers(engine: Engine, settings: Any, now: datetime, report: Purge
     request to erase them one by one would leave). Keyset-paged on the id, so a customer skipped
     because a message to them is being sent waits for the next run, not for a re-read."""
     cutoff = now - timedelta(days=settings.retention_customer_days)
-    # NOT EXISTS, not NOT IN (…): the index on interaction.customer_id answers it per candidate
+    # NOT EXISTS, not NOT IN (…): an index leading with interaction.customer_id answers it per candidate
     # instead of hashing every recent contact for each batch.
     recent = sa.exists().where(Interaction.customer_id == Customer.id,
                                Interaction.occurred_at >= cutoff)
