@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from feedback.configuration.cli import config_app
+from feedback.insights.cli import themes_app
 from feedback.privacy.cli import customers_app
 
 app = typer.Typer(help="Closed-loop customer feedback.", no_args_is_help=True,
@@ -25,16 +26,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="apikeys")
 app.add_typer(customers_app, name="customers")
 app.add_typer(config_app, name="config")
+# The themes CLI is a stable contract of its own (feedback themes train/classify/discover).
+app.add_typer(themes_app, name="themes", help="Train, apply and discover comment themes.")
 console = Console(stderr=True)
-
-
-def _mount_optional() -> None:
-    # The themes CLI is a stable contract of its own (feedback themes train/classify/discover).
-    try:
-        from feedback.insights.cli import themes_app
-    except ModuleNotFoundError:
-        return
-    app.add_typer(themes_app, name="themes", help="Train, apply and discover comment themes.")
 
 
 def load_settings(**overrides: Any) -> Any:
@@ -341,7 +335,6 @@ def main() -> None:
     from surveys.errors import DomainError
 
     try:
-        _mount_optional()
         app()
     except DomainError as exc:
         console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)

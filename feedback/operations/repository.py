@@ -39,6 +39,7 @@ from feedback.operations.rollup_models import (
     OPS_ROLLUP_STATE,
     OPS_SATISFACTION_DAILY,
 )
+from feedback.recovery.models import RecoveryTask
 from feedback.reports.figures import Filters, local_date, local_midnight, offset_segments
 from feedback.reports.repository import NEG, POS, R, local_day
 from surveys.models import ResponseAnswer
@@ -509,13 +510,8 @@ def satisfaction_rows(session: Session, f: Filters, view: OpsView | None = None
 
 def recovery_outcomes(session: Session, f: Filters, by: str) -> dict[Any, dict[str, int]]:
     """Recovery tasks opened by answers about the period's contacts, per `by`: how many, how
-    many recovered. Empty when service recovery is not installed."""
-    from feedback.reports.figures import optional_module
-
-    models = optional_module("feedback.recovery.models")
-    if models is None:
-        return {}
-    T = models.RecoveryTask.__table__
+    many recovered."""
+    T = RecoveryTask.__table__  # type: ignore[attr-defined]
     stmt = (sa.select(ITX.c[by], sa.func.count(), _count(T.c.outcome == "recovered"),
                       _count(T.c.outcome == "not_recovered"))
             .select_from(T.join(ITX, ITX.c.id == T.c.interaction_id))

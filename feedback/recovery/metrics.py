@@ -20,9 +20,9 @@ from sqlmodel import Session
 
 from feedback.auth.models import User
 from feedback.configuration import policies
-from feedback.kpis import make_filters
 from feedback.recovery.models import DONE, Outcome, RecoveryTask, TaskStatus
 from feedback.recovery.sla import Calendar
+from feedback.reports.figures import make_filters
 from surveys.errors import ValidationFailed
 from surveys.scoring import NEGATIVE
 from surveys.stats import percentile

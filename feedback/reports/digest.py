@@ -20,9 +20,10 @@ from sqlmodel import Session
 from feedback.auth.models import Role, User
 from feedback.db import transaction
 from feedback.notifications.outbox import enqueue
+from feedback.operations import service as operations
 from feedback.reports import repository as repo
 from feedback.reports import service, themes_source
-from feedback.reports.figures import Filters, local_date, optional_module, report_zone, week_start
+from feedback.reports.figures import Filters, local_date, report_zone, week_start
 from feedback.reports.models import ReportDigest
 
 D = ReportDigest.__table__  # type: ignore[attr-defined]
@@ -46,7 +47,7 @@ def _missing(session: Session, week: date) -> list[str]:
 
 
 def _tile_line(t: dict[str, Any]) -> str:
-    if t.get("available") is False or t["value"] is None:
+    if t["value"] is None:
         return f"{t['label']}: –"
     unit = " %" if t["unit"] == "%" else ""
     line = f"{t['label']}: {t['value']:.1f}{unit}"
@@ -88,9 +89,7 @@ def compose(session: Session, settings: Any, now: datetime, week: date) -> tuple
 
 
 def _operations_effect(session: Session, f: Filters) -> str | None:
-    # Imported late: operations builds on the reports package, not the other way round.
-    ops = optional_module("feedback.operations.service")
-    return ops.strongest_effect(session, f) if ops is not None else None
+    return operations.strongest_effect(session, f)
 
 
 def send_digests(engine: Engine, settings: Any, now: datetime) -> int:

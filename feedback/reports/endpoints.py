@@ -49,8 +49,7 @@ def csv_stream(chunks: Iterator[bytes], name: str) -> Stream:
 
 
 def loop_report(db: Session, q: service.Query, now: datetime, settings: Any) -> dict[str, Any]:
-    report = loop_source.report(db, q.filters, now, settings)
-    return {"available": report is not None, "filters": q.filters.to_dict(), **(report or {})}
+    return {"filters": q.filters.to_dict(), **loop_source.report(db, q.filters, now, settings)}
 
 
 def theme_report(db: Session, q: service.Query, now: datetime,
@@ -156,8 +155,6 @@ def export_responses(request: Request[Any, Any, Any], db: Db, now: Now, settings
 def export_tasks(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> Stream:
     q = params.report_query(db, settings, now, _params(request))
     chunks = exports.tasks_csv(request.app.state.engine, q.filters)
-    if chunks is None:
-        raise NotFound("service recovery is not installed")
     audit.of_request(None, request, now, "export.tasks", detail=q.filters.to_dict())
     return csv_stream(chunks, "tasks")
 

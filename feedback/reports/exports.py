@@ -49,14 +49,10 @@ def responses_csv(engine: Engine, f: Filters) -> Iterator[bytes]:
 
 def _task_rows(engine: Engine, f: Filters) -> Iterator[tuple[Any, ...]]:
     with readonly(engine).connect() as conn:
-        found = loop_source.task_rows(conn, f)
-        if found is not None:
-            yield from found[1]
+        yield from loop_source.task_rows(conn, f)
 
 
-def tasks_csv(engine: Engine, f: Filters) -> Iterator[bytes] | None:
-    """The recovery tasks opened in the period; None when recovery is not installed."""
-    if not loop_source.available():
-        return None
-    return iter_csv([*loop_source.TASK_COLUMNS, "owner"], _task_rows(engine, f), bom=True,
+def tasks_csv(engine: Engine, f: Filters) -> Iterator[bytes]:
+    """The recovery tasks opened in the period."""
+    return iter_csv(list(loop_source.TASK_HEADER), _task_rows(engine, f), bom=True,
                     rows_per_chunk=BATCH)

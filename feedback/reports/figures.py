@@ -10,10 +10,8 @@ classes, so the same filters always give the same figures.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,17 +22,6 @@ from surveys.scoring import SurveyKind
 DIMENSIONS = ("team", "agent", "channel", "queue")
 EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(2999, 12, 31)
 MAX_DAYS = 3 * 366  # a longer range is almost certainly a typo (2062 for 2026)
-
-
-def optional_module(name: str) -> ModuleType | None:
-    """`name` imported, or None when that module itself is not installed. A module that is
-    there but fails on one of its own imports still raises: that is a bug to see, not hide."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-            return None
-        raise
 
 
 def report_zone(settings: Any) -> ZoneInfo:

@@ -1,44 +1,34 @@
 """The one place reports touch service recovery (feedback.recovery): its metrics and its table.
 
-Imported lazily: an installation (or a branch) without the recovery module still renders every
-report, the closed-loop parts simply say "not set up". Everything recovery-specific that the
-reports need — headline counts for the dashboard tiles, the closed-loop report, the task CSV —
-goes through the functions below, so a change in recovery's tables is fixed here only.
+Everything recovery-specific that the reports need — headline counts for the dashboard tiles,
+the closed-loop report, the task CSV — goes through the functions below, so a change in
+recovery's tables is fixed here only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from feedback.reports.figures import Filters, optional_module
+from feedback.auth.models import User
+from feedback.recovery import metrics
+from feedback.recovery.models import DONE, OPEN, RecoveryTask, RecoveryTaskResponse, TaskStatus
+from feedback.recovery.service import FOLLOWUP_PURPOSE
+from feedback.reports.figures import Filters
+from surveys.models import Response
+from surveys.scoring import NEGATIVE
 
-
-def _parts() -> tuple[ModuleType, ModuleType] | None:
-    models, metrics = optional_module("feedback.recovery.models"), optional_module("feedback.recovery.metrics")
-    if models is None or metrics is None or not hasattr(metrics, "loop_metrics"):
-        return None
-    return models, metrics
-
-
-def available() -> bool:
-    return _parts() is not None
-
-
-def _task_table(models: ModuleType) -> sa.Table:
-    return models.RecoveryTask.__table__  # type: ignore[no-any-return]
+T: sa.Table = RecoveryTask.__table__  # type: ignore[attr-defined]
+LINK: sa.Table = RecoveryTaskResponse.__table__  # type: ignore[attr-defined]
 
 
 def _task_where(t: sa.Table, f: Filters, session_or_conn: Any) -> list[Any]:
     """Report filters on tasks: team/agent/kind are on the task, channel/queue on its response."""
-    from surveys.models import Response
-
     clauses = [t.c[k] == v for k, v in f.dims().items() if k in ("team", "agent", "kind")]
     r = Response.__table__  # type: ignore[attr-defined]
     for k in ("channel", "queue"):
@@ -48,14 +38,13 @@ def _task_where(t: sa.Table, f: Filters, session_or_conn: Any) -> list[Any]:
     return clauses
 
 
-def _sla_counts(session: Session, models: ModuleType, f: Filters,
-                now: datetime) -> tuple[int, int, int, int]:
+def _sla_counts(session: Session, f: Filters, now: datetime) -> tuple[int, int, int, int]:
     """(first contacts met, decided, resolutions met, decided) for tasks opened in the period;
     a deadline is decided once it is met or has passed. The same rules as
     `feedback.recovery.metrics.summarize`, counted in SQL so the tile scales."""
-    t = _task_table(models)
-    done = [s.value for s in models.DONE]
-    finished = t.c.status.in_([models.TaskStatus.RESOLVED.value, models.TaskStatus.UNREACHABLE.value])
+    t = T
+    done = [s.value for s in DONE]
+    finished = t.c.status.in_([TaskStatus.RESOLVED.value, TaskStatus.UNREACHABLE.value])
 
     def flag(cond: Any) -> Any:
         return sa.func.sum(sa.case((cond, 1), else_=0))
@@ -70,20 +59,16 @@ def _sla_counts(session: Session, models: ModuleType, f: Filters,
     return fc_ok, fc_due, res_ok, res_due
 
 
-def headline(session: Session, f: Filters, now: datetime) -> dict[str, Any] | None:
+def headline(session: Session, f: Filters, now: datetime) -> dict[str, Any]:
     """Open tasks now (and how many are past a deadline) and SLA compliance of the period."""
-    parts = _parts()
-    if parts is None:
-        return None
-    models, _ = parts
-    t = _task_table(models)
-    open_states = [s.value for s in models.OPEN]
+    t = T
+    open_states = [s.value for s in OPEN]
     where = _task_where(t, f, session)
     open_n, overdue = session.execute(sa.select(
         sa.func.count(), sa.func.sum(sa.case((t.c.next_due_at < now, 1), else_=0)),
     ).where(t.c.status.in_(open_states), *where)).one()
-    fc_met, fc_due, res_met, res_due = _sla_counts(session, models, f, now)
-    p = _sla_counts(session, models, f.previous(), now)
+    fc_met, fc_due, res_met, res_due = _sla_counts(session, f, now)
+    p = _sla_counts(session, f.previous(), now)
     # First contact and resolution are reported apart: pooled, a team that calls back at once
     # but never resolves looks as good as one that does both half the time.
     return {"open": int(open_n), "overdue": int(overdue or 0),
@@ -91,30 +76,21 @@ def headline(session: Session, f: Filters, now: datetime) -> dict[str, Any] | No
             "sla_resolution": (res_met, res_due), "previous_sla_resolution": (p[2], p[3])}
 
 
-def unhappy_accounting(session: Session, f: Filters) -> dict[str, int] | None:
+def unhappy_accounting(session: Session, f: Filters) -> dict[str, int]:
     """Why unhappy answers and recovery tasks differ in number, by the rules of
     `feedback.recovery.service.on_response`: an unhappy answer opens a task, or joins the task
     already open for the same customer (one open task per customer), or is the customer's
     answer to the follow-up survey after recovery (recorded on its task, opens none); answers
     from before recovery was on have no task. Tasks are also opened by a keyword or theme in
     the comment of an answer that was not unhappy. Same period and filters as the tiles."""
-    parts = _parts()
-    if parts is None:
-        return None
-    models, _ = parts
-    from surveys.models import Response
-    from surveys.scoring import NEGATIVE
-
-    service = optional_module("feedback.recovery.service")
-    followup = getattr(service, "FOLLOWUP_PURPOSE", "recovery_followup")
     r = Response.__table__  # type: ignore[attr-defined]
-    t, link = _task_table(models), models.RecoveryTaskResponse.__table__
+    t, link = T, LINK
     negative = sorted(c.value for c in NEGATIVE)
 
     def flag(cond: Any) -> Any:
         return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
 
-    is_followup = r.c.purpose == followup
+    is_followup = r.c.purpose == FOLLOWUP_PURPOSE
     row = session.execute(
         sa.select(sa.func.count(), sa.func.count(sa.distinct(r.c.customer_id)),
                   flag(is_followup),
@@ -133,12 +109,8 @@ def unhappy_accounting(session: Session, f: Filters) -> dict[str, int] | None:
             "tasks": tasks, "other_triggers": max(tasks - opened, 0)}
 
 
-def report(session: Session, f: Filters, now: datetime, settings: Any) -> dict[str, Any] | None:
+def report(session: Session, f: Filters, now: datetime, settings: Any) -> dict[str, Any]:
     """The closed-loop report: overall figures, per month, per team and per root cause."""
-    parts = _parts()
-    if parts is None:
-        return None
-    _, metrics = parts
     period = metrics.Period(f.start, f.end)
     by_month = metrics.loop_metrics(session, period, group_by="month", settings=settings, now=now)
     by_team = metrics.loop_metrics(session, period, group_by="team", settings=settings, now=now)
@@ -158,32 +130,23 @@ TASK_COLUMNS = (
     "resolved_at", "first_contact_breached_at", "resolution_breached_at", "outcome",
     "root_cause", "followup_score", "response_id",
 )
+TASK_HEADER = (*TASK_COLUMNS, "owner")
 
 
-def task_rows(conn: Connection, f: Filters) -> tuple[list[str], Iterator[tuple[Any, ...]]] | None:
-    """Header and a lazily fetched row iterator of the tasks opened in the period."""
-    parts = _parts()
-    if parts is None:
-        return None
-    t = _task_table(models := parts[0])
-    from feedback.auth.models import User
-
+def task_rows(conn: Connection, f: Filters) -> Iterator[tuple[Any, ...]]:
+    """The tasks opened in the period (columns: TASK_HEADER), fetched lazily."""
+    t = T
     u = User.__table__  # type: ignore[attr-defined]
     stmt = (sa.select(*[t.c[c] for c in TASK_COLUMNS], u.c.name.label("owner"))
             .select_from(t.outerjoin(u, u.c.id == t.c.owner_id))
             .where(t.c.opened_at >= f.start, t.c.opened_at < f.end, *_task_where(t, f, conn))
             .order_by(t.c.opened_at, t.c.id))
-    del models
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        result = conn.execution_options(stream_results=True, yield_per=2000).execute(stmt)
-        for row in result:
-            values = list(row)
-            triggers = values[TASK_COLUMNS.index("triggers")]
-            values[TASK_COLUMNS.index("triggers")] = ", ".join(triggers or [])
-            yield tuple(values)
-
-    return [*TASK_COLUMNS, "owner"], rows()
+    result = conn.execution_options(stream_results=True, yield_per=2000).execute(stmt)
+    for row in result:
+        values = list(row)
+        triggers = values[TASK_COLUMNS.index("triggers")]
+        values[TASK_COLUMNS.index("triggers")] = ", ".join(triggers or [])
+        yield tuple(values)
 
 
 def task_url(task_id: int) -> str:
@@ -192,15 +155,13 @@ def task_url(task_id: int) -> str:
 
 def tasks_for_responses(session: Session, response_ids: list[int]) -> dict[int, int]:
     """response id → id of the recovery task it opened or joined (for links from a response)."""
-    parts = _parts()
-    if parts is None or not response_ids:
+    if not response_ids:
         return {}
-    models, _ = parts
-    link = models.RecoveryTaskResponse.__table__
+    link = LINK
     rows = session.execute(sa.select(link.c.response_id, link.c.task_id)
                            .where(link.c.response_id.in_(response_ids)))
     out = {int(r): int(t) for r, t in rows}
-    t = _task_table(models)
+    t = T
     for r, task in session.execute(sa.select(t.c.response_id, t.c.id)
                                    .where(t.c.response_id.in_(response_ids))):
         out.setdefault(int(r), int(task))

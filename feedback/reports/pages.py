@@ -274,8 +274,6 @@ def _month_label(key: str, start: date, end: date) -> str:
 
 
 def _loop_charts(report: dict[str, Any], f: Any) -> dict[str, Any]:
-    if not report["available"]:
-        return {}
     months, teams, causes = report["months"], report["teams"], report["root_causes"]
     return {
         "reached": charts.bar_chart([(_month_label(m["key"], f.start_day, f.end_day),
@@ -297,7 +295,7 @@ def loop_page(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf)
     p = team_params(request)
     q = params.report_query(db, settings, now, p)
     report = loop_report(db, q, now, settings)
-    tables = {part: datasets.loop_table(report if report["available"] else None, part)
+    tables = {part: datasets.loop_table(report, part)
               for part in ("months", "teams", "root_causes")}
     return Template(template_name="reports/loop.html", context=_common(
         db, q, p, i18n.request_locale(request), report=report, charts=_loop_charts(report, q.filters), tables=tables))

@@ -156,19 +156,15 @@ def loop_tiles(session: Session, f: Filters, now: datetime) -> list[dict[str, An
     loop = loop_source.headline(session, f, now)
     empty = {"value": None, "moe": None, "low": None, "high": None, "n": 0, "previous": None,
              "delta": None, "p_value": None, "significant": False}
-    if loop is None:
-        return [{**empty, "key": k, "label": KPI_LABELS[k], "unit": u, "available": False}
-                for k, u in (("open_tasks", "tasks"), ("sla_first_contact", "%"),
-                             ("sla_resolution", "%"))]
     open_tile = {**empty, "key": "open_tasks", "label": KPI_LABELS["open_tasks"], "unit": "tasks",
                  "value": loop["open"], "n": loop["open"], "overdue": loop["overdue"],
-                 "better": "down", "available": True}
+                 "better": "down"}
     tiles = [open_tile]
     for key in ("sla_first_contact", "sla_resolution"):
         (met, due), (p_met, p_due) = loop[key], loop[f"previous_{key}"]
         tiles.append(_estimate_tile(key, kpis.proportion(met, due), kpis.proportion(p_met, p_due),
                                     kpis.compare_proportion((met, due), (p_met, p_due)), "%",
-                                    better="up", available=True))
+                                    better="up"))
     return tiles
 
 

@@ -1,44 +1,31 @@
 """The one place reports touch comment themes (feedback.insights): its tables and analytics.
 
-Imported lazily: without the insights module, or before a model has been trained, every theme
-view renders a friendly "no themes yet" state instead of failing. The theme report, the
-drill-down and the themes column of the response export all go through the functions below,
-so a change in insights' tables is fixed here only.
+Before a model has been trained every theme view renders a friendly "no themes yet" state
+instead of an empty chart. The theme report, the drill-down and the themes column of the
+response export all go through the functions below, so a change in insights' tables is fixed
+here only.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 
 from sqlmodel import Session
 
-from feedback.reports.figures import Filters, optional_module
+from feedback.insights import analytics
+from feedback.insights.analytics import MIN_N
+from feedback.reports.figures import Filters
 
-ABSENT = "absent"  # the insights module is not installed
-UNTRAINED = "untrained"  # installed, but no theme has been assigned to any response yet
+__all__ = ["MIN_N", "READY", "UNTRAINED", "names", "state", "theme_report", "theme_responses",
+           "themes_for_responses"]
+
+UNTRAINED = "untrained"  # no theme has been assigned to any response yet
 READY = "ready"
-MIN_N = 5  # mirrors feedback.insights.analytics.MIN_N (that module is optional here)
-
-
-def _parts() -> tuple[ModuleType, ModuleType] | None:
-    models, analytics = optional_module("feedback.insights.models"), optional_module("feedback.insights.analytics")
-    if models is None or analytics is None:
-        return None
-    return models, analytics
 
 
 def state(session: Session) -> str:
-    parts = _parts()
-    if parts is None:
-        return ABSENT
-    return READY if _has_links(session, parts[0]) else UNTRAINED
-
-
-def _has_links(session: Session, models: ModuleType) -> bool:
-    parts = _parts()
-    return parts is not None and bool(parts[1].has_links(session))
+    return READY if analytics.has_links(session) else UNTRAINED
 
 
 def empty_report(status: str) -> dict[str, Any]:
@@ -51,7 +38,6 @@ def theme_report(session: Session, f: Filters, now: datetime, *, grain: str = "w
     status = state(session)
     if status != READY:
         return empty_report(status)
-    analytics = _parts()[1]  # type: ignore[index]
     return {"state": status, **analytics.report(session, f, grain=grain, examples=examples)}
 
 
@@ -61,19 +47,16 @@ def theme_responses(session: Session, theme: str, f: Filters, *, limit: int = 50
     status = state(session)
     if status != READY:
         return {"state": status, "theme": None, "responses": [], "total": 0}
-    analytics = _parts()[1]  # type: ignore[index]
     extra = {"score_class": score_class} if score_class else {}
     return {"state": status, **analytics.responses(session, theme, f, limit=limit, offset=offset,
                                                    **extra)}
 
 
 def themes_for_responses(session: Any, response_ids: list[int]) -> dict[int, list[str]]:
-    """response id → theme labels, for the response export (empty without insights)."""
-    parts = _parts()
-    return {} if parts is None else parts[1].themes_for_responses(session, response_ids)
+    """response id → theme labels, for the response export."""
+    return analytics.themes_for_responses(session, response_ids)
 
 
 def names(session: Any) -> list[str]:
     """Every theme name of the taxonomy (suggestions when a lead tags a response)."""
-    parts = _parts()
-    return [] if parts is None else list(parts[1].theme_names(session))
+    return list(analytics.theme_names(session))
