@@ -35,7 +35,7 @@ from feedback.app import create_app, prepare_database  # noqa: E402
 from feedback.db import make_engine, transaction  # noqa: E402
 from feedback.ingest.service import ingest_one, parse_payload  # noqa: E402
 from feedback.settings import Settings  # noqa: E402
-from surveys.models import Invitation  # noqa: E402
+from surveys.models import Customer, Invitation  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC)
 TOKEN = "bench-auth-token"
@@ -60,6 +60,8 @@ def seed(settings: Settings, n: int) -> None:
                 ingest_one(s, item, now=NOW - timedelta(hours=2), settings=settings)
     with transaction(engine) as s:
         s.execute(sa.update(Invitation).values(status="sent", channel="sms", sent_at=NOW))
+        # As dispatch does beside a sent survey (else every answer would write it).
+        s.execute(sa.update(Customer).values(last_surveyed_at=NOW))
     engine.dispose()
 
 

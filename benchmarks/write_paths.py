@@ -61,7 +61,7 @@ from feedback.ingest.batch import ingest_batch  # noqa: E402
 from feedback.ingest.csv_import import import_file  # noqa: E402
 from feedback.ingest.service import parse_payload  # noqa: E402
 from feedback.settings import Settings  # noqa: E402
-from surveys.models import Invitation  # noqa: E402
+from surveys.models import Customer, Invitation  # noqa: E402
 
 BATCH = 500
 SERVE = [sys.executable, "-m", "feedback", "serve"]
@@ -92,9 +92,16 @@ def seed_sms(url: str, start: int, n: int) -> None:
                                                       "phone": sms_phone(i), "locale": "en"}}
                 for i in range(first, min(start + n, first + 500))], settings)
             ingest_batch(s, items, now=datetime.now(UTC) - timedelta(minutes=30), settings=settings)
+        sent_at = datetime.now(UTC) - timedelta(minutes=1)
         s.execute(sa.update(Invitation).where(Invitation.status == "scheduled",
                                               Invitation.channel == "sms")
-                  .values(status="sent", sent_at=datetime.now(UTC) - timedelta(minutes=1)))
+                  .values(status="sent", sent_at=sent_at))
+        # What dispatch writes beside a sent survey: the customer's `last_surveyed_at` (the
+        # fatigue rule's clock). Left unset, every answer would set it: an UPDATE that an
+        # answer to a really dispatched survey never makes.
+        s.execute(sa.update(Customer).where(Customer.id.in_(  # type: ignore[union-attr]
+            sa.select(Invitation.customer_id).where(Invitation.sent_at == sent_at)))
+            .values(last_surveyed_at=sent_at))
     engine.dispose()
 
 
