@@ -123,12 +123,15 @@ def channels_by_address(session: Session, addresses: Iterable[str | None],
     return found
 
 
-def opted_out_column(channel: str, address: str, key: str | bytes | None = None) -> Any:
-    """`is_opted_out` as a column (an EXISTS) for a look-up the caller makes anyway to carry,
-    instead of a round trip of its own. `channel` is sms or email; an `all` row closes it too."""
+def opted_out_column(channel: str, address: Any) -> Any:
+    """`is_opted_out` (without a key) as a column, an EXISTS, for a look-up the caller makes
+    anyway to carry instead of a round trip of its own. `channel` is sms or email; an `all` row
+    closes it too. `address`: the canonical address (`canonical`), a value or the bound
+    parameter of a statement built once (the OR, not an IN list: no expanding parameter to
+    render at each execution)."""
     _check_channel(channel)
-    return sa.exists().where(OptOut.address.in_(row_addresses([address], key)),  # type: ignore[attr-defined]
-                             OptOut.channel.in_([channel, "all"]))  # type: ignore[attr-defined]
+    return sa.exists().where(OptOut.address == address,
+                             sa.or_(OptOut.channel == channel, OptOut.channel == "all"))
 
 
 def is_opted_out(session: Session, channel: str, address: str | None,

@@ -246,9 +246,14 @@ def invitation_carrying(session: Session, also: Sequence[Any], *where: Any,
         .where(*where).order_by(*order_by).limit(1)).first()
     if row is None:
         return None
-    # The session's identity map holds objects weakly: keep them for the unit of work.
-    session.info.setdefault("held", []).append(row)
+    hold(session, row)
     return row[0], tuple(row[4:])
+
+
+def hold(session: Session, row: Any) -> None:
+    """Keep a look-up's objects for the transaction: the session's identity map holds them
+    weakly, and a later `session.get` must find them without asking again."""
+    session.info.setdefault("held", []).append(row)
 
 
 def is_expired(invitation: Invitation, now: datetime) -> bool:

@@ -18,12 +18,12 @@ recovery task the same way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from feedback import i18n
@@ -42,6 +42,7 @@ from surveys.errors import Conflict, Gone
 from surveys.models import (
     OPEN_STATUSES,
     Customer,
+    Interaction,
     Invitation,
     InvitationChannel,
     Response,
@@ -49,10 +50,11 @@ from surveys.models import (
     SurveyDefinition,
 )
 from surveys.redaction import redact
-from surveys.service import MAX_COMMENT, invitation_carrying, response_for
+from surveys.service import MAX_COMMENT, hold, response_for
 from surveys.sql import built_once
 
 log = logging.getLogger(__name__)
+_SMS = InboundSms.__table__  # type: ignore[attr-defined]
 
 # Without a survey to give the scale, keywords are still recognised; the scale is irrelevant.
 _ANY_SCALE = (0, 10)
@@ -77,20 +79,10 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
                        settings: Settings) -> Handled:
     """Store the message (once per MessageSid) and act on it. The caller owns the transaction."""
     phone = message.from_number.strip()
-    row, duplicate = _store(session, message, phone, now, settings)
-    if duplicate:
-        return Handled(row.reply, row.outcome or "", duplicate=True)
-    conversation = _conversation(session, phone, now)
-    # The invitation comes with its survey, customer and interaction in one look-up, which
-    # also carries the configuration's stamp and the phone's opt-out (each would be a round
-    # trip of its own); the phone's customer records are read only when there is no survey.
-    also = (repository.stamp_column(), optouts.opted_out_column("sms", phone))
-    found = (invitation_carrying(session, also, Invitation.id == conversation.invitation_id)
-             if conversation else _latest_open_invitation(session, phone, now, also))
-    invitation, opted_out = None, None
-    if found is not None:
-        invitation, (stamp, opted_out) = found
-        repository.carried_stamp(session, stamp)
+    row_id, duplicate = _store(session, message, phone, now, settings)
+    if duplicate is not None:
+        return Handled(duplicate.reply, duplicate.outcome or "", duplicate=True)
+    conversation, invitation, opted_out = _read(session, phone, now)
     customers = [] if invitation else list(
         session.exec(select(Customer).where(Customer.phone == phone)).all())
     survey = session.get(SurveyDefinition, invitation.survey_id) if invitation else None
@@ -105,22 +97,19 @@ def handle_inbound_sms(session: Session, message: InboundMessage, *, now: dateti
                           customer_ids=[c.id for c in customers if c.id is not None],
                           message_sid=message.message_sid, invitation=invitation, conversation=conversation, locale=locale,
                           scale=(low, high), opted_out=opted_out, now=now, settings=settings)
-    # Set last, so the stored message is updated once, at commit (not flushed before each
-    # look-up above).
-    row.invitation_id = invitation.id if invitation else None
-    row.customer_id = customer_id
-    row.outcome, row.reply = outcome, reply
-    session.add(row)
+    # Set last, so the stored message is updated once.
+    session.execute(built_once(session, "inbound_sms_outcome", _outcome_statement), {
+        "row_id": row_id, "set_invitation_id": invitation.id if invitation else None,
+        "set_customer_id": customer_id, "set_outcome": outcome, "set_reply": reply})
     return Handled(reply, outcome)
 
 
 def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, customer_id: int | None,
          customer_ids: list[int], message_sid: str,
          invitation: Invitation | None, conversation: SmsConversation | None, locale: str,
-         scale: tuple[int, int], opted_out: bool | None, now: datetime,
+         scale: tuple[int, int], opted_out: bool, now: datetime,
          settings: Settings) -> tuple[str, str | None]:
-    """`opted_out`: the phone's SMS opt-out as the invitation's look-up read it (None: not
-    read yet)."""
+    """`opted_out`: the phone's SMS opt-out as `_read` read it."""
     # The name customers know us by is the policy's branding (editable, no restart).
     company = policies.current(session, settings).doc.branding.company_name
 
@@ -140,7 +129,7 @@ def _act(session: Session, parsed: ParsedReply, body: str, *, phone: str, custom
         return Outcome.OPT_IN, say("sms.started")
     if parsed.kind == "help":
         return Outcome.HELP, say("sms.help", url=settings.public_url)
-    if optouts.is_opted_out(session, "sms", phone) if opted_out is None else opted_out:
+    if opted_out:
         # They said STOP: keep what they wrote (staff can read it), but text them nothing more.
         return Outcome.IGNORED_OPTED_OUT, None
     if invitation is None:
@@ -233,29 +222,39 @@ def _fit(comment: str | None) -> str | None:
 
 
 def _store(session: Session, message: InboundMessage, phone: str, now: datetime,
-           settings: Settings) -> tuple[InboundSms, bool]:
-    """Insert the message, or find the one already stored under its MessageSid; a new one
-    also takes its phone's turn (`_one_at_a_time`).
+           settings: Settings) -> tuple[int | None, InboundSms | None]:
+    """Insert the message, or find the one already stored under its MessageSid: (the new
+    row's id, None) or (None, the stored row). A new one also takes its phone's turn
+    (`_one_at_a_time`).
 
     `INSERT … ON CONFLICT (message_sid) DO NOTHING RETURNING` decides in one statement (the
     common case, a new message, asks nothing else). On PostgreSQL a concurrent duplicate's
     insert waits on the unique index until the first transaction commits and then inserts
-    nothing; the row it then reads carries the first one's reply.
+    nothing; the row it then reads carries the first one's reply. The insert is Core and
+    returns the id only: the row is updated once at the end (`_outcome_statement`), and an
+    ORM object of it would cost its bulk-insert machinery for nothing.
     """
     stmt = built_once(session, "inbound_sms", lambda insert: (
-        insert(InboundSms).on_conflict_do_nothing(index_elements=["message_sid"])
-        .returning(InboundSms, *_one_at_a_time(session))))
+        insert(_SMS).on_conflict_do_nothing(index_elements=["message_sid"])
+        .returning(_SMS.c.id, *_one_at_a_time(session))))
     inserted = session.execute(stmt, {
         "message_sid": message.message_sid, "from_number": phone,
         "to_number": message.to_number, "received_at": now,
         # The log keeps what the customer wrote minus personal data, like a comment.
         "body": redact(message.body, settings.redactor)}).first()
     if inserted is not None:
-        return inserted[0], False
+        return inserted[0], None
     existing = _by_sid(session, message.message_sid)
     if existing is None:  # pragma: no cover - the conflicting row was committed before we read
         raise RuntimeError(f"inbound SMS {message.message_sid} conflicted but cannot be read")
-    return existing, True
+    return None, existing
+
+
+def _outcome_statement(_insert: Any) -> Any:
+    # (A column's own name is reserved for SET's automatic parameters: hence `set_…`.)
+    return sa.update(_SMS).where(_SMS.c.id == sa.bindparam("row_id")).values(
+        {name: sa.bindparam(f"set_{name}") for name in ("invitation_id", "customer_id",
+                                                        "outcome", "reply")})
 
 
 def _one_at_a_time(session: Session) -> list[Any]:
@@ -268,7 +267,7 @@ def _one_at_a_time(session: Session) -> list[Any]:
     the message was already inserted, so it is serial anyway."""
     if session.get_bind().dialect.name != "postgresql":
         return []
-    key = sa.literal("inbound-sms:", sa.Text) + InboundSms.__table__.c.from_number  # type: ignore[attr-defined]
+    key = sa.literal("inbound-sms:", sa.Text) + _SMS.c.from_number
     return [sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))]
 
 
@@ -276,20 +275,47 @@ def _by_sid(session: Session, sid: str) -> InboundSms | None:
     return session.exec(select(InboundSms).where(InboundSms.message_sid == sid)).first()
 
 
-def _latest_open_invitation(session: Session, phone: str, now: datetime,
-                            also: Sequence[Any]) -> tuple[Invitation, tuple[Any, ...]] | None:
-    """The newest open SMS survey of any customer record with this phone (and `also`)."""
-    return invitation_carrying(
-        session, also, Customer.phone == phone,
-        Invitation.channel == InvitationChannel.SMS,
-        Invitation.status.in_([s.value for s in OPEN_STATUSES]),  # type: ignore[attr-defined]
-        Invitation.expires_at > now,
-        order_by=(sa.desc(Invitation.send_at), sa.desc(Invitation.id)))  # type: ignore[arg-type]
+def _read(session: Session, phone: str, now: datetime
+          ) -> tuple[SmsConversation | None, Invitation | None, bool]:
+    """The phone's conversation; its invitation, else the newest open SMS survey of any
+    customer record with this phone, with the survey, customer and interaction (`session.get`
+    finds them afterwards); and the phone's SMS opt-out. ONE look-up, which also carries the
+    configuration's stamp: each was a round trip of its own, and the statement is built once
+    (`_read_statement`) — building it afresh per message cost more CPU than running it."""
+    row = session.execute(built_once(session, "inbound_sms_read", _read_statement), {
+        "phone": phone, "now": now, "opt_out_address": optouts.canonical(phone)}).one()
+    hold(session, row)
+    conversation, invitation, _survey, _customer, _interaction, stamp, opted_out = row
+    repository.carried_stamp(session, stamp)
+    return conversation, invitation, bool(opted_out)
 
 
-def _conversation(session: Session, phone: str, now: datetime) -> SmsConversation | None:
-    return session.exec(select(SmsConversation).where(
-        SmsConversation.phone == phone, SmsConversation.expires_at > now)).first()
+def _read_statement(_insert: Any) -> Any:
+    phone, now = sa.bindparam("phone"), sa.bindparam("now")
+    inv, customer = aliased(Invitation), aliased(Customer)
+    # Read only when there is no conversation (COALESCE): a reply to what we asked belongs
+    # to the survey that asked it, open or not.
+    latest_open = (
+        sa.select(inv.id).join(customer, customer.id == inv.customer_id)
+        .where(customer.phone == phone, inv.channel == InvitationChannel.SMS.value,
+               # Literals, not a list: no expanding parameter to render at each execution.
+               inv.status.in_([sa.literal(s.value) for s in sorted(OPEN_STATUSES)]),
+               inv.expires_at > now)
+        .order_by(inv.send_at.desc(), inv.id.desc()).limit(1)
+        .correlate(None).scalar_subquery())
+    one = sa.select(sa.literal(1).label("one")).subquery("one")  # the row the joins hang on
+    return (
+        sa.select(SmsConversation, Invitation, SurveyDefinition, Customer, Interaction,
+                  repository.stamp_column(),
+                  optouts.opted_out_column("sms", sa.bindparam("opt_out_address")))
+        .select_from(one)
+        .outerjoin(SmsConversation, sa.and_(SmsConversation.phone == phone,
+                                            SmsConversation.expires_at > now))
+        .outerjoin(Invitation, Invitation.id == sa.func.coalesce(
+            SmsConversation.invitation_id, latest_open))
+        .outerjoin(SurveyDefinition, SurveyDefinition.id == Invitation.survey_id)
+        .outerjoin(Customer, Customer.id == Invitation.customer_id)
+        .outerjoin(Interaction, Interaction.id == Invitation.interaction_id))
 
 
 def _expect(session: Session, phone: str, invitation: Invitation, awaiting: Awaiting,
