@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
+from sqlmodel import col  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from benchmarks import _bare_ingest  # noqa: E402
@@ -99,8 +100,8 @@ def seed_sms(url: str, start: int, n: int) -> None:
         # What dispatch writes beside a sent survey: the customer's `last_surveyed_at` (the
         # fatigue rule's clock). Left unset, every answer would set it: an UPDATE that an
         # answer to a really dispatched survey never makes.
-        s.execute(sa.update(Customer).where(Customer.id.in_(  # type: ignore[union-attr]
-            sa.select(Invitation.customer_id).where(Invitation.sent_at == sent_at)))
+        s.execute(sa.update(Customer).where(col(Customer.id).in_(
+            sa.select(col(Invitation.customer_id)).where(col(Invitation.sent_at) == sent_at)))
             .values(last_surveyed_at=sent_at))
     engine.dispose()
 

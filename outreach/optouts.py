@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from surveys.models import OptOut
 from surveys.sql import one_of
@@ -130,8 +130,8 @@ def opted_out_column(channel: str, address: Any) -> Any:
     parameter of a statement built once (the OR, not an IN list: no expanding parameter to
     render at each execution)."""
     _check_channel(channel)
-    return sa.exists().where(OptOut.address == address,
-                             sa.or_(OptOut.channel == channel, OptOut.channel == "all"))
+    return sa.exists().where(col(OptOut.address) == address,
+                             sa.or_(col(OptOut.channel) == channel, col(OptOut.channel) == "all"))
 
 
 def is_opted_out(session: Session, channel: str, address: str | None,

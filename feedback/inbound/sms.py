@@ -23,8 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from feedback import i18n
 from feedback.configuration import policies, repository
@@ -52,9 +51,12 @@ from surveys.models import (
 from surveys.redaction import redact
 from surveys.service import MAX_COMMENT, hold, response_for
 from surveys.sql import built_once
+from surveys.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 _SMS = InboundSms.__table__  # type: ignore[attr-defined]
+_INVITATION = Invitation.__table__  # type: ignore[attr-defined]
+_CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 
 # Without a survey to give the scale, keywords are still recognised; the scale is irrelevant.
 _ANY_SCALE = (0, 10)
@@ -291,31 +293,33 @@ def _read(session: Session, phone: str, now: datetime
 
 
 def _read_statement(_insert: Any) -> Any:
-    phone, now = sa.bindparam("phone"), sa.bindparam("now")
-    inv, customer = aliased(Invitation), aliased(Customer)
+    phone = sa.bindparam("phone", type_=sa.String)
+    now = sa.bindparam("now", type_=UTCDateTime())
+    inv, customer = _INVITATION.alias("open_invitation"), _CUSTOMER.alias("open_customer")
     # Read only when there is no conversation (COALESCE): a reply to what we asked belongs
     # to the survey that asked it, open or not.
     latest_open = (
-        sa.select(inv.id).join(customer, customer.id == inv.customer_id)
-        .where(customer.phone == phone, inv.channel == InvitationChannel.SMS.value,
+        sa.select(inv.c.id).join(customer, customer.c.id == inv.c.customer_id)
+        .where(customer.c.phone == phone, inv.c.channel == InvitationChannel.SMS.value,
                # Literals, not a list: no expanding parameter to render at each execution.
-               inv.status.in_([sa.literal(s.value) for s in sorted(OPEN_STATUSES)]),
-               inv.expires_at > now)
-        .order_by(inv.send_at.desc(), inv.id.desc()).limit(1)
+               inv.c.status.in_([sa.literal(s.value) for s in sorted(OPEN_STATUSES)]),
+               inv.c.expires_at > now)
+        .order_by(inv.c.send_at.desc(), inv.c.id.desc()).limit(1)
         .correlate(None).scalar_subquery())
     one = sa.select(sa.literal(1).label("one")).subquery("one")  # the row the joins hang on
+    invitation_id = col(Invitation.id)
     return (
         sa.select(SmsConversation, Invitation, SurveyDefinition, Customer, Interaction,
                   repository.stamp_column(),
-                  optouts.opted_out_column("sms", sa.bindparam("opt_out_address")))
+                  optouts.opted_out_column("sms", sa.bindparam("opt_out_address", type_=sa.String)))
         .select_from(one)
-        .outerjoin(SmsConversation, sa.and_(SmsConversation.phone == phone,
-                                            SmsConversation.expires_at > now))
-        .outerjoin(Invitation, Invitation.id == sa.func.coalesce(
-            SmsConversation.invitation_id, latest_open))
-        .outerjoin(SurveyDefinition, SurveyDefinition.id == Invitation.survey_id)
-        .outerjoin(Customer, Customer.id == Invitation.customer_id)
-        .outerjoin(Interaction, Interaction.id == Invitation.interaction_id))
+        .outerjoin(SmsConversation, sa.and_(col(SmsConversation.phone) == phone,
+                                            col(SmsConversation.expires_at) > now))
+        .outerjoin(Invitation, invitation_id == sa.func.coalesce(
+            col(SmsConversation.invitation_id), latest_open))
+        .outerjoin(SurveyDefinition, col(SurveyDefinition.id) == col(Invitation.survey_id))
+        .outerjoin(Customer, col(Customer.id) == col(Invitation.customer_id))
+        .outerjoin(Interaction, col(Interaction.id) == col(Invitation.interaction_id)))
 
 
 def _expect(session: Session, phone: str, invitation: Invitation, awaiting: Awaiting,
