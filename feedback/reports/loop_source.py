@@ -27,14 +27,14 @@ T: sa.Table = RecoveryTask.__table__  # type: ignore[attr-defined]
 LINK: sa.Table = RecoveryTaskResponse.__table__  # type: ignore[attr-defined]
 
 
-def _task_where(t: sa.Table, f: Filters, session_or_conn: Any) -> list[Any]:
+def _task_where(f: Filters) -> list[Any]:
     """Report filters on tasks: team/agent/kind are on the task, channel/queue on its response."""
-    clauses = [t.c[k] == v for k, v in f.dims().items() if k in ("team", "agent", "kind")]
+    clauses = [T.c[k] == v for k, v in f.dims().items() if k in ("team", "agent", "kind")]
     r = Response.__table__  # type: ignore[attr-defined]
     for k in ("channel", "queue"):
         value = getattr(f, k)
         if value:
-            clauses.append(t.c.response_id.in_(sa.select(r.c.id).where(r.c[k] == value)))
+            clauses.append(T.c.response_id.in_(sa.select(r.c.id).where(r.c[k] == value)))
     return clauses
 
 
@@ -42,31 +42,29 @@ def _sla_counts(session: Session, f: Filters, now: datetime) -> tuple[int, int, 
     """(first contacts met, decided, resolutions met, decided) for tasks opened in the period;
     a deadline is decided once it is met or has passed. The same rules as
     `feedback.recovery.metrics.summarize`, counted in SQL so the tile scales."""
-    t = T
     done = [s.value for s in DONE]
-    finished = t.c.status.in_([TaskStatus.RESOLVED.value, TaskStatus.UNREACHABLE.value])
+    finished = T.c.status.in_([TaskStatus.RESOLVED.value, TaskStatus.UNREACHABLE.value])
 
     def flag(cond: Any) -> Any:
         return sa.func.sum(sa.case((cond, 1), else_=0))
 
     stmt = sa.select(
-        flag(t.c.first_contact_at.is_not(None) & (t.c.first_contact_at <= t.c.first_contact_due_at)),
-        flag(t.c.first_contact_at.is_not(None) | (t.c.first_contact_due_at <= now)),
-        flag(finished & (t.c.resolved_at <= t.c.resolution_due_at)),
-        flag(finished | (t.c.status.not_in(done) & (t.c.resolution_due_at <= now))),
-    ).where(t.c.opened_at >= f.start, t.c.opened_at < f.end, *_task_where(t, f, session))
+        flag(T.c.first_contact_at.is_not(None) & (T.c.first_contact_at <= T.c.first_contact_due_at)),
+        flag(T.c.first_contact_at.is_not(None) | (T.c.first_contact_due_at <= now)),
+        flag(finished & (T.c.resolved_at <= T.c.resolution_due_at)),
+        flag(finished | (T.c.status.not_in(done) & (T.c.resolution_due_at <= now))),
+    ).where(T.c.opened_at >= f.start, T.c.opened_at < f.end, *_task_where(f))
     fc_ok, fc_due, res_ok, res_due = (int(v or 0) for v in session.execute(stmt).one())
     return fc_ok, fc_due, res_ok, res_due
 
 
 def headline(session: Session, f: Filters, now: datetime) -> dict[str, Any]:
     """Open tasks now (and how many are past a deadline) and SLA compliance of the period."""
-    t = T
     open_states = [s.value for s in OPEN]
-    where = _task_where(t, f, session)
+    where = _task_where(f)
     open_n, overdue = session.execute(sa.select(
-        sa.func.count(), sa.func.sum(sa.case((t.c.next_due_at < now, 1), else_=0)),
-    ).where(t.c.status.in_(open_states), *where)).one()
+        sa.func.count(), sa.func.sum(sa.case((T.c.next_due_at < now, 1), else_=0)),
+    ).where(T.c.status.in_(open_states), *where)).one()
     fc_met, fc_due, res_met, res_due = _sla_counts(session, f, now)
     p = _sla_counts(session, f.previous(), now)
     # First contact and resolution are reported apart: pooled, a team that calls back at once
@@ -84,7 +82,6 @@ def unhappy_accounting(session: Session, f: Filters) -> dict[str, int]:
     from before recovery was on have no task. Tasks are also opened by a keyword or theme in
     the comment of an answer that was not unhappy. Same period and filters as the tiles."""
     r = Response.__table__  # type: ignore[attr-defined]
-    t, link = T, LINK
     negative = sorted(c.value for c in NEGATIVE)
 
     def flag(cond: Any) -> Any:
@@ -94,15 +91,15 @@ def unhappy_accounting(session: Session, f: Filters) -> dict[str, int]:
     row = session.execute(
         sa.select(sa.func.count(), sa.func.count(sa.distinct(r.c.customer_id)),
                   flag(is_followup),
-                  flag(~is_followup & (t.c.response_id == r.c.id)),
-                  flag(~is_followup & link.c.task_id.is_not(None) & (t.c.response_id != r.c.id)))
-        .select_from(r.outerjoin(link, link.c.response_id == r.c.id)
-                     .outerjoin(t, t.c.id == link.c.task_id))
+                  flag(~is_followup & (T.c.response_id == r.c.id)),
+                  flag(~is_followup & LINK.c.task_id.is_not(None) & (T.c.response_id != r.c.id)))
+        .select_from(r.outerjoin(LINK, LINK.c.response_id == r.c.id)
+                     .outerjoin(T, T.c.id == LINK.c.task_id))
         .where(r.c.classification.in_(negative), *f.where(r.c, r.c.submitted_at))).one()
     answers, customers, followups, opened, joined = (int(v or 0) for v in row)
     tasks = int(session.execute(
-        sa.select(sa.func.count()).select_from(t)
-        .where(t.c.opened_at >= f.start, t.c.opened_at < f.end, *_task_where(t, f, session))
+        sa.select(sa.func.count()).select_from(T)
+        .where(T.c.opened_at >= f.start, T.c.opened_at < f.end, *_task_where(f))
     ).scalar() or 0)
     return {"answers": answers, "customers": customers, "opened": opened, "joined": joined,
             "followups": followups, "untracked": answers - opened - joined - followups,
@@ -135,12 +132,11 @@ TASK_HEADER = (*TASK_COLUMNS, "owner")
 
 def task_rows(conn: Connection, f: Filters) -> Iterator[tuple[Any, ...]]:
     """The tasks opened in the period (columns: TASK_HEADER), fetched lazily."""
-    t = T
     u = User.__table__  # type: ignore[attr-defined]
-    stmt = (sa.select(*[t.c[c] for c in TASK_COLUMNS], u.c.name.label("owner"))
-            .select_from(t.outerjoin(u, u.c.id == t.c.owner_id))
-            .where(t.c.opened_at >= f.start, t.c.opened_at < f.end, *_task_where(t, f, conn))
-            .order_by(t.c.opened_at, t.c.id))
+    stmt = (sa.select(*[T.c[c] for c in TASK_COLUMNS], u.c.name.label("owner"))
+            .select_from(T.outerjoin(u, u.c.id == T.c.owner_id))
+            .where(T.c.opened_at >= f.start, T.c.opened_at < f.end, *_task_where(f))
+            .order_by(T.c.opened_at, T.c.id))
     result = conn.execution_options(stream_results=True, yield_per=2000).execute(stmt)
     for row in result:
         values = list(row)
@@ -157,12 +153,10 @@ def tasks_for_responses(session: Session, response_ids: list[int]) -> dict[int, 
     """response id → id of the recovery task it opened or joined (for links from a response)."""
     if not response_ids:
         return {}
-    link = LINK
-    rows = session.execute(sa.select(link.c.response_id, link.c.task_id)
-                           .where(link.c.response_id.in_(response_ids)))
+    rows = session.execute(sa.select(LINK.c.response_id, LINK.c.task_id)
+                           .where(LINK.c.response_id.in_(response_ids)))
     out = {int(r): int(t) for r, t in rows}
-    t = T
-    for r, task in session.execute(sa.select(t.c.response_id, t.c.id)
-                                   .where(t.c.response_id.in_(response_ids))):
+    for r, task in session.execute(sa.select(T.c.response_id, T.c.id)
+                                   .where(T.c.response_id.in_(response_ids))):
         out.setdefault(int(r), int(task))
     return out
