@@ -13,7 +13,7 @@ phrases already covered by a chosen one ("wait" once "long wait" is in).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,7 +66,11 @@ class Discovery:
 
 
 def discover(texts: Sequence[str], *, k: int | None = None, seed: int = 0,
-             examples: int = 3) -> Discovery:
+             examples: int = 3,
+             embed: Callable[[Sequence[str]], np.ndarray] | None = None) -> Discovery:
+    """Clusters of the comments; `embed` (sentence embeddings, L2-normalised rows) replaces
+    LSA as the space the folded comments are clustered in (`feedback themes discover
+    --embeddings`); folding and labels stay on the words."""
     if k is not None and k < 2:
         raise ValidationFailed("k must be at least 2", field="k")
     too_few = ValidationFailed("too few comments with words to discover themes (need 4 or more)",
@@ -88,9 +92,12 @@ def discover(texts: Sequence[str], *, k: int | None = None, seed: int = 0,
     first = np.unique(group, return_index=True)[1]
     unique_rows = usable[first]
     weight = np.bincount(group).astype(np.float32)
-    dims = max(2, min(_DIMS, x.shape[1] - 1, len(unique_rows) - 1))
-    dense = TruncatedSVD(dims, random_state=seed).fit_transform(x[unique_rows])
-    dense = l2_normalize(dense).astype(np.float32)
+    if embed is not None:
+        dense = l2_normalize(embed([texts[i] for i in unique_rows.tolist()])).astype(np.float32)
+    else:
+        dims = max(2, min(_DIMS, x.shape[1] - 1, len(unique_rows) - 1))
+        dense = TruncatedSVD(dims, random_state=seed).fit_transform(x[unique_rows])
+        dense = l2_normalize(dense).astype(np.float32)
     scores: dict[str, float] = {"comments": float(len(usable)),
                                 "distinct_after_folding": float(len(unique_rows))}
     labels_u: np.ndarray | None = None

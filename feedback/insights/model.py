@@ -81,26 +81,34 @@ class ThemeModel:
 
     # --- prediction ---------------------------------------------------------------------------
 
-    def theme_probabilities(self, feats: Features, texts: Sequence[str] = ()) -> np.ndarray:
-        """Per theme; `texts` are needed only by a model with the embedding block."""
-        scores = feats.dot(self.weights) + self.bias
-        if self.embedding is not None:
-            from feedback.insights.embeddings import encode
+    def embed(self, texts: Sequence[str]) -> np.ndarray | None:
+        """The weighted embedding block of the texts (None for a TF-IDF-only model): encoded
+        once per call and shared by the theme and the sentiment scores."""
+        if self.embedding is None:
+            return None
+        from feedback.insights.embeddings import encode
 
-            n = self.vectorizer.n_features
-            scores += (self.embedding_weight * encode(texts)) @ self.weights[n:]
+        return self.embedding_weight * encode(texts, name=self.embedding)
+
+    def theme_probabilities(self, feats: Features, dense: np.ndarray | None = None
+                            ) -> np.ndarray:
+        """Per theme; `dense` is `embed(texts)`, needed only by a model with embeddings."""
+        scores = feats.dot(self.weights) + self.bias
+        if dense is not None:
+            scores += dense @ self.weights[self.vectorizer.n_features:]
         return _sigmoid(scores)
 
     def predict(self, texts: Sequence[str]) -> list[list[Mention]]:
         feats = self.vectorizer.transform(texts)
-        proba = self.theme_probabilities(feats, texts)
+        dense = self.embed(texts)
+        proba = self.theme_probabilities(feats, dense)
         chosen = proba >= self.thresholds
         if self.at_least_one and len(self.themes):
             # Only texts with words the model knows get a fallback theme: "ok" or "" stay none.
             known = np.asarray(feats.doc_blocks[0].getnnz(axis=1) > 0)
             empty = ~chosen.any(axis=1) & known
             chosen[np.flatnonzero(empty), proba[empty].argmax(axis=1)] = True
-        sentiments = self._mention_sentiments(feats, chosen)
+        sentiments = self._mention_sentiments(feats, chosen, dense)
         rows, cols = np.nonzero(chosen)
         out: list[list[Mention]] = [[] for _ in texts]
         for i, j, s in zip(rows.tolist(), cols.tolist(), sentiments, strict=True):
@@ -118,7 +126,8 @@ class ThemeModel:
             for name in names:
                 if name in index:
                     chosen[i, index[name]] = True
-        found = iter(self._mention_sentiments(feats, chosen))
+        dense = self.embed(texts) if self.sentiment_reads_embeddings and chosen.any() else None
+        found = iter(self._mention_sentiments(feats, chosen, dense))
         by_cell = {(int(i), int(j)): next(found) for i, j in zip(*np.nonzero(chosen), strict=True)}
         return [[by_cell.get((i, index.get(n, -1))) for n in names]
                 for i, names in enumerate(themes)]
@@ -128,7 +137,22 @@ class ThemeModel:
         if self.sentiment_weights is None:
             return [None] * len(texts)
         feats = self.vectorizer.transform(texts)
-        return [str(s) for s in self._sentiment(feats.dot(self.sentiment_weights))]
+        dense = self.embed(texts) if self.sentiment_reads_embeddings else None
+        return [str(s) for s in self._sentiment(self._doc_sentiment(feats, dense))]
+
+    @property
+    def sentiment_reads_embeddings(self) -> bool:
+        """Sentiment trained on TF-IDF ⊕ embeddings (files before it have TF-IDF rows only)."""
+        return (self.embedding is not None and self.sentiment_weights is not None
+                and self.sentiment_weights.shape[0] > self.vectorizer.n_features)
+
+    def _doc_sentiment(self, feats: Features, dense: np.ndarray | None) -> np.ndarray:
+        """Whole-comment sentiment scores (before the bias)."""
+        assert self.sentiment_weights is not None
+        scores = feats.dot(self.sentiment_weights)
+        if dense is not None and self.sentiment_reads_embeddings:
+            scores = scores + dense @ self.sentiment_weights[self.vectorizer.n_features:]
+        return scores
 
     def _sentiment(self, scores: np.ndarray) -> np.ndarray:
         assert self.sentiment_bias is not None
@@ -136,23 +160,27 @@ class ThemeModel:
         return labels[(scores + self.sentiment_bias).argmax(axis=1)]
 
     def _mention_sentiments(self, feats: Features, chosen: np.ndarray,
+                            dense: np.ndarray | None = None,
                             clause_weight: float | None = None) -> list[str | None]:
         """Sentiment of each chosen (comment, theme), in np.nonzero order."""
         if self.sentiment_weights is None:
             return [None] * int(chosen.sum())
-        doc, clause = self.mention_scores(feats, chosen)
+        doc, clause = self.mention_scores(feats, chosen, dense)
         w = self.clause_weight if clause_weight is None else clause_weight
         return [str(s) for s in self._sentiment(blend(doc, clause, w))]
 
-    def mention_scores(self, feats: Features, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def mention_scores(self, feats: Features, chosen: np.ndarray,
+                       dense: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Sentiment scores (before the bias) of each chosen (comment, theme), in np.nonzero
         order: the comment's, and the clause's that scores highest for the theme (NaN rows for
         a one-clause comment: nothing to weigh). All clauses of the batch are scored in two
-        matrix products, not comment by comment.
+        matrix products, not comment by comment. Embeddings (`dense`) inform the comment's
+        score only: a clause is not encoded on its own (the engine is the slow part).
         """
         assert self.sentiment_weights is not None
+        n = self.vectorizer.n_features
         rows, cols = np.nonzero(chosen)
-        doc = feats.dot(self.sentiment_weights)[rows]
+        doc = self._doc_sentiment(feats, dense)[rows]
         clause = np.full_like(doc, np.nan)
         starts = feats.clause_start
         n_clauses = np.diff(starts)
@@ -163,8 +191,8 @@ class ThemeModel:
             parts = feats.clauses(clause_rows)
             offset = np.zeros(len(starts), dtype=np.int64)
             offset[wanted] = np.cumsum(np.r_[0, n_clauses[wanted][:-1]])
-            about = block_dot(parts, self.weights)
-            sent = block_dot(parts, self.sentiment_weights)
+            about = block_dot(parts, self.weights[:n])
+            sent = block_dot(parts, self.sentiment_weights[:n])
             for k in multi.tolist():
                 i, j = int(rows[k]), int(cols[k])
                 lo = int(offset[i])
@@ -222,8 +250,12 @@ class ThemeModel:
                 f"{name} is a theme model of format version {version}, this program reads "
                 f"version {FORMAT_VERSION}; retrain it with `feedback themes train`")
         if meta.get("embedding"):
-            from feedback.insights.embeddings import available
+            from feedback.insights.embeddings import NAMES, available
 
+            if meta["embedding"] not in NAMES:
+                raise ModelFileError(
+                    f"{name} uses sentence embeddings this program does not know "
+                    f"({meta['embedding']}); retrain it with `feedback themes train`")
             if not available():
                 raise ModelFileError(
                     f"{name} uses sentence embeddings ({meta['embedding']}), which this "

@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from feedback.insights import suggestions
+from feedback.insights.embeddings import encode
 from feedback.insights.model import ModelFileError
 from feedback.insights.models import ResponseTheme, Theme, ThemeSuggestionDismissal
 from feedback.insights.models import ThemeSuggestionResult as Result
@@ -72,9 +74,7 @@ def load(session: Session) -> tuple[list[suggestions.ThemeComments], Embed | Non
     except ModelFileError:  # a damaged model file: TF-IDF still works
         loaded = None
     if loaded is not None and loaded[1].embedding is not None:
-        from feedback.insights.embeddings import encode
-
-        embed = encode
+        embed = partial(encode, name=loaded[1].embedding)  # the model's own encoding
     return suggestions.theme_comments(session), embed
 
 

