@@ -14,6 +14,15 @@ peak memory. --smoke runs small sizes in well under a minute.
 
     python benchmarks/themes_bench.py --suggestions
 
+    python benchmarks/themes_bench.py --discovery SET.csv
+
+Discovery on a labelled single-label set of your own (columns `text` and `category`, `label`
+or `theme`; one topic per row), e.g. banking77's test split (3,080 customer questions, 77
+topics, CC BY 4.0, github.com/PolyAI-LDN/task-specific-datasets: banking_data/test.csv), which
+is kept out of this repository so that nobody tunes discovery to it: found vs true k, NMI and
+ARI with automatic k and at the true k, on TF-IDF and — with the embeddings extra — on
+sentence embeddings beside the TF-IDF (what `feedback themes discover --embeddings` uses).
+
 Merge / split suggestions (feedback.insights.suggestions) on the NHS labels: what is suggested
 for the taxonomy as labelled (each suggestion there is a false alarm or a labelling choice), and
 whether a theme built by mixing the single-label comments of two NHS themes is found (a split)
@@ -39,6 +48,7 @@ import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -96,9 +106,10 @@ def run_set(name: str, data: list[Example], k: int | None) -> None:
                   [ex.themes[0][0] for ex in single], k)
 
 
-def run_discovery(name: str, texts: list[str], truth: list[str], k: int | None) -> None:
+def run_discovery(name: str, texts: list[str], truth: list[str], k: int | None,
+                  embed: Any = None) -> None:
     t0 = time.perf_counter()
-    found = discover(texts, k=k)
+    found = discover(texts, k=k, embed=embed)
     disc_s = time.perf_counter() - t0
     nmi = normalized_mutual_info_score(truth, found.assignment)
     ari = adjusted_rand_score(truth, found.assignment)
@@ -106,6 +117,30 @@ def run_discovery(name: str, texts: list[str], truth: list[str], k: int | None) 
           f"k={len(set(truth))}, NMI {nmi:.3f}, ARI {ari:.3f} in {disc_s:.1f} s "
           f"({int(found.scores.get('distinct_after_folding', 0))} distinct after folding); "
           f"largest: {' / '.join(c.label for c in found.clusters[:4])}")
+
+
+def discovery_set(path: Path) -> None:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    column = next((c for c in ("category", "label", "theme") if rows and c in rows[0]), None)
+    if column is None or "text" not in rows[0]:
+        sys.exit(f"{path}: needs a text column and a category, label or theme column")
+    texts, truth = [r["text"].strip() for r in rows], [r[column] for r in rows]
+    k = len(set(truth))
+    print(f"[discovery set {path.name}] {len(texts)} comments, {k} topics")
+    run_discovery("TF-IDF, automatic k", texts, truth, None)
+    run_discovery("TF-IDF, true k", texts, truth, k)
+    from feedback.insights import embeddings
+
+    if not embeddings.available():
+        print("  [embeddings] skipped: pip install 'feedback[embeddings]' first")
+        return
+    os.environ["OMP_NUM_THREADS"] = "2"  # read when the engine loads (the first encode)
+    t0 = time.perf_counter()
+    embeddings.encode(texts)  # cached for the runs below; timed on its own
+    print(f"  encoded {len(texts)} comments in {time.perf_counter() - t0:.0f} s on 2 threads")
+    run_discovery("embeddings + TF-IDF, automatic k", texts, truth, None, embeddings.encode)
+    run_discovery("embeddings + TF-IDF, true k", texts, truth, k, embeddings.encode)
 
 
 def topic_set(n_topics: int, per_topic: int, seed: int = 3) -> tuple[list[str], list[str]]:
@@ -248,7 +283,12 @@ def main() -> None:
                         help="only the TF-IDF vs embeddings comparison on the NHS set")
     parser.add_argument("--suggestions", action="store_true",
                         help="only the merge / split suggestions on the NHS labels")
+    parser.add_argument("--discovery", type=Path, metavar="CSV",
+                        help="only discovery on a labelled single-label set (text, category)")
     args = parser.parse_args()
+    if args.discovery:
+        discovery_set(args.discovery)
+        return
     if args.suggestions:
         if NHS.exists():
             run_suggestions(load_nhs(NHS))

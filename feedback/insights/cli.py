@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from surveys.errors import DomainError
+from surveys.errors import DomainError, ValidationFailed
 
 themes_app = typer.Typer(help="Train, apply and discover comment themes.", no_args_is_help=True)
 EXIT_BAD_INPUT = 2
@@ -128,13 +128,24 @@ def discover_cmd(
     input: Annotated[Path, typer.Option("--input", help="CSV with a text column.")],
     output: Annotated[Path, typer.Option("--output", help="CSV to write (adds `theme`).")],
     k: Annotated[int | None, typer.Option("--k", min=2, help="Number of themes (default: automatic).")] = None,
+    embeddings: Annotated[bool, typer.Option(
+        "--embeddings", help="Cluster on sentence embeddings beside the words (needs "
+        "pip install 'feedback[embeddings]'; tens of comments/s to encode).")] = False,
 ) -> None:
     """Propose themes from unlabelled comments: one readable theme label per row."""
     from feedback.insights.discovery import discover
 
     try:
         header, rows = read_rows(input, ("text",))
-        found = discover([row["text"] for row in rows], k=k)
+        embed = None
+        if embeddings:
+            from feedback.insights import embeddings as emb
+
+            if not emb.available():
+                raise ValidationFailed("sentence embeddings need the optional package: "
+                                    "pip install 'feedback[embeddings]'", field="embeddings")
+            embed = emb.encode
+        found = discover([row["text"] for row in rows], k=k, embed=embed)
         for row, label in zip(rows, found.row_labels(), strict=True):
             row["theme"] = label
         write_rows(output, _with_column(header, "theme"), rows)

@@ -4,7 +4,14 @@ Comments go through the same analyser as the classifier (so Chinese is split int
 bigrams and Persian spellings are folded), then LSA (truncated SVD of the TF-IDF) to a dense
 space where short comments that share no exact word can still meet. Near-duplicates (the same
 content words) are folded into one point first. Without a given k, HDBSCAN (density-based)
-finds the clusters and so the number of themes; with a k, weighted k-means.
+finds the clusters and so the number of themes; with a k, weighted k-means. Given sentence
+embeddings (`embed`), the space is the centred embeddings beside the LSA.
+
+On banking77 (3,080 customer questions, 77 topics; `benchmarks/themes_bench.py --discovery`)
+automatic k finds 58 topics at NMI 0.650 on TF-IDF and 55 at 0.713 with e5 embeddings beside
+it. The app's own discovery (`POST /api/themes/discover`) stays on TF-IDF: it answers within
+the request, and encoding thousands of comments takes minutes (the CLI has --embeddings). On
+the NHS comments embeddings do not help (NMI 0.28-0.31 either way).
 
 A label is 2–3 key phrases chosen by c-TF-IDF (how much more a phrase is used inside the
 cluster than overall), preferring two-word phrases and CJK bigrams, skipping stop words and
@@ -33,6 +40,7 @@ _SAMPLE = 3000
 _MIN_SHARE = 0.004  # smallest proposed theme: 0.4 % of the distinct comments (and >= 3)
 _MIN_DENSITY_POINTS = 30  # fewer distinct comments: k-means with the best silhouette
 _DIMS = 100
+_LSA_WEIGHT = 0.5  # of the LSA block beside sentence embeddings (discover(embed=...))
 _PERSIAN_STOP = word_set(
     "و در به از که این آن را با برای است بود هم یک تا بر یا شد شده می من ما شما او آنها "
     "خیلی بسیار هر همه اما ولی نه هست بودم کرد کردم کنم کند دارد داشت دیگر چه چون اگر "
@@ -92,12 +100,16 @@ def discover(texts: Sequence[str], *, k: int | None = None, seed: int = 0,
     first = np.unique(group, return_index=True)[1]
     unique_rows = usable[first]
     weight = np.bincount(group).astype(np.float32)
+    dims = max(2, min(_DIMS, x.shape[1] - 1, len(unique_rows) - 1))
+    dense = l2_normalize(TruncatedSVD(dims, random_state=seed).fit_transform(x[unique_rows]))
     if embed is not None:
-        dense = l2_normalize(embed([texts[i] for i in unique_rows.tolist()])).astype(np.float32)
-    else:
-        dims = max(2, min(_DIMS, x.shape[1] - 1, len(unique_rows) - 1))
-        dense = TruncatedSVD(dims, random_state=seed).fit_transform(x[unique_rows])
-        dense = l2_normalize(dense).astype(np.float32)
+        # Meaning and wording together: the centred sentence embeddings beside the LSA
+        # (weighted LSA_WEIGHT) cluster better than either alone (banking77: NMI at the true k
+        # 0.745, embeddings alone 0.726, LSA alone 0.677).
+        vecs = embed([texts[i] for i in unique_rows.tolist()])
+        vecs = l2_normalize(vecs - np.average(vecs, axis=0, weights=weight))
+        dense = l2_normalize(np.hstack([vecs, _LSA_WEIGHT * dense]))
+    dense = dense.astype(np.float32)
     scores: dict[str, float] = {"comments": float(len(usable)),
                                 "distinct_after_folding": float(len(unique_rows))}
     labels_u: np.ndarray | None = None

@@ -122,3 +122,15 @@ def test_discover_too_few_comments(tmp_path: Path) -> None:
     src.write_text("text\nhello\n\n", encoding="utf-8")
     code, out = run("discover", "--input", src, "--output", tmp_path / "o.csv")
     assert code == 2 and "too few comments" in out
+
+
+def test_discover_with_embeddings_needs_the_extra(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from feedback.insights import embeddings
+
+    monkeypatch.setattr(embeddings, "available", lambda: False)
+    src = tmp_path / "in.csv"
+    write_csv(str(src), generate(50, seed=2))
+    code, out = run("discover", "--input", src, "--output", tmp_path / "o.csv", "--embeddings")
+    assert code == 2 and "pip install 'feedback[embeddings]'" in out
+    assert not (tmp_path / "o.csv").exists()

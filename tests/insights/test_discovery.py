@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
@@ -93,3 +96,27 @@ def test_near_duplicates_are_folded() -> None:
     assert len(thanks) == 1  # every variant of the same answer lands in one cluster
     cluster = found.clusters[thanks.pop()]
     assert len({e.casefold().strip("!. ") for e in cluster.examples}) == len(cluster.examples)
+
+
+def test_embeddings_join_what_the_words_keep_apart() -> None:
+    """With sentence embeddings (here a stand-in that knows each comment's meaning), comments
+    that share no word but mean the same land together; labels still come from the words."""
+    late = ["parcel came a week late", "courier never turned up", "delivery took forever",
+            "still waiting for my package"]
+    bill = ["charged twice this month", "invoice amount is wrong", "overcharged on my statement",
+            "refund never reached my card"]
+    meaning = {t: (1.0, 0.0) for t in late} | {t: (0.0, 1.0) for t in bill}
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), 8), dtype=np.float32)
+        out[:, :2] = [meaning[t] for t in texts]
+        out[:, 2:] = 0.05 * np.random.default_rng(len(texts)).standard_normal((len(texts), 6))
+        return out
+
+    texts = late + bill
+    truth = [0] * 4 + [1] * 4
+    words_only = discover(texts, k=2)
+    assert normalized_mutual_info_score(truth, words_only.assignment) < 1.0
+    found = discover(texts, k=2, embed=embed)
+    assert normalized_mutual_info_score(truth, found.assignment) == pytest.approx(1.0)
+    assert all(len(c.examples) == 3 and c.label for c in found.clusters)
