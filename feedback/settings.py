@@ -287,3 +287,17 @@ class Settings(BaseSettings):
     # The retraining job trains a new model only once this many labelled comments exist
     # (reviewed responses plus the themes' seed examples).
     themes_min_training_examples: int = 20
+    # Train new versions with sentence embeddings too (FEEDBACK_THEMES_EMBEDDINGS=true): better
+    # themes and sentiment at tens of comments/s instead of thousands. Needs the optional extra,
+    # checked at start: pip install 'feedback[embeddings]'.
+    themes_embeddings: bool = False
+
+    @field_validator("themes_embeddings")
+    @classmethod
+    def _embeddings_installed(cls, v: bool) -> bool:
+        from feedback.insights.embeddings import available
+
+        if v and not available():
+            raise ValueError("sentence embeddings need the optional package: "
+                             "pip install 'feedback[embeddings]'")
+        return v

