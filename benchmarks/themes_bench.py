@@ -236,14 +236,20 @@ def run_suggestions(data: list[Example], trials: int = 8) -> None:
 
     by: dict[str, list[tuple[int, str]]] = {}
     single: dict[str, list[tuple[int, str]]] = {}
+    tones: dict[str, dict[str, int]] = {}
     for i, ex in enumerate(data, start=1):
         for t in {t for t, _ in ex.themes}:
             by.setdefault(t, []).append((i, ex.text))
+        for t, s in ex.themes:
+            if s:
+                tones.setdefault(t, {}).setdefault(s, 0)
+                tones[t][s] += 1
         if len({t for t, _ in ex.themes}) == 1:
             single.setdefault(ex.themes[0][0], []).append((i, ex.text))
     names = sorted(by)
     t0 = time.perf_counter()
-    found = suggest([ThemeComments(j, t, by[t][::-1][:2000]) for j, t in enumerate(names, 1)])
+    found = suggest([ThemeComments(j, t, by[t][::-1][:2000], tones.get(t, {}))
+                     for j, t in enumerate(names, 1)])
     print(f"[suggestions] NHS as labelled: {len(names)} themes, {found.compared} compared, "
           f"{len(found.merges)} merges, {len(found.splits)} splits suggested in "
           f"{time.perf_counter() - t0:.1f} s")

@@ -32,6 +32,7 @@ from datetime import datetime
 
 import numpy as np
 import scipy.sparse as sp
+import sqlalchemy as sa
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.preprocessing import normalize as l2_normalize
 from sqlmodel import Session, col, select
@@ -45,6 +46,11 @@ MIN_COMMENTS = 20  # tagged comments a theme needs before it is compared at all
 MIN_SPLIT = 40  # comments (tagged with this theme only, one script) before a split is looked for
 MERGE_SIMILARITY = 0.7  # centroid similarity from which two themes are suggested as one
 MERGE_OVERLAP = 0.8  # or: 80 % of the smaller theme's comments carry the other theme too
+# Praise and complaints in the same words are two themes, not one: no merge by similarity when
+# the two themes' tones ((positive - negative) / mentions) are this far apart and of opposite
+# sign. On the NHS labels "Negative experience & dissatisfaction" and "Positive experience &
+# gratitude" (tones -0.9 / +0.9, both short generic comments) were the one merge suggested.
+OPPOSITE_TONE = 1.0
 LINK_SIMILARITY = 0.3  # discovery clusters at least this alike are one group of a theme
 SPLIT_SHARE = 0.2  # a group worth its own theme: 20 % of the theme's comments (and >= 8)
 # Groups of one theme share that theme's direction away from the mean comment (similarity > 0);
@@ -69,6 +75,15 @@ class ThemeComments:
     theme_id: int
     name: str
     comments: list[tuple[int, str]]  # (response id, comment), newest first
+    # How its mentions feel: counts of positive / negative / neutral (/ conflict) mentions.
+    sentiments: dict[str, int] = field(default_factory=dict)
+
+    def tone(self) -> float | None:
+        """(positive - negative) / mentions with a sentiment; None under MIN_COMMENTS."""
+        n = sum(self.sentiments.values())
+        if n < MIN_COMMENTS:
+            return None
+        return (self.sentiments.get("positive", 0) - self.sentiments.get("negative", 0)) / n
 
 
 @dataclass
@@ -216,6 +231,10 @@ def _merges(ok: Sequence[ThemeComments], members: list[np.ndarray], rows: sp.csr
             s = float(sim[a, b])
             if overlap < MERGE_OVERLAP and not s >= MERGE_SIMILARITY:
                 continue
+            tones = ok[a].tone(), ok[b].tone()
+            if overlap < MERGE_OVERLAP and tones[0] is not None and tones[1] is not None \
+                    and tones[0] * tones[1] < 0 and abs(tones[0] - tones[1]) >= OPPOSITE_TONE:
+                continue
             small, big = (a, b) if len(sets[a]) < len(sets[b]) or (
                 len(sets[a]) == len(sets[b]) and ok[a].name > ok[b].name) else (b, a)
             found.append(Merge(
@@ -300,7 +319,12 @@ def theme_comments(session: Session, per_theme: int = PER_THEME) -> list[ThemeCo
                 .order_by(col(Response.id).desc()).limit(per_theme))
         comments = [(int(rid or 0), text) for rid, text in session.exec(stmt)
                     if text and text.strip()]
-        out.append(ThemeComments(int(theme.id or 0), theme.name, comments))
+        tone = session.exec(select(ResponseTheme.sentiment, sa.func.count())
+                            .where(ResponseTheme.theme_id == theme.id,
+                                   col(ResponseTheme.sentiment).is_not(None))
+                            .group_by(col(ResponseTheme.sentiment)))
+        out.append(ThemeComments(int(theme.id or 0), theme.name, comments,
+                                 {str(s): int(n) for s, n in tone}))
     return out
 
 

@@ -80,6 +80,22 @@ def test_suggestions_find_the_duplicate_and_the_mixed_theme() -> None:
         assert [s.theme for s in again.splits] == ["Facilities"], seed
 
 
+def test_praise_and_complaints_in_the_same_words_are_not_merged() -> None:
+    """Invoices say what Billing says; once their mentions are of opposite tone (praise vs
+    complaints), similarity alone no longer suggests one theme."""
+    rows = seeded()
+    by_theme: dict[str, list[tuple[int, str]]] = {}
+    for rid, (theme, _, text) in enumerate(rows, start=1):
+        by_theme.setdefault(theme, []).append((rid, text))
+    ids = {name: i for i, name in enumerate(TAXONOMY, start=1)}
+    tones = {"Billing": {"negative": 27, "neutral": 3}, "Invoices": {"positive": 24, "negative": 1}}
+    found = suggest([ThemeComments(ids[t], t, c, tones.get(t, {})) for t, c in by_theme.items()])
+    assert found.merges == [] and [s.theme for s in found.splits] == ["Facilities"]
+    same = {"Billing": {"negative": 27, "neutral": 3}, "Invoices": {"negative": 20, "positive": 5}}
+    found = suggest([ThemeComments(ids[t], t, c, same.get(t, {})) for t, c in by_theme.items()])
+    assert [(m.source, m.into) for m in found.merges] == [("Invoices", "Billing")]
+
+
 def test_small_data_gives_not_enough_and_no_suggestions() -> None:
     assert suggest([]).compared == 0
     few = suggest([ThemeComments(1, "A", [(1, "parking car park")]),
