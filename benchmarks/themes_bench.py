@@ -237,6 +237,15 @@ def run_suggestions(data: list[Example], trials: int = 8) -> None:
     by: dict[str, list[tuple[int, str]]] = {}
     single: dict[str, list[tuple[int, str]]] = {}
     tones: dict[str, dict[str, int]] = {}
+    feel: dict[int, str] = {}  # a single-label comment's sentiment
+
+    def theme(j: int, name: str, comments: list[tuple[int, str]]) -> ThemeComments:
+        counts: dict[str, int] = {}
+        for i, _ in comments:
+            if i in feel:
+                counts[feel[i]] = counts.get(feel[i], 0) + 1
+        return ThemeComments(j, name, comments, counts)
+
     for i, ex in enumerate(data, start=1):
         for t in {t for t, _ in ex.themes}:
             by.setdefault(t, []).append((i, ex.text))
@@ -246,6 +255,8 @@ def run_suggestions(data: list[Example], trials: int = 8) -> None:
                 tones[t][s] += 1
         if len({t for t, _ in ex.themes}) == 1:
             single.setdefault(ex.themes[0][0], []).append((i, ex.text))
+            if ex.themes[0][1]:
+                feel[i] = ex.themes[0][1]
     names = sorted(by)
     t0 = time.perf_counter()
     found = suggest([ThemeComments(j, t, by[t][::-1][:2000], tones.get(t, {}))
@@ -260,22 +271,26 @@ def run_suggestions(data: list[Example], trials: int = 8) -> None:
         print(f"  split {sp.theme!r} (n={sp.n}): similarity {sp.similarity:.2f}, "
               f"groups {[p.label for p in sp.parts]}")
     big = sorted(t for t, c in single.items() if len(c) >= 60)
-    base = [ThemeComments(j, t, single[t][:150]) for j, t in enumerate(big, 1)]
+    base = [theme(j, t, single[t][:150]) for j, t in enumerate(big, 1)]
     rng = random.Random(1)
     splits_found = merges_found = false_alarms = 0
     for _ in range(trials):
         a, b, c = rng.sample(range(len(base)), 3)
         half_a, half_b = len(base[a].comments) // 2, len(base[b].comments) // 2
-        mixed = ThemeComments(900, "MIX", base[a].comments[:half_a] + base[b].comments[:half_b])
+        mixed = theme(900, "MIX", base[a].comments[:half_a] + base[b].comments[:half_b])
         cut = len(base[c].comments) // 2
-        twins = [ThemeComments(901, "C1", base[c].comments[:cut]),
-                 ThemeComments(902, "C2", base[c].comments[cut:])]
+        twins = [theme(901, "C1", base[c].comments[:cut]),
+                 theme(902, "C2", base[c].comments[cut:])]
         rest = [t for k, t in enumerate(base) if k not in (a, b, c)]
         got = suggest([*rest, mixed, *twins])
         splits_found += any(sp.theme == "MIX" for sp in got.splits)
         merges_found += any({m.source, m.into} == {"C1", "C2"} for m in got.merges)
         false_alarms += sum(sp.theme != "MIX" for sp in got.splits) + sum(
             {m.source, m.into} != {"C1", "C2"} for m in got.merges)
+        if os.environ.get("BENCH_VERBOSE"):
+            print(f"    mix of {base[a].name!r} + {base[b].name!r}; twins of {base[c].name!r}: "
+                  f"splits {[(sp.theme, sp.similarity) for sp in got.splits]}, merges "
+                  f"{[(m.source, m.into, m.similarity) for m in got.merges]}")
     print(f"  built from {len(big)} NHS themes with >= 60 single-label comments (up to 150 "
           f"each), {trials} trials: a theme mixing two themes' comments split "
           f"{splits_found}/{trials}; one theme's comments under two names merged "
