@@ -12,7 +12,7 @@ peak memory. --smoke runs small sizes in well under a minute.
 
     python benchmarks/themes_bench.py --embeddings [--smoke]
 
-    python benchmarks/themes_bench.py --suggestions
+    python benchmarks/themes_bench.py --suggestions [--embeddings]
 
     python benchmarks/themes_bench.py --discovery SET.csv
 
@@ -231,8 +231,19 @@ def side_by_side(data: list[Example], n_speed: int) -> None:
           f"classifier / bare = {rate / bare:.2f}")
 
 
-def run_suggestions(data: list[Example], trials: int = 8) -> None:
+def run_suggestions(data: list[Example], trials: int = 8, embeddings: bool = False) -> None:
+    """With `embeddings`, themes are compared as when the model in use has them."""
     from feedback.insights.suggestions import ThemeComments, suggest
+
+    embed = None
+    if embeddings:
+        from feedback.insights import embeddings as emb
+
+        if not emb.available():
+            print("[suggestions] skipped: pip install 'feedback[embeddings]' first")
+            return
+        os.environ["OMP_NUM_THREADS"] = "2"  # read when the engine loads (the first encode)
+        embed = emb.encode
 
     by: dict[str, list[tuple[int, str]]] = {}
     single: dict[str, list[tuple[int, str]]] = {}
@@ -260,8 +271,8 @@ def run_suggestions(data: list[Example], trials: int = 8) -> None:
     names = sorted(by)
     t0 = time.perf_counter()
     found = suggest([ThemeComments(j, t, by[t][::-1][:2000], tones.get(t, {}))
-                     for j, t in enumerate(names, 1)])
-    print(f"[suggestions] NHS as labelled: {len(names)} themes, {found.compared} compared, "
+                     for j, t in enumerate(names, 1)], embed)
+    print(f"[suggestions, {found.space}] NHS as labelled: {len(names)} themes, {found.compared} compared, "
           f"{len(found.merges)} merges, {len(found.splits)} splits suggested in "
           f"{time.perf_counter() - t0:.1f} s")
     for m in found.merges:
@@ -282,7 +293,7 @@ def run_suggestions(data: list[Example], trials: int = 8) -> None:
         twins = [theme(901, "C1", base[c].comments[:cut]),
                  theme(902, "C2", base[c].comments[cut:])]
         rest = [t for k, t in enumerate(base) if k not in (a, b, c)]
-        got = suggest([*rest, mixed, *twins])
+        got = suggest([*rest, mixed, *twins], embed)
         splits_found += any(sp.theme == "MIX" for sp in got.splits)
         merges_found += any({m.source, m.into} == {"C1", "C2"} for m in got.merges)
         false_alarms += sum(sp.theme != "MIX" for sp in got.splits) + sum(
@@ -312,7 +323,7 @@ def main() -> None:
         return
     if args.suggestions:
         if NHS.exists():
-            run_suggestions(load_nhs(NHS))
+            run_suggestions(load_nhs(NHS), embeddings=args.embeddings)
         else:
             print(f"[suggestions] skipped: {NHS.resolve()} not found")
         return

@@ -16,7 +16,9 @@ otherwise make a "staff" group inside every theme); its clusters are often finer
 into groups. A split is suggested when at least two groups each hold a real share of the
 comments; the evidence is the similarity between the groups (low: well separated). TF-IDF
 cannot tell that a Persian and an English comment say the same thing, so the comments of each
-script are clustered separately: a theme is never "split" into its languages.
+script are clustered separately: a theme is never "split" into its languages. When the model
+in use has embeddings, splits are looked for in their space too (discovery with embeddings,
+group similarity on centred embeddings), within a budget of encoded comments.
 
 Small themes get "not enough data" rather than a guess. Nothing here writes: accepting a
 suggestion is `service.merge_themes` / `service.split_theme`, which also make the moved
@@ -60,10 +62,18 @@ SPLIT_SHARE = 0.2  # a group worth its own theme: 20 % of the theme's comments (
 SPLIT_SIMILARITY = 0.0
 MIN_PART = 8
 PER_THEME = 2000  # newest tagged comments read per theme (bounds the worker's computation)
-# Embedded per theme when the model uses embeddings: the engine encodes ~7-30 comments/s on
-# two cores, so one computation embeds at most EMBED_BUDGET comments (see suggestion_store).
+# Embedded per theme when the model uses embeddings: the engine encodes ~70-100 comments/s on
+# two cores (and caches them), so one computation embeds at most EMBED_BUDGET comments for
+# merges and SPLIT_EMBED_BUDGET for splits (a theme past it is looked at in TF-IDF).
 EMBED_PER_THEME = 40
 EMBED_BUDGET = 400
+SPLIT_EMBED_BUDGET = 3000
+# In the embedding space discovery's clusters of one topic are less alike than in TF-IDF, so
+# they are joined from a lower similarity. On the NHS suggestion trials (a theme built of two
+# themes' comments; benchmarks/themes_bench.py --suggestions --embeddings) the two topics are
+# told apart in 4 of 8 mixtures at 0.1 (3 at 0.3 and at 0.0; TF-IDF: 2); of the NHS themes as
+# labelled, the catch-alls "Not assigned" and "Positive experience & gratitude" are split.
+EMBED_LINK_SIMILARITY = 0.1
 SPLIT_SAMPLE = 600  # comments of a theme clustered for a split
 _KEY = re.compile(r"^(merge:[1-9][0-9]{0,17}-[1-9][0-9]{0,17}|split:[1-9][0-9]{0,17})$")
 _ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
@@ -161,6 +171,42 @@ def _centred_centroids(rows: sp.csr_matrix | np.ndarray, groups: Sequence[np.nda
     return l2_normalize(out)
 
 
+@dataclass
+class _Space:
+    """Where a theme's comments are compared for a split: TF-IDF rows of every comment, or
+    the embeddings of those encoded (`pos`: a comment's row among them, -1 if none)."""
+
+    rows: sp.csr_matrix | np.ndarray
+    mean: np.ndarray
+    link: float = LINK_SIMILARITY
+    pos: np.ndarray | None = None
+    embed: Callable[[Sequence[str]], np.ndarray] | None = None
+
+    def at(self, idx: np.ndarray) -> np.ndarray:
+        return idx if self.pos is None else self.pos[idx]
+
+    def covers(self, idx: np.ndarray) -> bool:
+        return self.pos is None or bool((self.pos[idx] >= 0).all())
+
+
+def _embedding_space(samples: list[np.ndarray], texts: list[str],
+                     embed: Callable[[Sequence[str]], np.ndarray]) -> _Space | None:
+    """The themes' split samples encoded, as many whole themes as SPLIT_EMBED_BUDGET holds."""
+    wanted: list[int] = []
+    for s in sorted(samples, key=len):
+        if len(wanted) + len(s) > SPLIT_EMBED_BUDGET:
+            break
+        wanted += s.tolist()
+    if len(wanted) < MIN_SPLIT:
+        return None
+    vectors = l2_normalize(embed([texts[i] for i in wanted]))
+    pos = np.full(len(texts), -1, dtype=np.int64)
+    pos[np.asarray(wanted, dtype=np.int64)] = np.arange(len(wanted))
+    by_text = {texts[i]: vectors[j] for j, i in enumerate(wanted)}
+    return _Space(rows=vectors, mean=vectors.mean(axis=0), link=EMBED_LINK_SIMILARITY, pos=pos,
+                  embed=lambda ts: np.vstack([by_text[t] for t in ts]))
+
+
 def suggest(themes: Sequence[ThemeComments],
             embed: Callable[[Sequence[str]], np.ndarray] | None = None) -> Suggestions:
     """Merge and split suggestions for the given themes (no dismissals applied here)."""
@@ -190,15 +236,17 @@ def suggest(themes: Sequence[ThemeComments],
     if len(ok) >= 2:
         out.merges = _merges(ok, members, rows, texts, embed)
     if rows is not None:
-        mean = np.asarray(rows.mean(axis=0)).ravel()
+        words = _Space(rows=rows, mean=np.asarray(rows.mean(axis=0)).ravel())
         other: dict[int, int] = {}
         for m in members:
             for i in m.tolist():
                 other[i] = other.get(i, 0) + 1
-        for t, m in zip(ok, members, strict=True):
-            only = np.asarray([i for i in m.tolist() if other[i] == 1][:SPLIT_SAMPLE],
-                              dtype=np.int64)
-            split = _split(t, only, rows, mean, texts, row_ids)
+        samples = [np.asarray([i for i in m.tolist() if other[i] == 1][:SPLIT_SAMPLE],
+                              dtype=np.int64) for m in members]
+        meaning = _embedding_space(samples, texts, embed) if embed is not None else None
+        for t, only in zip(ok, samples, strict=True):
+            space = meaning if meaning is not None and meaning.covers(only) else words
+            split = _split(t, only, space, texts, row_ids)
             if split is not None:
                 out.splits.append(split)
     return out
@@ -247,7 +295,7 @@ def _merges(ok: Sequence[ThemeComments], members: list[np.ndarray], rows: sp.csr
     return found
 
 
-def _split(theme: ThemeComments, only: np.ndarray, rows: sp.csr_matrix, mean: np.ndarray,
+def _split(theme: ThemeComments, only: np.ndarray, space: _Space,
            texts: list[str], row_ids: list[int]) -> Split | None:
     by_script: dict[str, list[int]] = {}
     for i in only.tolist():
@@ -256,27 +304,28 @@ def _split(theme: ThemeComments, only: np.ndarray, rows: sp.csr_matrix, mean: np
     for _, part in sorted(by_script.items(), key=lambda kv: -len(kv[1])):
         if len(part) < MIN_SPLIT:
             continue
-        split = _split_one(theme, np.asarray(part, dtype=np.int64), rows, mean, texts, row_ids)
+        split = _split_one(theme, np.asarray(part, dtype=np.int64), space, texts, row_ids)
         if split is not None and (best is None or split.similarity < best.similarity):
             best = split
     return best
 
 
-def _split_one(theme: ThemeComments, idx: np.ndarray, rows: sp.csr_matrix, mean: np.ndarray,
+def _split_one(theme: ThemeComments, idx: np.ndarray, space: _Space,
                texts: list[str], row_ids: list[int]) -> Split | None:
     sub = [texts[i] for i in idx.tolist()]
     try:
-        found = discover(sub, seed=0, examples=3)
+        found = discover(sub, seed=0, examples=3, embed=space.embed)
     except ValidationFailed:  # too few comments with words
         return None
     clusters = [np.flatnonzero(found.assignment == c) for c in range(len(found.clusters))]
     keep = [c for c, m in enumerate(clusters) if len(m)]
     if len(keep) < 2:
         return None
-    cents = _centred_centroids(rows, [idx[clusters[c]] for c in keep], mean)
+    cents = _centred_centroids(space.rows, [space.at(idx[clusters[c]]) for c in keep],
+                               space.mean)
     # Average linkage on cosine distance: clusters joined while on average this alike.
     tree = linkage(cents, method="average", metric="cosine")
-    group_of = fcluster(tree, t=1.0 - LINK_SIMILARITY, criterion="distance")
+    group_of = fcluster(tree, t=1.0 - space.link, criterion="distance")
     groups: dict[int, list[int]] = {}
     for c, g in zip(keep, group_of.tolist(), strict=True):
         groups.setdefault(int(g), []).append(c)
@@ -286,7 +335,7 @@ def _split_one(theme: ThemeComments, idx: np.ndarray, rows: sp.csr_matrix, mean:
         return None
     big.sort(key=lambda cs: -sum(len(clusters[c]) for c in cs))
     group_rows = [np.concatenate([idx[clusters[c]] for c in cs]) for cs in big]
-    gc = _centred_centroids(rows, group_rows, mean)
+    gc = _centred_centroids(space.rows, [space.at(g) for g in group_rows], space.mean)
     between = gc @ gc.T
     similarity = float(between[np.triu_indices(len(big), 1)].max())
     if similarity > SPLIT_SIMILARITY:

@@ -8,6 +8,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
 from feedback.insights import service, suggestion_store, suggestions
@@ -256,3 +257,30 @@ def test_merges_in_the_embedding_space_when_given() -> None:
     assert found.space == "embeddings"
     assert [(m.source, m.into) for m in found.merges] == [("Invoices", "Billing")]
     assert found.merges[0].similarity > 0.95
+    # Splits are looked for in the same space: the mixed theme, and only it, falls in two.
+    assert [s.theme for s in found.splits] == ["Facilities"]
+    parts = found.splits[0].parts
+    topic_of = {rid: topic for rid, (_, topic, _) in enumerate(seeded(), start=1)}
+    assert sorted({topic_of[r] for r in p.response_ids}.pop() for p in parts
+                  if len({topic_of[r] for r in p.response_ids}) == 1) == ["food", "parking"]
+
+
+def test_splits_past_the_embedding_budget_use_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A computation encodes at most SPLIT_EMBED_BUDGET comments for splits; themes past it
+    are still looked at, in TF-IDF."""
+    calls: list[int] = []
+
+    def embed(texts: Sequence[str]) -> Any:
+        import numpy as np
+
+        calls.append(len(texts))
+        return np.ones((len(texts), 4), dtype=np.float32)  # no topic at all: nothing to split
+
+    themes: dict[str, list[tuple[int, str]]] = {}
+    for rid, (theme, _, text) in enumerate(seeded(), start=1):
+        themes.setdefault(theme, []).append((rid, text))
+    monkeypatch.setattr(suggestions, "SPLIT_EMBED_BUDGET", 10)
+    found = suggest([ThemeComments(i, t, c) for i, (t, c) in enumerate(themes.items(), 1)],
+                    embed)
+    assert [s.theme for s in found.splits] == ["Facilities"]  # found in TF-IDF
+    assert all(n <= suggestions.EMBED_BUDGET for n in calls)
