@@ -332,12 +332,24 @@ def keys_create(
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
     from surveys.errors import DomainError
 
     try:
         app()
     except DomainError as exc:
         console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
+        sys.exit(2)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        # A bad setting is the admin's to fix: name the variable, not a traceback.
+        for err in exc.errors():
+            name = "FEEDBACK_" + "_".join(str(p) for p in err["loc"]).upper()
+            message = str(err["msg"]).removeprefix("Value error, ")
+            console.print(f"configuration error: {name}: {message}", soft_wrap=True,
+                          markup=False, style="red")
         sys.exit(2)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,7 @@ from typer.testing import CliRunner
 
 from feedback.cli import app
 from feedback.ingest.csv_import import COLUMNS
+from feedback.insights import embeddings
 
 
 def test_import_help_lists_the_columns_and_flags_that_read_right() -> None:
@@ -33,3 +37,25 @@ def test_a_bogus_customer_locale_is_refused_by_line(tag: str, tmp_path: Path,
                                 env={"COLUMNS": "200"})
     assert result.exit_code == 2, result.output
     assert "line 2" in result.output and "locale" in result.output
+
+
+def _feedback(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")} | env
+    full["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])  # this checkout's code
+    return subprocess.run([sys.executable, "-m", "feedback", *args], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_bad_setting_names_its_variable_not_a_traceback(tmp_path: Path) -> None:
+    done = _feedback(["worker"], {"FEEDBACK_THEMES_MIN_TRAINING_EXAMPLES": "many"}, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "configuration error: FEEDBACK_THEMES_MIN_TRAINING_EXAMPLES:" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(embeddings.available(), reason="the embeddings extra is installed here")
+def test_embeddings_setting_without_the_extra_stops_the_start(tmp_path: Path) -> None:
+    done = _feedback(["worker"], {"FEEDBACK_THEMES_EMBEDDINGS": "true"}, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert ("configuration error: FEEDBACK_THEMES_EMBEDDINGS: sentence embeddings need the "
+            "optional package: pip install 'feedback[embeddings]'") in " ".join(done.stderr.split())
