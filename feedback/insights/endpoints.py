@@ -3,11 +3,10 @@ and the read-only taxonomy page /themes/taxonomy."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from litestar import Request, get, patch, post, put
+from litestar import Request, delete, get, patch, post, put
 from litestar.params import JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
@@ -16,8 +15,8 @@ from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.edge import DbId
-from feedback.insights import service, suggestion_store, suggestions
-from feedback.insights.models import ResponseTheme, Theme, ThemeModelVersion
+from feedback.insights import discovery_runs, service, suggestion_store, suggestions
+from feedback.insights.models import ResponseTheme, Theme, ThemeDiscoveryRun, ThemeModelVersion
 from feedback.recovery.schemas import parse
 
 READ = [allow("theme.read")]
@@ -138,12 +137,41 @@ def correct(response_id: int, request: Request[Any, Any, Any], db: Db, now: Now,
     return {"response_id": response_id, "themes": names}
 
 
-@post("/api/themes/discover", sync_to_thread=True, guards=WRITE, tags=_TAGS, status_code=201,
-      summary="Propose themes from recent comments; they are stored as `discovered`")
-def discover(db: Db, now: Now, data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
+@post("/api/themes/discover", sync_to_thread=True, guards=WRITE, tags=_TAGS, status_code=202,
+      summary="Ask the worker to propose themes from the comments of the last `days` days "
+              "(stored as `discovered` themes to accept or reject); follow the run at "
+              "/api/themes/discover/{run_id}")
+def discover(request: Request[Any, Any, Any], db: Db, now: Now,
+             data: JSONBody[dict[str, Any] | None] = None) -> dict[str, Any]:
     body = parse(DiscoverIn, data)
-    created = service.propose_themes(db, now=now, since=now - timedelta(days=body.days), k=body.k)
-    return {"items": [theme_json(t) for t in created]}
+    run = discovery_runs.request_discovery(db, by=provide_principal(request).name, now=now,
+                                           days=body.days, k=body.k)
+    return discovery_json(db, run)
+
+
+@get("/api/themes/discover/{run_id:int}", sync_to_thread=True, guards=READ, tags=_TAGS,
+     summary="Where a discovery run stands (queued, running, done, failed) and, when done, the "
+             "themes it proposed that still exist")
+def discovery_run(run_id: int, db: Db) -> dict[str, Any]:
+    return discovery_json(db, discovery_runs.get_run(db, run_id))
+
+
+def discovery_json(db: Db, run: ThemeDiscoveryRun) -> dict[str, Any]:
+    proposed = list(db.exec(select(Theme).where(col(Theme.id).in_(run.created))
+                            .order_by(col(Theme.id)))) if run.created else []
+    return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
+            "requested_at": run.requested_at.isoformat(), "days": run.days, "k": run.k,
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "comments": run.n_comments, "features": run.features, "error": run.error,
+            "items": [theme_json(t) for t in proposed]}
+
+
+@delete("/api/themes/{theme_id:int}", sync_to_thread=True, guards=WRITE, tags=_TAGS,
+        status_code=200, summary="Reject a discovered theme: it is removed (an accepted theme, "
+                                 "or one responses are tagged with, is merged instead: 409)")
+def reject(theme_id: int, db: Db) -> dict[str, Any]:
+    return {"id": theme_id, "name": discovery_runs.reject(db, theme_id), "removed": True}
 
 
 @post("/api/themes/train", sync_to_thread=True, guards=WRITE, tags=_TAGS, status_code=202,
@@ -243,5 +271,6 @@ def dismiss_suggestion(request: Request[Any, Any, Any], db: Db, now: Now,
     return {"key": key, "dismissed": True}
 
 
-routes = [list_themes, create, update, merge, split, correct, discover, train, training_run,
+routes = [list_themes, create, update, merge, split, correct, discover, discovery_run, reject,
+          train, training_run,
           models, activate, list_suggestions, recompute_suggestions, dismiss_suggestion]

@@ -112,6 +112,32 @@ class ThemeTrainingRun(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=1000)
 
 
+class ThemeDiscoveryRun(SQLModel, table=True):
+    """A "discover themes" asked for by a lead, run by the worker: clustering up to 50,000
+    comments takes seconds on TF-IDF and minutes with sentence embeddings, so never inside a
+    request. The clusters become `discovered` themes (`created`: their ids) that a lead accepts
+    or rejects on the taxonomy page."""
+
+    __tablename__ = "theme_discovery_run"
+    __table_args__ = (sa.Index("ix_theme_discovery_run_status_lease", "status", "lease_until"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # queued · running · done · failed
+    status: str = Field(default="queued", max_length=10)
+    requested_by: str = Field(max_length=320)
+    requested_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    days: int = 90  # comments of the last `days` days before the request
+    k: int | None = None  # the number of themes asked for; None: discovery chooses
+    started_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    finished_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    worker: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    n_comments: int = 0  # comments clustered
+    features: str | None = Field(default=None, max_length=20)  # tfidf · embeddings
+    created: list[int] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    error: str | None = Field(default=None, max_length=1000)
+
+
 class ThemeSuggestionDismissal(SQLModel, table=True):
     """A merge or split suggestion a lead dismissed: it is not shown again. The key names the
     themes ("merge:3-7", "split:5"), so a suggestion about other themes still shows."""

@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
-from feedback.insights import service, suggestion_store, suggestions
+from feedback.insights import discovery_runs, service, suggestion_store, suggestions
 from feedback.insights.endpoints import list_with_counts
 from feedback.insights.models import Theme
 from surveys.errors import NotFound, ValidationFailed
@@ -84,7 +84,8 @@ def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
     return Template(template_name="insights/taxonomy.html", context={
         "principal": provide_principal(request), "themes": list_with_counts(db),
         "figures": figures, "versions": versions, "active": active,
-        "min_held_out": service.MIN_HELD_OUT, "run": service.latest_training_run(db)})
+        "min_held_out": service.MIN_HELD_OUT, "run": service.latest_training_run(db),
+        "discovery": discovery_runs.latest_run(db)})
 
 
 
@@ -94,6 +95,36 @@ def train(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> 
     service.request_training(db, by=provide_principal(request).name, now=now,
                              min_examples=settings.themes_min_training_examples)
     return Redirect("/themes/taxonomy#training", status_code=303)
+
+
+def _days(data: dict[str, str]) -> int:
+    value = (data.get("days") or "90").strip()
+    if not value.isdigit() or not 1 <= int(value) <= 3660:
+        raise ValidationFailed("days: a whole number of days from 1 to 3660", field="days")
+    return int(value)
+
+
+@post("/themes/discover", sync_to_thread=True, guards=WRITE, include_in_schema=False)
+def discover(request: Request[Any, Any, Any], db: Db, now: Now, data: Form) -> Redirect:
+    """The taxonomy page's "discover themes" button: the worker clusters the comments of the
+    chosen period; the page shows the run, then the proposals to accept or reject."""
+    discovery_runs.request_discovery(db, by=provide_principal(request).name, now=now,
+                                     days=_days(data))
+    return Redirect("/themes/taxonomy#discovery", status_code=303)
+
+
+@post("/themes/{theme_id:int}/accept", sync_to_thread=True, guards=WRITE, include_in_schema=False)
+def accept(theme_id: int, db: Db, now: Now) -> Redirect:
+    """Accept a discovered theme: part of the taxonomy, its examples train the next model."""
+    service.update_theme(db, theme_id, now=now, accept=True)
+    return Redirect(f"/themes/taxonomy#t{theme_id}", status_code=303)
+
+
+@post("/themes/{theme_id:int}/reject", sync_to_thread=True, guards=WRITE, include_in_schema=False)
+def reject(theme_id: int, db: Db) -> Redirect:
+    """Reject a discovered theme: it is removed."""
+    discovery_runs.reject(db, theme_id)
+    return Redirect("/themes/taxonomy#discovery", status_code=303)
 
 
 # --- merge / split suggestions ------------------------------------------------------------------
@@ -174,5 +205,5 @@ def dismiss(request: Request[Any, Any, Any], db: Db, now: Now, data: Form) -> Re
     return Redirect("/themes/suggestions?done=dismissed", status_code=303)
 
 
-routes = [tag, untag, activate, taxonomy_page, train, suggestions_page, recompute, accept_merge,
-          accept_split, dismiss]
+routes = [tag, untag, activate, taxonomy_page, train, discover, accept, reject, suggestions_page,
+          recompute, accept_merge, accept_split, dismiss]

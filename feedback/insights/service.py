@@ -11,6 +11,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -300,7 +301,7 @@ def _mark_reviewed(session: Session, response_id: int, reviewer: str, now: datet
 
 
 def training_examples(session: Session) -> list[Example]:
-    """Reviewed responses (their human links, or none) plus each theme's seed examples."""
+    """Reviewed responses (their human links, or none) plus each accepted theme's seed examples."""
     reviewed = session.exec(
         select(Response).join(ThemeReview, col(ThemeReview.response_id) == Response.id)
         .order_by(col(Response.id))).all()
@@ -312,20 +313,28 @@ def training_examples(session: Session) -> list[Example]:
         links.setdefault(response_id, []).append((name, sentiment))
     out = [Example(r.comment or "", sorted(links.get(int(r.id or 0), [])), r.classification)
            for r in reviewed if (r.comment or "").strip()]
-    for theme in session.exec(select(Theme).order_by(col(Theme.id))):
+    # A discovered theme is a proposal until a lead accepts it: its examples do not train.
+    for theme in session.exec(select(Theme).where(Theme.status != ThemeStatus.DISCOVERED)
+                              .order_by(col(Theme.id))):
         out += [Example(text, [(theme.name, None)]) for text in theme.examples]
     return out
 
 
-def train_now(session: Session, *, now: datetime, min_examples: int = 20,
-              embeddings: bool = False) -> ThemeModelVersion | None:
-    """Train on the current labels; None when nothing changed since the last version.
-    `embeddings`: with sentence embeddings (settings.themes_embeddings), a change of it is a
-    change too.
+@dataclass
+class TrainingPlan:
+    """What a training run will train on, read in one transaction (see plan_training)."""
 
-    Two workers racing on the same labels both train, but the unique training key lets only
-    one version in; the other's insert fails inside a savepoint and is dropped.
-    """
+    examples: list[Example]
+    key: str  # the training key: a version trained on the same labels and features exists?
+    active: ThemeModel | None  # the version in use, compared on the new one's held-out split
+    embeddings: bool
+
+
+def plan_training(session: Session, *, min_examples: int = 20,
+                  embeddings: bool = False) -> TrainingPlan | None:
+    """The labels to train on; None when a version was trained on them already. Only reads:
+    the training itself (seconds, minutes with embeddings) runs outside any transaction, so
+    on SQLite no write lock is held meanwhile (tasks.train_in_steps)."""
     examples = training_examples(session)
     if len(examples) < min_examples:
         raise ValidationFailed(f"need at least {min_examples} labelled comments to train "
@@ -343,13 +352,23 @@ def train_now(session: Session, *, now: datetime, min_examples: int = 20,
         active = current_model(session)
     except ModelFileError:
         active = None
-    # The version in use is scored on the new version's held-out split too ("previous" in the
+    return TrainingPlan(examples, key, active[1] if active else None, embeddings)
+
+
+def fit(plan: TrainingPlan) -> ThemeModel:
+    return train(plan.examples, compare=plan.active, embeddings=plan.embeddings)
+
+
+def store_version(session: Session, plan: TrainingPlan, model: ThemeModel, *,
+                  now: datetime) -> ThemeModelVersion | None:
+    """Store a trained version; None when another worker stored one on the same labels first
+    (the unique training key lets only one in; the other's insert fails in a savepoint)."""
+    # The version in use was scored on the new version's held-out split too ("previous" in the
     # evaluation): the new one goes into use only if it does no worse there; otherwise it waits
     # for a lead to activate it.
-    model = train(examples, compare=active[1] if active else None, embeddings=embeddings)
     before = (model.evaluation.get("previous") or {}).get("micro_f1")
     better = before is None or float(model.evaluation.get("micro_f1", 0.0)) >= float(before)
-    row = ThemeModelVersion(created_at=now, training_key=key, n_examples=len(examples),
+    row = ThemeModelVersion(created_at=now, training_key=plan.key, n_examples=len(plan.examples),
                             themes=model.themes, evaluation=model.evaluation,
                             sentiment_source=model.sentiment_source, data=model.to_bytes())
     try:
@@ -360,6 +379,15 @@ def train_now(session: Session, *, now: datetime, min_examples: int = 20,
     if better:
         activate(session, int(row.id or 0), now=now)
     return row
+
+
+def train_now(session: Session, *, now: datetime, min_examples: int = 20,
+              embeddings: bool = False) -> ThemeModelVersion | None:
+    """Train on the current labels in this session's transaction; None when nothing changed
+    since the last version. `embeddings`: with sentence embeddings (settings.themes_embeddings),
+    a change of it is a change too. The worker does the same in steps (tasks.train_in_steps)."""
+    plan = plan_training(session, min_examples=min_examples, embeddings=embeddings)
+    return None if plan is None else store_version(session, plan, fit(plan), now=now)
 
 
 MIN_HELD_OUT = 10  # held-out answers of a theme below which its figures are "no data"
@@ -390,28 +418,6 @@ def held_out_figures(evaluation: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def list_versions(session: Session, limit: int = 20) -> list[ThemeModelVersion]:
     return list(session.exec(select(ThemeModelVersion)
                              .order_by(col(ThemeModelVersion.id).desc()).limit(limit)))
-
-
-def propose_themes(session: Session, *, now: datetime, since: datetime | None = None,
-                   k: int | None = None, limit: int = 50_000) -> list[Theme]:
-    """Run discovery on recent comments and store new clusters as `discovered` themes."""
-    from feedback.insights.discovery import discover
-
-    stmt = select(Response.comment).where(col(Response.comment).is_not(None))
-    if since is not None:
-        stmt = stmt.where(Response.submitted_at >= since)
-    texts = [t for t in session.exec(stmt.order_by(col(Response.id).desc()).limit(limit)) if t
-             and t.strip()]
-    found = discover(texts, k=k)
-    existing = set(session.exec(select(Theme.name)).all())
-    created = []
-    for cluster in found.clusters:
-        if cluster.label in existing:
-            continue
-        created.append(create_theme(session, name=cluster.label.replace(":", " "), now=now,
-                                    keywords=cluster.keywords, examples=cluster.examples,
-                                    status=ThemeStatus.DISCOVERED))
-    return created
 
 
 # --- "train now": a run the worker does -------------------------------------------------------

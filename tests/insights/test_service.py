@@ -149,17 +149,6 @@ def test_taxonomy_api(api, answer, session, clock) -> None:  # type: ignore[no-u
     assert bad.status_code == 422 and "not tagged" in bad.json()["message"]
 
 
-def test_discovered_themes_are_accepted_by_a_lead(api, answer, clock) -> None:  # type: ignore[no-untyped-def]
-    for n, row in enumerate(generate(120, seed=9), start=1):
-        answer(n=n, score=5, comment=row.text)
-    created = api.post("/api/themes/discover", json={"k": 5}).json()["items"]
-    assert len(created) == 5 and {t["status"] for t in created} == {"discovered"}
-    assert all(t["examples"] and len(t["name"].split(", ")) >= 2 for t in created)
-    accepted = api.patch(f"/api/themes/{created[0]['id']}", json={"accept": True}).json()
-    assert accepted["status"] == "accepted"
-    assert api.post("/api/themes/discover", json={"k": 1}).status_code == 422
-
-
 def test_themes_api_needs_a_lead(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/api/themes").status_code in (401, 403)
 

@@ -1,0 +1,116 @@
+"""Theme discovery as a run the worker does, and the lead's verdict on what it proposes.
+
+Why a run: clustering the last 90 days' comments (up to 50,000) takes seconds on TF-IDF and
+minutes with sentence embeddings (`FEEDBACK_THEMES_EMBEDDINGS`), which is too long for a
+request and would hold a web thread. A lead asks on the taxonomy page or through
+`POST /api/themes/discover`; the worker claims the `theme_discovery_run` row like every job
+table, stores each new cluster as a `discovered` theme and records their ids on the run. The
+lead then accepts a proposal (it becomes part of the taxonomy the next model is trained on) or
+rejects it (it is removed). A proposal does not train the model until it is accepted:
+`service.training_examples` reads the seed examples of accepted themes only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from feedback.insights import embeddings
+from feedback.insights.discovery import Discovery, discover
+from feedback.insights.models import ResponseTheme, Theme, ThemeDiscoveryRun, ThemeStatus
+from feedback.insights.service import create_theme, get_theme
+from surveys.errors import Conflict, NotFound, ValidationFailed
+from surveys.models import Response
+
+DISCOVERY_LEASE = timedelta(minutes=30)  # longer than any run (embeddings: minutes)
+MAX_COMMENTS = 50_000  # the newest comments of the period; more adds time, not themes
+MIN_COMMENTS = 4  # discovery's own minimum (comments with words)
+
+
+def _comments(session: Session, since: datetime, limit: int = MAX_COMMENTS) -> sa.Select:
+    return (select(Response.comment)
+            .where(col(Response.comment).is_not(None), col(Response.submitted_at) >= since)
+            .order_by(col(Response.id).desc()).limit(limit))
+
+
+def request_discovery(session: Session, *, by: str, now: datetime, days: int = 90,
+                      k: int | None = None) -> ThemeDiscoveryRun:
+    """Queue a discovery run over the comments of the last `days` days (checked now: with
+    fewer than MIN_COMMENTS comments it is a 422 at once). A run already waiting or under way
+    is returned instead of a second one."""
+    if k is not None and k < 2:
+        raise ValidationFailed("k must be at least 2", field="k")
+    since = now - timedelta(days=days)
+    have = session.exec(select(sa.func.count()).select_from(  # type: ignore[call-overload]
+        _comments(session, since, MIN_COMMENTS).subquery())).one()
+    if have < MIN_COMMENTS:
+        raise ValidationFailed(f"too few comments in the last {days} days to discover themes "
+                               f"(have {have}, need {MIN_COMMENTS} or more)", field="days")
+    pending = session.exec(select(ThemeDiscoveryRun).where(
+        col(ThemeDiscoveryRun.status).in_(("queued", "running")))
+        .order_by(col(ThemeDiscoveryRun.id))).first()
+    if pending is not None:
+        return pending
+    run = ThemeDiscoveryRun(requested_by=by[:320], requested_at=now, days=days, k=k)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def latest_run(session: Session) -> ThemeDiscoveryRun | None:
+    return session.exec(select(ThemeDiscoveryRun)
+                        .order_by(col(ThemeDiscoveryRun.id).desc())).first()
+
+
+def get_run(session: Session, run_id: int) -> ThemeDiscoveryRun:
+    run = session.get(ThemeDiscoveryRun, run_id)
+    if run is None:
+        raise NotFound(f"discovery run {run_id} not found", code="unknown_discovery_run")
+    return run
+
+
+def comments_of(session: Session, run: ThemeDiscoveryRun) -> list[str]:
+    """The comments a run clusters: the newest MAX_COMMENTS of its `days` before the request."""
+    since = run.requested_at - timedelta(days=run.days)
+    return [t for t in session.exec(_comments(session, since)) if t and t.strip()]
+
+
+def cluster(texts: Sequence[str], *, k: int | None, with_embeddings: bool) -> Discovery:
+    """Discovery itself: CPU only, outside any transaction (see tasks.discover_requested)."""
+    return discover(texts, k=k, embed=embeddings.encode if with_embeddings else None)
+
+
+def store_proposals(session: Session, found: Discovery, *, now: datetime) -> list[Theme]:
+    """Each cluster whose label is not a theme's name yet becomes a `discovered` theme."""
+    existing = set(session.exec(select(Theme.name)).all())
+    created = []
+    for c in found.clusters:
+        name = c.label.replace(":", " ")
+        if name in existing:
+            continue
+        existing.add(name)
+        created.append(create_theme(session, name=name, now=now, keywords=c.keywords,
+                                    examples=c.examples, status=ThemeStatus.DISCOVERED))
+    return created
+
+
+def reject(session: Session, theme_id: int) -> str:
+    """Remove a proposal a lead does not want; its name. Only a `discovered` theme that no
+    response is tagged with: an accepted theme, or one a person has used, is merged instead
+    (its links move, nothing is lost)."""
+    theme = get_theme(session, theme_id)
+    if theme.status != ThemeStatus.DISCOVERED:
+        raise Conflict(f"theme {theme.name!r} is accepted: merge it into another theme instead "
+                       "of removing it", field="theme_id")
+    tagged = session.exec(select(sa.func.count()).where(  # type: ignore[call-overload]
+        ResponseTheme.theme_id == theme_id)).one()
+    if tagged:
+        raise Conflict(f"theme {theme.name!r} is on {tagged} responses: merge it into another "
+                       "theme instead of removing it", field="theme_id")
+    name = theme.name
+    session.delete(theme)
+    session.flush()
+    return name
