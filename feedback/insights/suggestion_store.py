@@ -51,11 +51,19 @@ _T = Result.__table__  # type: ignore[attr-defined]
 def fingerprint(session: Session) -> str:
     """A cheap summary of what the suggestions are computed from: it changes when a theme is
     added, renamed or removed, when a link is added, removed or moved to another theme (merge,
-    split, correction, tagging), and when another model version goes into use (embeddings)."""
+    split, correction, tagging), when the mentions' sentiments change (a merge keeps a link and
+    may give it the other's sentiment; tones decide which merges are offered), and when another
+    model version goes into use (embeddings)."""
     themes = session.exec(select(Theme.id, Theme.name).order_by(col(Theme.id))).all()
+
+    def tone(value: str) -> Any:
+        return sa.func.sum(sa.case((ResponseTheme.sentiment == value, ResponseTheme.theme_id),
+                                   else_=0))
+
     links = session.exec(select(sa.func.count(), sa.func.max(ResponseTheme.id),
                                 sa.func.sum(ResponseTheme.theme_id),
-                                sa.func.max(ResponseTheme.created_at))).one()
+                                sa.func.max(ResponseTheme.created_at),
+                                tone("positive"), tone("negative"))).one()
     raw = json.dumps([active_version_id(session), [[i, n] for i, n in themes],
                       [str(x) for x in links]])
     return hashlib.sha256(raw.encode()).hexdigest()[:40]

@@ -225,3 +225,20 @@ def test_every_state_of_the_page_is_translated(client, api, session, engine, ans
     service.correct_response(session, 1, [("Staff", None)], now=clock.now, reviewer="t")
     session.commit()
     check()  # stale
+
+
+def test_fingerprint_follows_the_mentions_sentiments(session, answer, clock) -> None:  # type: ignore[no-untyped-def]
+    """Tones decide which merges are offered: a sentiment changed in place (a merge keeps one
+    link and may give it the other's sentiment) makes the suggestions due again."""
+    from feedback.insights.models import ResponseTheme
+
+    r = answer(n=1, score=2, comment="the wait was long")
+    service.correct_response(session, r.id, [("wait time", "negative")], now=clock.now,
+                             reviewer="lead")
+    session.commit()
+    before = suggestion_store.fingerprint(session)
+    link = session.exec(select(ResponseTheme)).one()
+    link.sentiment = "positive"
+    session.add(link)
+    session.commit()
+    assert suggestion_store.fingerprint(session) != before
