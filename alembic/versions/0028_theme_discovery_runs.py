@@ -1,4 +1,5 @@
-"""themes: "discover themes" becomes a run the worker does (theme_discovery_run)
+"""themes: "discover themes" becomes a run the worker does (theme_discovery_run); runs say
+which stage they are at (stage)
 
 Revision ID: 0028
 Revises: 0027
@@ -29,6 +30,7 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("worker", sa.String(length=100), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("stage", sa.String(length=20), nullable=True),
         sa.Column("n_comments", sa.Integer(), nullable=False),
         sa.Column("features", sa.String(length=20), nullable=True),
         sa.Column("created", sa.JSON(), nullable=False),
@@ -37,8 +39,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_theme_discovery_run_status_lease", "theme_discovery_run",
                     ["status", "lease_until"])
+    op.add_column("theme_training_run", sa.Column("stage", sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("theme_training_run") as batch:
+        batch.drop_column("stage")
     op.drop_index("ix_theme_discovery_run_status_lease", table_name="theme_discovery_run")
     op.drop_table("theme_discovery_run")

@@ -163,7 +163,8 @@ def discovery_json(db: Db, run: ThemeDiscoveryRun) -> dict[str, Any]:
             "requested_at": run.requested_at.isoformat(), "days": run.days, "k": run.k,
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "comments": run.n_comments, "features": run.features, "error": run.error,
+            "stage": run.stage, "comments": run.n_comments, "features": run.features,
+            "error": run.error,
             "items": [theme_json(t) for t in proposed]}
 
 
@@ -194,7 +195,8 @@ def run_json(run: Any) -> dict[str, Any]:
             "requested_at": run.requested_at.isoformat(),
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "version_id": run.version_id, "activated": run.activated, "error": run.error}
+            "stage": run.stage, "version_id": run.version_id, "activated": run.activated,
+            "error": run.error}
 
 
 @get("/api/themes/models", sync_to_thread=True, guards=READ, tags=_TAGS,

@@ -107,6 +107,7 @@ class ThemeTrainingRun(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     worker: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    stage: str | None = Field(default=None, max_length=20)  # while running: training.STAGES
     version_id: int | None = None
     activated: bool = False  # the new version went into use (it did no worse than the old)
     error: str | None = Field(default=None, max_length=1000)
@@ -132,6 +133,7 @@ class ThemeDiscoveryRun(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     worker: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    stage: str | None = Field(default=None, max_length=20)  # while running: reading · clustering
     n_comments: int = 0  # comments clustered
     features: str | None = Field(default=None, max_length=20)  # tfidf · embeddings
     created: list[int] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))

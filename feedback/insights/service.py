@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -355,8 +355,9 @@ def plan_training(session: Session, *, min_examples: int = 20,
     return TrainingPlan(examples, key, active[1] if active else None, embeddings)
 
 
-def fit(plan: TrainingPlan) -> ThemeModel:
-    return train(plan.examples, compare=plan.active, embeddings=plan.embeddings)
+def fit(plan: TrainingPlan, progress: Callable[[str], None] | None = None) -> ThemeModel:
+    return train(plan.examples, compare=plan.active, embeddings=plan.embeddings,
+                 progress=progress)
 
 
 def store_version(session: Session, plan: TrainingPlan, model: ThemeModel, *,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from feedback.db import claim_next, transaction
@@ -30,7 +31,8 @@ from surveys.errors import DomainError
 log = logging.getLogger(__name__)
 
 
-def train_in_steps(ctx: JobContext) -> tuple[int, bool] | None:
+def train_in_steps(ctx: JobContext,
+                   progress: Callable[[str], None] | None = None) -> tuple[int, bool] | None:
     """Train a new model version when the labels changed: (its id, whether it went into use),
     or None. Read the labels, train outside any transaction (seconds; minutes with
     embeddings — on SQLite a writing transaction would hold the database's one write lock all
@@ -40,7 +42,7 @@ def train_in_steps(ctx: JobContext) -> tuple[int, bool] | None:
                              embeddings=ctx.settings.themes_embeddings)
     if plan is None:
         return None
-    model = fit(plan)
+    model = fit(plan, progress)
     with transaction(ctx.engine) as session:
         row = store_version(session, plan, model, now=ctx.now())
         if row is None:
@@ -68,7 +70,7 @@ def run_requested(ctx: JobContext) -> int:
                                 lease=TRAINING_LEASE)) is not None:
         values: dict[str, Any] = {"status": "unchanged"}
         try:
-            trained = train_in_steps(ctx)
+            trained = train_in_steps(ctx, _reporter(ctx, _RUNS, run_id, TRAINING_LEASE))
             if trained is not None:
                 values = {"status": "done", "version_id": trained[0], "activated": trained[1]}
         except DomainError as exc:  # e.g. too few labels, or no theme among them
@@ -79,9 +81,20 @@ def run_requested(ctx: JobContext) -> int:
         with ctx.engine.begin() as conn:
             conn.execute(_RUNS.update().where(_RUNS.c.id == run_id, _RUNS.c.worker == ctx.worker_id,
                                               _RUNS.c.status == "running")
-                         .values(finished_at=ctx.now(), lease_until=None, **values))
+                         .values(finished_at=ctx.now(), lease_until=None, stage=None, **values))
         ran += 1
     return ran
+
+
+def _reporter(ctx: JobContext, table: Any, run_id: int, lease: Any) -> Callable[[str], None]:
+    """Record the stage a run is at, for the page that follows it (each in its own short
+    transaction; the computation holds none), renewing the run's lease as it goes."""
+    def report(stage: str) -> None:
+        with ctx.engine.begin() as conn:
+            conn.execute(table.update().where(table.c.id == run_id, table.c.worker == ctx.worker_id,
+                                              table.c.status == "running")
+                         .values(stage=stage, lease_until=ctx.now() + lease))
+    return report
 
 
 def discover_requested(ctx: JobContext) -> int:
@@ -99,15 +112,18 @@ def discover_requested(ctx: JobContext) -> int:
                                            _DISCOVERY.c.worker == ctx.worker_id,
                                            _DISCOVERY.c.status == "running")
         with_embeddings = ctx.settings.themes_embeddings
+        report = _reporter(ctx, _DISCOVERY, run_id, discovery_runs.DISCOVERY_LEASE)
         try:
+            report("reading")
             with transaction(ctx.engine, write=False) as session:
                 run = discovery_runs.get_run(session, run_id)
                 texts = discovery_runs.comments_of(session, run)
+            report("clustering")
             found = discovery_runs.cluster(texts, k=run.k, with_embeddings=with_embeddings)
             with transaction(ctx.engine) as session:
                 created = discovery_runs.store_proposals(session, found, now=ctx.now())
                 done = session.connection().execute(finish.values(
-                    status="done", finished_at=ctx.now(), lease_until=None,
+                    status="done", finished_at=ctx.now(), lease_until=None, stage=None,
                     n_comments=len(texts), created=[int(t.id or 0) for t in created],
                     features="embeddings" if with_embeddings else "tfidf"))
                 if done.rowcount != 1:
@@ -130,7 +146,7 @@ class _LeaseLost(Exception):
 def _finish_failed(ctx: JobContext, finish: Any, error: str) -> None:
     with ctx.engine.begin() as conn:
         conn.execute(finish.values(status="failed", error=error[:1000], finished_at=ctx.now(),
-                                   lease_until=None))
+                                   lease_until=None, stage=None))
 
 
 def recompute_suggestions(ctx: JobContext) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,14 +104,23 @@ def score_sentiment(classification: str | None) -> str | None:
     return "neutral" if classification else None
 
 
+# What a training run is doing, in order (the taxonomy page names each): encoding the comments
+# (with sentence embeddings only), fitting on 80 % and scoring the held-out 20 %, scoring the
+# version in use on the same comments, fitting on every label.
+STAGES = ("encoding", "held_out", "comparing", "final")
+
+
 def train(examples: Sequence[Example], *, test_fraction: float = 0.2, seed: int = 0,
           use_chars: bool = True, embeddings: bool = False,
-          compare: ThemeModel | None = None) -> ThemeModel:
+          compare: ThemeModel | None = None,
+          progress: Callable[[str], None] | None = None) -> ThemeModel:
     """Fit on all examples; the stored evaluation comes from a held-out split.
 
     `embeddings`: add the optional sentence-embedding block to the theme and the comment
     sentiment features (a theme's clause is still scored on TF-IDF alone). `compare`: a model
-    (the one in use) scored on the same held-out split, stored as evaluation["previous"]."""
+    (the one in use) scored on the same held-out split, stored as evaluation["previous"].
+    `progress`: told each stage as it starts (STAGES), for the page that follows a run."""
+    step = progress or (lambda _stage: None)
     if not examples:
         raise TrainingError("no training examples")
     themes = sorted({t for ex in examples for t, _ in ex.themes})
@@ -128,19 +137,23 @@ def train(examples: Sequence[Example], *, test_fraction: float = 0.2, seed: int 
         if not emb.available():
             raise TrainingError("sentence embeddings need the optional package: "
                                 "pip install 'feedback[embeddings]'", field="embeddings")
+        step("encoding")
         dense = emb.encode([ex.text for ex in examples])
         evaluation["embedding"] = emb.NAME  # what the taxonomy page shows beside the version
     if n_test >= 10:
         test = [examples[i] for i in order[:n_test]]
         fit_rows = order[n_test:]
+        step("held_out")
         held = _fit([examples[i] for i in fit_rows], themes, use_chars, seed,
                     None if dense is None else dense[fit_rows])
         evaluation.update(evaluate(held, test))
         if compare is not None:
+            step("comparing")
             before = evaluate(compare, test)
             evaluation["previous"] = {k: before[k] for k in (
                 "micro_f1", "macro_f1", "sentiment_accuracy", "mention_sentiment_accuracy")
                 if k in before}
+    step("final")
     model = _fit(examples, themes, use_chars, seed, dense)
     model.evaluation = evaluation
     return model

@@ -115,7 +115,8 @@ def test_no_write_lock_is_held_while_clustering_or_training(api, answer, clock, 
     real_cluster, real_fit = discovery_runs.cluster, tasks.fit
     monkeypatch.setattr(discovery_runs, "cluster",
                         lambda *a, **kw: (write_meanwhile("cluster"), real_cluster(*a, **kw))[1])
-    monkeypatch.setattr(tasks, "fit", lambda plan: (write_meanwhile("fit"), real_fit(plan))[1])
+    monkeypatch.setattr(tasks, "fit", lambda plan, progress=None: (
+        write_meanwhile("fit"), real_fit(plan, progress))[1])
     api.post("/api/themes/discover", json={"k": 4})
     api.post("/api/themes/train")
     ctx = _ctx(engine, settings, clock)
@@ -173,3 +174,43 @@ def test_discovery_section_is_translated(client, staff, lang) -> None:  # type: 
     sign_in(client, lead.email)
     page = client.get("/themes/taxonomy", headers={"Accept-Language": lang}).text
     assert {"zh-CN": "发现主题", "fa": "کشف موضوع‌ها"}[lang] in page
+
+
+def test_runs_say_which_stage_they_are_at(api, answer, clock, engine, settings, session,  # type: ignore[no-untyped-def]
+                                          monkeypatch) -> None:
+    """Training takes minutes with embeddings: the run records each stage as it starts (and
+    renews its lease), the API and the taxonomy page show it, and it is cleared at the end."""
+    from feedback.insights import training
+
+    for i, row in enumerate(generate(120, seed=4), start=1):
+        r = answer(n=i, score=9 if row.classification == "promoter" else 2, comment=row.text)
+        service.correct_response(session, r.id, row.themes, now=clock.now, reviewer="lead")
+    session.commit()
+    seen: list[tuple[str | None, bool]] = []
+    real_train, real_cluster = training.train, discovery_runs.cluster
+
+    def look(run_path: str, stage_text: str) -> None:
+        stage = api.get(run_path).json()["stage"]
+        seen.append((stage, stage_text in api.get("/themes/taxonomy").text))
+
+    def train(*a: Any, progress: Any = None, **kw: Any) -> Any:
+        def step(stage: str) -> None:
+            progress(stage)
+            look(f"/api/themes/train/{run_id}", {"held_out": "training on 80 % of the labels",
+                                                 "final": "training on all the labels"}[stage])
+        return real_train(*a, progress=step, **kw)
+
+    monkeypatch.setattr(service, "train", train)
+    run_id = api.post("/api/themes/train").json()["id"]
+    ctx = _ctx(engine, settings, clock)
+    assert tasks.run_requested(ctx) == 1
+    assert seen == [("held_out", True), ("final", True)]
+    assert api.get(f"/api/themes/train/{run_id}").json()["stage"] is None
+
+    seen.clear()
+    monkeypatch.setattr(discovery_runs, "cluster", lambda *a, **kw: (
+        look(f"/api/themes/discover/{run_id}", "grouping the comments"), real_cluster(*a, **kw))[1])
+    run_id = api.post("/api/themes/discover", json={"k": 3}).json()["id"]
+    assert tasks.discover_requested(ctx) == 1
+    assert seen == [("clustering", True)]
+    assert api.get(f"/api/themes/discover/{run_id}").json()["stage"] is None
