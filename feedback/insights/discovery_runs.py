@@ -18,22 +18,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from feedback.insights import embeddings
+from feedback.insights import embeddings, repository
 from feedback.insights.discovery import Discovery, discover
 from feedback.insights.models import ResponseTheme, Theme, ThemeDiscoveryRun, ThemeStatus
 from feedback.insights.service import create_theme, get_theme
 from surveys.errors import Conflict, NotFound, ValidationFailed
-from surveys.models import Response
 
 DISCOVERY_LEASE = timedelta(minutes=30)  # longer than any run (embeddings: minutes)
 MAX_COMMENTS = 50_000  # the newest comments of the period; more adds time, not themes
 MIN_COMMENTS = 4  # discovery's own minimum (comments with words)
-
-
-def _comments(session: Session, since: datetime, limit: int = MAX_COMMENTS) -> sa.Select:
-    return (select(Response.comment)
-            .where(col(Response.comment).is_not(None), col(Response.submitted_at) >= since)
-            .order_by(col(Response.id).desc()).limit(limit))
 
 
 def request_discovery(session: Session, *, by: str, now: datetime, days: int = 90,
@@ -45,7 +38,7 @@ def request_discovery(session: Session, *, by: str, now: datetime, days: int = 9
         raise ValidationFailed("k must be at least 2", field="k")
     since = now - timedelta(days=days)
     have = session.exec(select(sa.func.count()).select_from(  # type: ignore[call-overload]
-        _comments(session, since, MIN_COMMENTS).subquery())).one()
+        repository.newest_comments(since, MIN_COMMENTS).subquery())).one()
     if have < MIN_COMMENTS:
         raise ValidationFailed(f"too few comments in the last {days} days to discover themes "
                                f"(have {have}, need {MIN_COMMENTS} or more)", field="days")
@@ -60,11 +53,6 @@ def request_discovery(session: Session, *, by: str, now: datetime, days: int = 9
     return run
 
 
-def latest_run(session: Session) -> ThemeDiscoveryRun | None:
-    return session.exec(select(ThemeDiscoveryRun)
-                        .order_by(col(ThemeDiscoveryRun.id).desc())).first()
-
-
 def get_run(session: Session, run_id: int) -> ThemeDiscoveryRun:
     run = session.get(ThemeDiscoveryRun, run_id)
     if run is None:
@@ -75,7 +63,8 @@ def get_run(session: Session, run_id: int) -> ThemeDiscoveryRun:
 def comments_of(session: Session, run: ThemeDiscoveryRun) -> list[str]:
     """The comments a run clusters: the newest MAX_COMMENTS of its `days` before the request."""
     since = run.requested_at - timedelta(days=run.days)
-    return [t for t in session.exec(_comments(session, since)) if t and t.strip()]
+    return [t for t in session.exec(repository.newest_comments(since, MAX_COMMENTS))
+            if t and t.strip()]
 
 
 def cluster(texts: Sequence[str], *, k: int | None, with_embeddings: bool) -> Discovery:

@@ -1,22 +1,31 @@
-"""The themes JSON API under /api/themes (leads): taxonomy, corrections, training, models;
-and the read-only taxonomy page /themes/taxonomy."""
+"""The themes JSON API under /api/themes (leads): taxonomy, corrections, discovery, training,
+models, merge / split suggestions. The pages are in pages.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from litestar import Request, delete, get, patch, post, put
 from litestar.params import JSONBody
-from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import col, select
 
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
 from feedback.edge import DbId
-from feedback.insights import discovery_runs, service, suggestion_store, suggestions
-from feedback.insights.models import ResponseTheme, Theme, ThemeDiscoveryRun, ThemeModelVersion
+from feedback.insights import discovery_runs, repository, service, suggestion_store, suggestions
+from feedback.insights.schemas import (
+    CorrectionIn,
+    DiscoverIn,
+    DismissIn,
+    MergeIn,
+    SplitIn,
+    ThemeIn,
+    ThemePatch,
+    discovery_json,
+    run_json,
+    theme_json,
+    version_json,
+)
 from feedback.recovery.schemas import parse
 
 READ = [allow("theme.read")]
@@ -24,76 +33,10 @@ WRITE = [allow("theme.write")]
 _TAGS = ["themes"]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ThemeIn(_In):
-    name: str = Field(max_length=200)
-    description: str | None = Field(default=None, max_length=4000)
-    keywords: list[str] = Field(default_factory=list, max_length=200)
-    examples: list[str] = Field(default_factory=list, max_length=500)
-
-
-class ThemePatch(_In):
-    name: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=4000)
-    keywords: list[str] | None = Field(default=None, max_length=200)
-    examples: list[str] | None = Field(default=None, max_length=500)
-    accept: bool = False
-
-
-class MergeIn(_In):
-    into: DbId
-
-
-class SplitIn(_In):
-    name: str = Field(max_length=200)
-    response_ids: list[DbId] = Field(min_length=1, max_length=10_000)
-
-
-class MentionIn(_In):
-    theme: str = Field(max_length=200)
-    sentiment: str | None = None
-
-
-class CorrectionIn(_In):
-    themes: list[MentionIn]
-
-
-class DismissIn(_In):
-    key: str = Field(max_length=100)
-
-
-class DiscoverIn(_In):
-    days: int = Field(default=90, ge=1, le=3660)
-    k: int | None = Field(default=None, ge=2, le=200)
-
-
-def theme_json(theme: Theme, count: int = 0) -> dict[str, Any]:
-    return {"id": theme.id, "name": theme.name, "description": theme.description,
-            "keywords": theme.keywords, "examples": theme.examples, "status": theme.status,
-            "responses": count, "updated_at": theme.updated_at.isoformat()}
-
-
-def version_json(row: ThemeModelVersion, active_id: int | None = None) -> dict[str, Any]:
-    return {"id": row.id, "created_at": row.created_at.isoformat(), "n_examples": row.n_examples,
-            "themes": row.themes, "sentiment_source": row.sentiment_source,
-            "evaluation": row.evaluation, "active": row.id == active_id,
-            "activated_at": row.activated_at.isoformat() if row.activated_at else None}
-
-
-def list_with_counts(db: Db) -> list[dict[str, Any]]:
-    counts = dict(db.exec(select(ResponseTheme.theme_id, sa.func.count())  # type: ignore[call-overload]
-                          .group_by(col(ResponseTheme.theme_id))).all())
-    themes = db.exec(select(Theme).order_by(col(Theme.status), col(Theme.name))).all()
-    return [theme_json(t, counts.get(t.id or 0, 0)) for t in themes]
-
-
 @get("/api/themes", sync_to_thread=True, guards=READ, tags=_TAGS,
      summary="The taxonomy: every theme with its number of tagged responses")
 def list_themes(db: Db) -> dict[str, Any]:
-    return {"items": list_with_counts(db)}
+    return {"items": repository.list_with_counts(db)}
 
 
 @post("/api/themes", sync_to_thread=True, guards=WRITE, tags=_TAGS, status_code=201,
@@ -146,26 +89,15 @@ def discover(request: Request[Any, Any, Any], db: Db, now: Now,
     body = parse(DiscoverIn, data)
     run = discovery_runs.request_discovery(db, by=provide_principal(request).name, now=now,
                                            days=body.days, k=body.k)
-    return discovery_json(db, run)
+    return discovery_json(run, repository.themes_by_ids(db, run.created))
 
 
 @get("/api/themes/discover/{run_id:int}", sync_to_thread=True, guards=READ, tags=_TAGS,
      summary="Where a discovery run stands (queued, running, done, failed) and, when done, the "
              "themes it proposed that still exist")
 def discovery_run(run_id: int, db: Db) -> dict[str, Any]:
-    return discovery_json(db, discovery_runs.get_run(db, run_id))
-
-
-def discovery_json(db: Db, run: ThemeDiscoveryRun) -> dict[str, Any]:
-    proposed = list(db.exec(select(Theme).where(col(Theme.id).in_(run.created))
-                            .order_by(col(Theme.id)))) if run.created else []
-    return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
-            "requested_at": run.requested_at.isoformat(), "days": run.days, "k": run.k,
-            "started_at": run.started_at.isoformat() if run.started_at else None,
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "stage": run.stage, "comments": run.n_comments, "features": run.features,
-            "error": run.error,
-            "items": [theme_json(t) for t in proposed]}
+    run = discovery_runs.get_run(db, run_id)
+    return discovery_json(run, repository.themes_by_ids(db, run.created))
 
 
 @delete("/api/themes/{theme_id:int}", sync_to_thread=True, guards=WRITE, tags=_TAGS,
@@ -188,15 +120,6 @@ def train(request: Request[Any, Any, Any], db: Db, now: Now, settings: Conf) -> 
      summary="Where a training run stands: queued, running, done (its version), unchanged, failed")
 def training_run(run_id: int, db: Db) -> dict[str, Any]:
     return run_json(service.get_training_run(db, run_id))
-
-
-def run_json(run: Any) -> dict[str, Any]:
-    return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
-            "requested_at": run.requested_at.isoformat(),
-            "started_at": run.started_at.isoformat() if run.started_at else None,
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "stage": run.stage, "version_id": run.version_id, "activated": run.activated,
-            "error": run.error}
 
 
 @get("/api/themes/models", sync_to_thread=True, guards=READ, tags=_TAGS,

@@ -21,8 +21,13 @@ from litestar.response import Redirect, Template
 from feedback.auth.guards import provide_principal
 from feedback.auth.permissions import allow
 from feedback.deps import Conf, Db, Now
-from feedback.insights import discovery_runs, service, suggestion_store, suggestions
-from feedback.insights.endpoints import list_with_counts
+from feedback.insights import (
+    discovery_runs,
+    repository,
+    service,
+    suggestion_store,
+    suggestions,
+)
 from feedback.insights.models import Theme
 from surveys.errors import NotFound, ValidationFailed
 
@@ -82,10 +87,10 @@ def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
     in_use = next((v for v in versions if v.id == active), None)
     figures = service.held_out_figures(in_use.evaluation) if in_use else {}
     return Template(template_name="insights/taxonomy.html", context={
-        "principal": provide_principal(request), "themes": list_with_counts(db),
+        "principal": provide_principal(request), "themes": repository.list_with_counts(db),
         "figures": figures, "versions": versions, "active": active,
-        "min_held_out": service.MIN_HELD_OUT, "run": service.latest_training_run(db),
-        "discovery": discovery_runs.latest_run(db)})
+        "min_held_out": service.MIN_HELD_OUT, "run": repository.latest_training_run(db),
+        "discovery": repository.latest_discovery_run(db)})
 
 
 

@@ -446,10 +446,6 @@ def request_training(session: Session, *, by: str, now: datetime,
     return run
 
 
-def latest_training_run(session: Session) -> ThemeTrainingRun | None:
-    return session.exec(select(ThemeTrainingRun).order_by(col(ThemeTrainingRun.id).desc())).first()
-
-
 def get_training_run(session: Session, run_id: int) -> ThemeTrainingRun:
     run = session.get(ThemeTrainingRun, run_id)
     if run is None:

@@ -1,0 +1,48 @@
+"""Queries of the themes domain that more than one caller reads: the taxonomy with counts,
+themes by id, the comments discovery clusters, the latest runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from feedback.insights.models import ResponseTheme, Theme, ThemeDiscoveryRun, ThemeTrainingRun
+from feedback.insights.schemas import theme_json
+from surveys.models import Response
+
+
+def list_with_counts(session: Session) -> list[dict[str, Any]]:
+    """Every theme (accepted first, then proposals; by name) with its number of tagged
+    responses, as the API and the taxonomy page show it."""
+    counts = dict(session.exec(select(ResponseTheme.theme_id, sa.func.count())  # type: ignore[call-overload]
+                               .group_by(col(ResponseTheme.theme_id))).all())
+    themes = session.exec(select(Theme).order_by(col(Theme.status), col(Theme.name))).all()
+    return [theme_json(t, counts.get(t.id or 0, 0)) for t in themes]
+
+
+def themes_by_ids(session: Session, ids: Sequence[int]) -> list[Theme]:
+    """The themes of `ids` that still exist, by id."""
+    if not ids:
+        return []
+    return list(session.exec(select(Theme).where(col(Theme.id).in_(list(ids)))
+                             .order_by(col(Theme.id))))
+
+
+def newest_comments(since: datetime, limit: int) -> Any:
+    """The newest `limit` comments submitted since `since` (a statement)."""
+    return (select(Response.comment)
+            .where(col(Response.comment).is_not(None), col(Response.submitted_at) >= since)
+            .order_by(col(Response.id).desc()).limit(limit))
+
+
+def latest_training_run(session: Session) -> ThemeTrainingRun | None:
+    return session.exec(select(ThemeTrainingRun).order_by(col(ThemeTrainingRun.id).desc())).first()
+
+
+def latest_discovery_run(session: Session) -> ThemeDiscoveryRun | None:
+    return session.exec(select(ThemeDiscoveryRun)
+                        .order_by(col(ThemeDiscoveryRun.id).desc())).first()
