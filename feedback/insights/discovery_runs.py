@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from feedback.insights import embeddings, repository
 from feedback.insights.discovery import Discovery, discover
 from feedback.insights.models import ResponseTheme, Theme, ThemeDiscoveryRun, ThemeStatus
 from feedback.insights.service import create_theme, get_theme
-from surveys.errors import Conflict, NotFound, ValidationFailed
+from surveys.errors import Conflict, ValidationFailed
 
 DISCOVERY_LEASE = timedelta(minutes=30)  # longer than any run (embeddings: minutes)
 MAX_COMMENTS = 50_000  # the newest comments of the period; more adds time, not themes
@@ -42,9 +42,7 @@ def request_discovery(session: Session, *, by: str, now: datetime, days: int = 9
     if have < MIN_COMMENTS:
         raise ValidationFailed(f"too few comments in the last {days} days to discover themes "
                                f"(have {have}, need {MIN_COMMENTS} or more)", field="days")
-    pending = session.exec(select(ThemeDiscoveryRun).where(
-        col(ThemeDiscoveryRun.status).in_(("queued", "running")))
-        .order_by(col(ThemeDiscoveryRun.id))).first()
+    pending = repository.pending_run(session, ThemeDiscoveryRun)
     if pending is not None:
         return pending
     run = ThemeDiscoveryRun(requested_by=by[:320], requested_at=now, days=days, k=k)
@@ -54,10 +52,7 @@ def request_discovery(session: Session, *, by: str, now: datetime, days: int = 9
 
 
 def get_run(session: Session, run_id: int) -> ThemeDiscoveryRun:
-    run = session.get(ThemeDiscoveryRun, run_id)
-    if run is None:
-        raise NotFound(f"discovery run {run_id} not found", code="unknown_discovery_run")
-    return run
+    return repository.get_run(session, ThemeDiscoveryRun, run_id)
 
 
 def comments_of(session: Session, run: ThemeDiscoveryRun) -> list[str]:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from feedback.insights.models import ResponseTheme, Theme, ThemeDiscoveryRun, ThemeTrainingRun
 from feedback.insights.schemas import theme_json
+from surveys.errors import NotFound
 from surveys.models import Response
+
+Run = TypeVar("Run", ThemeTrainingRun, ThemeDiscoveryRun)
 
 
 def list_with_counts(session: Session) -> list[dict[str, Any]]:
@@ -46,3 +49,19 @@ def latest_training_run(session: Session) -> ThemeTrainingRun | None:
 def latest_discovery_run(session: Session) -> ThemeDiscoveryRun | None:
     return session.exec(select(ThemeDiscoveryRun)
                         .order_by(col(ThemeDiscoveryRun.id).desc())).first()
+
+
+def pending_run(session: Session, kind: type[Run]) -> Run | None:
+    """The oldest run of this kind waiting or under way: a second request returns it instead
+    of queueing another."""
+    return session.exec(select(kind).where(col(kind.status).in_(("queued", "running")))
+                        .order_by(col(kind.id))).first()
+
+
+def get_run(session: Session, kind: type[Run], run_id: int) -> Run:
+    """A run by id, or the 404 naming it."""
+    run = session.get(kind, run_id)
+    if run is None:
+        what = "training" if kind is ThemeTrainingRun else "discovery"
+        raise NotFound(f"{what} run {run_id} not found", code=f"unknown_{what}_run")
+    return run

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from feedback.insights import repository
 from feedback.insights.model import SENTIMENTS, Mention, ModelFileError, ThemeModel
 from feedback.insights.models import (
     LinkSource,
@@ -435,9 +436,7 @@ def request_training(session: Session, *, by: str, now: datetime,
         raise ValidationFailed(f"need at least {min_examples} labelled comments to train "
                                f"(have {have}): correct some responses' themes or add seed "
                                "examples to themes", field="examples")
-    pending = session.exec(select(ThemeTrainingRun).where(
-        col(ThemeTrainingRun.status).in_(("queued", "running")))
-        .order_by(col(ThemeTrainingRun.id))).first()
+    pending = repository.pending_run(session, ThemeTrainingRun)
     if pending is not None:
         return pending
     run = ThemeTrainingRun(requested_by=by[:320], requested_at=now)
@@ -447,7 +446,4 @@ def request_training(session: Session, *, by: str, now: datetime,
 
 
 def get_training_run(session: Session, run_id: int) -> ThemeTrainingRun:
-    run = session.get(ThemeTrainingRun, run_id)
-    if run is None:
-        raise NotFound(f"training run {run_id} not found", code="unknown_training_run")
-    return run
+    return repository.get_run(session, ThemeTrainingRun, run_id)
