@@ -26,6 +26,9 @@ from surveys.errors import Conflict, ValidationFailed
 
 DISCOVERY_LEASE = timedelta(minutes=30)  # longer than any run (embeddings: minutes)
 MAX_COMMENTS = 50_000  # the newest comments of the period; more adds time, not themes
+# With sentence embeddings every distinct comment goes through a transformer (40–70 comments/s
+# on 2 cores): 10,000 is a few minutes, well inside the lease; 50,000 would be up to 20.
+MAX_COMMENTS_EMBEDDINGS = 10_000
 MIN_COMMENTS = 4  # discovery's own minimum (comments with words)
 
 
@@ -55,11 +58,13 @@ def get_run(session: Session, run_id: int) -> ThemeDiscoveryRun:
     return repository.get_run(session, ThemeDiscoveryRun, run_id)
 
 
-def comments_of(session: Session, run: ThemeDiscoveryRun) -> list[str]:
-    """The comments a run clusters: the newest MAX_COMMENTS of its `days` before the request."""
+def comments_of(session: Session, run: ThemeDiscoveryRun, *,
+                with_embeddings: bool = False) -> list[str]:
+    """The comments a run clusters: the newest MAX_COMMENTS (MAX_COMMENTS_EMBEDDINGS with
+    sentence embeddings) of its `days` before the request."""
     since = run.requested_at - timedelta(days=run.days)
-    return [t for t in session.exec(repository.newest_comments(since, MAX_COMMENTS))
-            if t and t.strip()]
+    limit = MAX_COMMENTS_EMBEDDINGS if with_embeddings else MAX_COMMENTS
+    return [t for t in session.exec(repository.newest_comments(since, limit)) if t and t.strip()]
 
 
 def cluster(texts: Sequence[str], *, k: int | None, with_embeddings: bool) -> Discovery:

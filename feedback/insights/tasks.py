@@ -117,7 +117,8 @@ def discover_requested(ctx: JobContext) -> int:
             report("reading")
             with transaction(ctx.engine, write=False) as session:
                 run = discovery_runs.get_run(session, run_id)
-                texts = discovery_runs.comments_of(session, run)
+                texts = discovery_runs.comments_of(session, run,
+                                                   with_embeddings=with_embeddings)
             report("clustering")
             found = discovery_runs.cluster(texts, k=run.k, with_embeddings=with_embeddings)
             with transaction(ctx.engine) as session:

@@ -78,13 +78,17 @@ def test_a_run_that_cannot_cluster_fails_with_its_reason(api, answer, clock, eng
     assert api.get("/api/themes").json()["items"] == []
 
 
-def test_discovery_uses_the_embeddings_when_set(api, answer, clock, engine, settings, fake_e5) -> None:  # type: ignore[no-untyped-def]
+def test_discovery_uses_the_embeddings_when_set(api, answer, clock, engine, settings, fake_e5,  # type: ignore[no-untyped-def]
+                                                monkeypatch) -> None:
+    """...on the newest MAX_COMMENTS_EMBEDDINGS comments (a transformer pass each)."""
+    monkeypatch.setattr(discovery_runs, "MAX_COMMENTS_EMBEDDINGS", 50)
     _comments(answer, 60)
     run = api.post("/api/themes/discover", json={"k": 3}).json()
     with_e5 = settings.model_copy(update={"themes_embeddings": True})
     assert tasks.discover_requested(_ctx(engine, with_e5, clock)) == 1
     done = api.get(f"/api/themes/discover/{run['id']}").json()
     assert done["status"] == "done" and done["features"] == "embeddings" and fake_e5.calls
+    assert done["comments"] == 50
 
 
 def test_no_write_lock_is_held_while_clustering_or_training(api, answer, clock, engine, settings,  # type: ignore[no-untyped-def]
