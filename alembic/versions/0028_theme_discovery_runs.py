@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("n_comments", sa.Integer(), nullable=False),
         sa.Column("features", sa.String(length=20), nullable=True),
         sa.Column("created", sa.JSON(), nullable=False),
+        sa.Column("sizes", sa.JSON(), nullable=False),
         sa.Column("error", sa.String(length=1000), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )

@@ -72,8 +72,10 @@ def cluster(texts: Sequence[str], *, k: int | None, with_embeddings: bool) -> Di
     return discover(texts, k=k, embed=embeddings.encode if with_embeddings else None)
 
 
-def store_proposals(session: Session, found: Discovery, *, now: datetime) -> list[Theme]:
-    """Each cluster whose label is not a theme's name yet becomes a `discovered` theme."""
+def store_proposals(session: Session, found: Discovery, *,
+                    now: datetime) -> list[tuple[Theme, int]]:
+    """Each cluster whose label is not a theme's name yet becomes a `discovered` theme; the
+    new themes with the number of comments in their cluster."""
     existing = set(session.exec(select(Theme.name)).all())
     created = []
     for c in found.clusters:
@@ -81,8 +83,8 @@ def store_proposals(session: Session, found: Discovery, *, now: datetime) -> lis
         if name in existing:
             continue
         existing.add(name)
-        created.append(create_theme(session, name=name, now=now, keywords=c.keywords,
-                                    examples=c.examples, status=ThemeStatus.DISCOVERED))
+        created.append((create_theme(session, name=name, now=now, keywords=c.keywords,
+                                     examples=c.examples, status=ThemeStatus.DISCOVERED), c.size))
     return created
 
 

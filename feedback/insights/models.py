@@ -137,6 +137,8 @@ class ThemeDiscoveryRun(SQLModel, table=True):
     n_comments: int = 0  # comments clustered
     features: str | None = Field(default=None, max_length=20)  # tfidf · embeddings
     created: list[int] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    # How many of the clustered comments each created theme's cluster holds (same order).
+    sizes: list[int] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
     error: str | None = Field(default=None, max_length=1000)
 
 

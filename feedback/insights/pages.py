@@ -86,11 +86,13 @@ def taxonomy_page(request: Request[Any, Any, Any], db: Db) -> Template:
     active = service.active_version_id(db)
     in_use = next((v for v in versions if v.id == active), None)
     figures = service.held_out_figures(in_use.evaluation) if in_use else {}
+    discovery = repository.latest_discovery_run(db)
     return Template(template_name="insights/taxonomy.html", context={
         "principal": provide_principal(request), "themes": repository.list_with_counts(db),
         "figures": figures, "versions": versions, "active": active,
         "min_held_out": service.MIN_HELD_OUT, "run": repository.latest_training_run(db),
-        "discovery": repository.latest_discovery_run(db)})
+        "discovery": discovery, "cluster_sizes": dict(zip(
+            discovery.created, discovery.sizes, strict=False)) if discovery else {}})
 
 
 

@@ -80,10 +80,14 @@ def run_json(run: ThemeTrainingRun) -> dict[str, Any]:
 
 
 def discovery_json(run: ThemeDiscoveryRun, proposed: list[Theme]) -> dict[str, Any]:
-    """A discovery run and the themes it proposed that still exist (`proposed`)."""
+    """A discovery run and the themes it proposed that still exist (`proposed`), each with
+    the number of comments in its cluster."""
+    sizes = dict(zip(run.created, run.sizes, strict=False))
     return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
             "requested_at": run.requested_at.isoformat(), "days": run.days, "k": run.k,
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
             "stage": run.stage, "comments": run.n_comments, "features": run.features,
-            "error": run.error, "items": [theme_json(t) for t in proposed]}
+            "error": run.error,
+            "items": [theme_json(t) | {"comments_in_discovery": sizes.get(t.id or 0)}
+                      for t in proposed]}

@@ -125,7 +125,8 @@ def discover_requested(ctx: JobContext) -> int:
                 created = discovery_runs.store_proposals(session, found, now=ctx.now())
                 done = session.connection().execute(finish.values(
                     status="done", finished_at=ctx.now(), lease_until=None, stage=None,
-                    n_comments=len(texts), created=[int(t.id or 0) for t in created],
+                    n_comments=len(texts), created=[int(t.id or 0) for t, _ in created],
+                    sizes=[size for _, size in created],
                     features="embeddings" if with_embeddings else "tfidf"))
                 if done.rowcount != 1:
                     raise _LeaseLost

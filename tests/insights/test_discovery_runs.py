@@ -43,6 +43,8 @@ def test_discovery_is_a_run_the_worker_does(api, answer, clock, engine, settings
     created = done["items"]
     assert len(created) == 5 and {t["status"] for t in created} == {"discovered"}
     assert all(t["examples"] and len(t["name"].split(", ")) >= 2 for t in created)
+    assert sum(t["comments_in_discovery"] for t in created) <= 120
+    assert all(t["comments_in_discovery"] >= 1 for t in created)
     accepted = api.patch(f"/api/themes/{created[0]['id']}", json={"accept": True}).json()
     assert accepted["status"] == "accepted"
     gone = api.delete(f"/api/themes/{created[1]['id']}")
@@ -156,6 +158,7 @@ def test_lead_discovers_accepts_and_rejects_on_the_taxonomy_page(client, answer,
     [run] = session.exec(select(ThemeDiscoveryRun)).all()
     assert run.days == 30 and run.created
     assert f"120 comments, {len(run.created)} new proposals" in page
+    assert f"{run.sizes[0]} comments in its cluster" in page
     assert 'http-equiv="refresh"' not in page
     first, second = run.created[:2]
     assert f'action="/themes/{first}/accept"' in page and f'action="/themes/{second}/reject"' in page
