@@ -41,9 +41,16 @@ def upgrade() -> None:
     op.create_index("ix_theme_discovery_run_status_lease", "theme_discovery_run",
                     ["status", "lease_until"])
     op.add_column("theme_training_run", sa.Column("stage", sa.String(length=20), nullable=True))
+    # At most one run of each kind waiting and one under way (two leads asking at once).
+    pending = sa.text("status IN ('queued', 'running')")
+    for table in ("theme_training_run", "theme_discovery_run"):
+        op.create_index(f"uq_{table}_pending", table, ["status"], unique=True,
+                        sqlite_where=pending, postgresql_where=pending)
 
 
 def downgrade() -> None:
+    for table in ("theme_training_run", "theme_discovery_run"):
+        op.drop_index(f"uq_{table}_pending", table_name=table)
     with op.batch_alter_table("theme_training_run") as batch:
         batch.drop_column("stage")
     op.drop_index("ix_theme_discovery_run_status_lease", table_name="theme_discovery_run")

@@ -45,13 +45,8 @@ def request_discovery(session: Session, *, by: str, now: datetime, days: int = 9
     if have < MIN_COMMENTS:
         raise ValidationFailed(f"too few comments in the last {days} days to discover themes "
                                f"(have {have}, need {MIN_COMMENTS} or more)", field="days")
-    pending = repository.pending_run(session, ThemeDiscoveryRun)
-    if pending is not None:
-        return pending
-    run = ThemeDiscoveryRun(requested_by=by[:320], requested_at=now, days=days, k=k)
-    session.add(run)
-    session.flush()
-    return run
+    return repository.queue_run(session, ThemeDiscoveryRun(requested_by=by[:320],
+                                                            requested_at=now, days=days, k=k))
 
 
 def get_run(session: Session, run_id: int) -> ThemeDiscoveryRun:

@@ -31,6 +31,13 @@ def _created() -> Any:
     return Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
 
 
+def _one_pending(table: str) -> sa.Index:
+    """A unique index over the runs that are queued or running (see repository.queue_run)."""
+    pending = sa.text("status IN ('queued', 'running')")
+    return sa.Index(f"uq_{table}_pending", "status", unique=True, sqlite_where=pending,
+                    postgresql_where=pending)
+
+
 class Theme(SQLModel, table=True):
     __tablename__ = "theme"
 
@@ -96,7 +103,10 @@ class ThemeTrainingRun(SQLModel, table=True):
 
     __tablename__ = "theme_training_run"
     # The worker's scan: queued runs, and running ones whose worker stopped (lease ran out).
-    __table_args__ = (sa.Index("ix_theme_training_run_status_lease", "status", "lease_until"),)
+    # At most one run waiting and one under way: two leads asking at once get the same run
+    # (settled by this index, not by a look-up that both pass).
+    __table_args__ = (sa.Index("ix_theme_training_run_status_lease", "status", "lease_until"),
+                      _one_pending("theme_training_run"))
 
     id: int | None = Field(default=None, primary_key=True)
     # queued · running · done (a new version) · unchanged (nothing new to learn) · failed
@@ -120,7 +130,8 @@ class ThemeDiscoveryRun(SQLModel, table=True):
     or rejects on the taxonomy page."""
 
     __tablename__ = "theme_discovery_run"
-    __table_args__ = (sa.Index("ix_theme_discovery_run_status_lease", "status", "lease_until"),)
+    __table_args__ = (sa.Index("ix_theme_discovery_run_status_lease", "status", "lease_until"),
+                      _one_pending("theme_discovery_run"))
 
     id: int | None = Field(default=None, primary_key=True)
     # queued · running · done · failed

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from feedback.insights.models import ResponseTheme, Theme, ThemeDiscoveryRun, ThemeTrainingRun
@@ -56,6 +57,24 @@ def pending_run(session: Session, kind: type[Run]) -> Run | None:
     of queueing another."""
     return session.exec(select(kind).where(col(kind.status).in_(("queued", "running")))
                         .order_by(col(kind.id))).first()
+
+
+def queue_run(session: Session, run: Run) -> Run:
+    """Queue `run`, or return the run of its kind already waiting or under way. Two requests
+    at once both find none and both insert: the unique index over pending runs lets one in,
+    and the other, refused in its savepoint, returns the winner's run."""
+    pending = pending_run(session, type(run))
+    if pending is not None:
+        return pending
+    try:
+        with session.begin_nested():
+            session.add(run)
+    except IntegrityError:  # the savepoint's rollback has already let go of `run`
+        won = pending_run(session, type(run))
+        if won is None:  # it finished in between: queue afresh
+            return queue_run(session, type(run)(**run.model_dump(exclude={"id"})))
+        return won
+    return run
 
 
 def get_run(session: Session, kind: type[Run], run_id: int) -> Run:

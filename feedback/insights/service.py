@@ -436,13 +436,7 @@ def request_training(session: Session, *, by: str, now: datetime,
         raise ValidationFailed(f"need at least {min_examples} labelled comments to train "
                                f"(have {have}): correct some responses' themes or add seed "
                                "examples to themes", field="examples")
-    pending = repository.pending_run(session, ThemeTrainingRun)
-    if pending is not None:
-        return pending
-    run = ThemeTrainingRun(requested_by=by[:320], requested_at=now)
-    session.add(run)
-    session.flush()
-    return run
+    return repository.queue_run(session, ThemeTrainingRun(requested_by=by[:320], requested_at=now))
 
 
 def get_training_run(session: Session, run_id: int) -> ThemeTrainingRun:

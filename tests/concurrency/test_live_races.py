@@ -102,3 +102,34 @@ def test_50_identical_ingests_create_one_interaction(live_server):  # type: igno
     assert _count(live_server.engine, "invitation") == 1
     assert set(bystander.statuses) == {200}
     assert bystander.slowest < 15
+
+
+def test_leads_asking_at_once_queue_one_training_and_one_discovery_run(live_server, session,  # type: ignore[no-untyped-def]
+                                                                      settings, clock):
+    """Twenty "train now" and twenty "discover themes" at once: one run of each, and every
+    request answers 202 with its id (a unique index over pending runs settles the race)."""
+    from feedback.responses import record_response
+
+    for n in range(1, 9):
+        inv = make_invitation(session, settings, clock.now, n=n)
+        record_response(session, inv, score=2, comment=f"the wait was long, call {n}",
+                        source="web", now=clock.now, settings=settings)
+    session.commit()
+    with httpx.Client(base_url=live_server.url, headers=ADMIN, timeout=30) as client:
+        seeded = client.post("/api/themes", json={"name": "wait time", "examples": [
+            f"waited {n} minutes on hold" for n in range(25)]})
+        assert seeded.status_code == 201, seeded.text
+
+    def ask(path: str) -> Any:
+        def one(_: int) -> tuple[int, int]:
+            with httpx.Client(base_url=live_server.url, headers=ADMIN, timeout=60) as client:
+                r = client.post(path, json={})
+                return r.status_code, r.json().get("id", -1)
+        return one
+
+    for path, table in (("/api/themes/train", "theme_training_run"),
+                        ("/api/themes/discover", "theme_discovery_run")):
+        answers = _storm(20, ask(path))
+        assert {status for status, _ in answers} == {202}, answers
+        assert len({run_id for _, run_id in answers}) == 1, answers
+        assert _count(live_server.engine, table) == 1
