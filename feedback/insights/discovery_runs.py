@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from feedback.insights import embeddings, repository
 from feedback.insights.discovery import Discovery, discover
@@ -96,7 +96,14 @@ def reject(session: Session, theme_id: int) -> str:
     if tagged:
         raise Conflict(f"theme {theme.name!r} is on {tagged} responses: merge it into another "
                        "theme instead of removing it", field="theme_id")
-    name = theme.name
-    session.delete(theme)
-    session.flush()
-    return name
+    # Conditional, so that two rejects at once (or an accept or a tag meanwhile) are settled
+    # by the database: the loser removes nothing and is told so, instead of an ORM delete
+    # failing on a row that is gone.
+    gone = session.execute(sa.delete(Theme).where(
+        col(Theme.id) == theme_id, col(Theme.status) == ThemeStatus.DISCOVERED,
+        ~sa.exists().where(col(ResponseTheme.theme_id) == theme_id))).rowcount  # type: ignore[attr-defined]
+    if gone != 1:
+        raise Conflict(f"theme {theme.name!r} was accepted, tagged or removed meanwhile: reload "
+                       "the taxonomy", field="theme_id")
+    session.expunge(theme)
+    return theme.name

@@ -133,3 +133,22 @@ def test_leads_asking_at_once_queue_one_training_and_one_discovery_run(live_serv
         assert {status for status, _ in answers} == {202}, answers
         assert len({run_id for _, run_id in answers}) == 1, answers
         assert _count(live_server.engine, table) == 1
+
+
+def test_ten_rejects_of_one_proposal_remove_it_once(live_server, session, clock):  # type: ignore[no-untyped-def]
+    """A discovered theme rejected by ten requests at once: one removes it, the others are told
+    it is gone (409 or 404), none is a 500."""
+    from feedback.insights.models import ThemeStatus
+    from feedback.insights.service import create_theme
+
+    theme = create_theme(session, name="parking, car park", now=clock.now,
+                         status=ThemeStatus.DISCOVERED)
+    session.commit()
+
+    def reject(_: int) -> int:
+        with httpx.Client(base_url=live_server.url, headers=ADMIN, timeout=60) as client:
+            return client.delete(f"/api/themes/{theme.id}").status_code
+
+    statuses = _storm(10, reject)
+    assert statuses.count(200) == 1 and set(statuses) <= {200, 404, 409}, statuses
+    assert _count(live_server.engine, "theme", id=theme.id) == 0
